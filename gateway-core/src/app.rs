@@ -1,0 +1,242 @@
+//! [`GatewayApp`]: registers gateways and state, then listens.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::gateway::GatewayDefinition;
+use crate::namespace::NamespaceInner;
+use crate::state::AppState;
+use crate::{Gateway, GatewayBuilder, Namespace, RunningApp};
+
+/// Limits and timeouts shared by every connection.
+#[derive(Debug, Clone)]
+pub(crate) struct AppConfig {
+    pub(crate) max_message_size: usize,
+    pub(crate) read_buffer_size: usize,
+    pub(crate) send_queue_capacity: usize,
+    pub(crate) max_queued_bytes: usize,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: 1 << 20,
+            read_buffer_size: 4 * 1024,
+            send_queue_capacity: 1024,
+            max_queued_bytes: 16 << 20,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What every namespace and connection of one app shares.
+pub(crate) struct AppShared {
+    pub(crate) state: AppState,
+    pub(crate) config: AppConfig,
+    /// Graceful shutdown: finish the message in hand, close with 1001.
+    pub(crate) shutdown: CancellationToken,
+    /// The shutdown timeout passed: drop what is still running.
+    pub(crate) hard_stop: CancellationToken,
+    pub(crate) tasks: TaskTracker,
+}
+
+/// The app was configured inconsistently (e.g. an event handled twice, two gateways on one path).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid gateway app: {}", problems.join("; "))]
+pub struct BuildError {
+    problems: Vec<String>,
+}
+
+impl BuildError {
+    /// Each problem found, in registration order.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+/// Builds a [`GatewayApp`].
+///
+/// ```
+/// use std::time::Duration;
+/// # #[derive(Clone)] struct Db;
+/// let builder = gateway_core::GatewayApp::builder()
+///     .with_state(Db)
+///     .with_max_message_size(64 * 1024)
+///     .with_shutdown_timeout(Duration::from_secs(5));
+/// ```
+#[derive(Default)]
+pub struct GatewayAppBuilder {
+    state: AppState,
+    config: AppConfig,
+    gateways: Vec<GatewayDefinition>,
+    listeners: HashMap<u16, std::net::TcpListener>,
+}
+
+impl GatewayAppBuilder {
+    /// Registers a gateway (NestJS: listing it in a module's `providers`).
+    pub fn gateway<G: Gateway>(mut self, gateway: G) -> Self {
+        let mut builder =
+            GatewayBuilder::new(gateway.options()).named(std::any::type_name::<G>());
+        Arc::new(gateway).register(&mut builder);
+        self.gateways.push(builder.finish());
+        self
+    }
+
+    /// Adds shared state, available to handlers as [`State<T>`](crate::State). One value per type.
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.state.insert(state);
+        self
+    }
+
+    /// The largest message a client may send, in bytes (default 1 MiB). A larger message closes
+    /// the connection with code 1009.
+    pub fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// The per-connection read buffer (default 4 KiB). Larger buffers speed up big messages and
+    /// cost memory on every idle connection.
+    pub fn with_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.config.read_buffer_size = bytes;
+        self
+    }
+
+    /// How many frames may wait in one connection's send queue (default 1024) before the client
+    /// is disconnected as too slow.
+    pub fn with_send_queue_capacity(mut self, frames: usize) -> Self {
+        self.config.send_queue_capacity = frames;
+        self
+    }
+
+    /// How many bytes may wait in one connection's send queue (default 16 MiB) before the client
+    /// is disconnected as too slow.
+    pub fn with_max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_queued_bytes = bytes;
+        self
+    }
+
+    /// How long a graceful shutdown waits for running handlers and close handshakes (default 10 s).
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Serves the gateways declared with `port = N` on this already-bound listener instead of
+    /// binding port `N` (useful in tests, and for sockets handed over by a supervisor).
+    pub fn with_listener(mut self, port: u16, listener: std::net::TcpListener) -> Self {
+        self.listeners.insert(port, listener);
+        self
+    }
+
+    /// Checks the configuration and creates the namespaces.
+    pub fn build(self) -> Result<GatewayApp, BuildError> {
+        let mut problems: Vec<String> = Vec::new();
+        let mut seen: HashMap<(u16, String), &'static str> = HashMap::new();
+        for gateway in &self.gateways {
+            problems.extend(gateway.errors.iter().cloned());
+            let key = (gateway.options.port(), gateway.options.path().to_owned());
+            if let Some(first) = seen.insert(key, gateway.gateway) {
+                problems.push(format!(
+                    "gateways `{first}` and `{}` are both served at path {} on port {}",
+                    gateway.gateway,
+                    gateway.options.path(),
+                    gateway.options.port()
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(BuildError { problems });
+        }
+        let shared = Arc::new(AppShared {
+            state: self.state,
+            config: self.config,
+            shutdown: CancellationToken::new(),
+            hard_stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        });
+        let namespaces = self
+            .gateways
+            .into_iter()
+            .map(|g| Arc::new(NamespaceInner::new(g, shared.clone())))
+            .collect();
+        Ok(GatewayApp {
+            shared,
+            namespaces,
+            listeners: self.listeners,
+        })
+    }
+}
+
+impl std::fmt::Debug for GatewayAppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayAppBuilder")
+            .field("config", &self.config)
+            .field("gateways", &self.gateways.len())
+            .finish()
+    }
+}
+
+/// An app of gateways, ready to [`listen`](Self::listen).
+///
+/// ```no_run
+/// # use gateway_core::GatewayApp;
+/// # struct ChatGateway;
+/// # impl gateway_core::Gateway for ChatGateway {
+/// #     fn options(&self) -> gateway_core::GatewayOptions { gateway_core::GatewayOptions::new("/chat") }
+/// #     fn register(self: std::sync::Arc<Self>, _: &mut gateway_core::GatewayBuilder) {}
+/// # }
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = GatewayApp::builder().gateway(ChatGateway).build()?;
+/// let chat = app.namespace("/chat").unwrap(); // hand this to services
+/// let server = app.listen("0.0.0.0:3000").await?;
+/// println!("listening on ws://{}/chat", server.local_addr());
+/// server.shutdown_on(tokio::signal::ctrl_c()).await;
+/// # Ok(()) }
+/// ```
+pub struct GatewayApp {
+    pub(crate) shared: Arc<AppShared>,
+    pub(crate) namespaces: Vec<Arc<NamespaceInner>>,
+    pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
+}
+
+impl GatewayApp {
+    /// Starts building an app.
+    pub fn builder() -> GatewayAppBuilder {
+        GatewayAppBuilder::default()
+    }
+
+    /// The namespace named `name` (e.g. `"/chat"`), to emit from outside the gateway.
+    ///
+    /// If gateways on several ports share a namespace name, this is the first registered.
+    pub fn namespace(&self, name: &str) -> Option<Namespace> {
+        find_namespace(&self.namespaces, name)
+    }
+
+    /// Binds `addr` (and the ports of gateways declared with `port = N`), runs every gateway's
+    /// `after_init`, and starts serving in the background.
+    pub async fn listen(self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<RunningApp> {
+        crate::server::start(self, addr).await
+    }
+}
+
+pub(crate) fn find_namespace(namespaces: &[Arc<NamespaceInner>], name: &str) -> Option<Namespace> {
+    namespaces
+        .iter()
+        .find(|ns| ns.name() == name)
+        .cloned()
+        .map(Namespace::from_inner)
+}
+
+impl std::fmt::Debug for GatewayApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayApp")
+            .field("namespaces", &self.namespaces)
+            .finish()
+    }
+}

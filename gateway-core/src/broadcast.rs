@@ -1,0 +1,105 @@
+//! [`BroadcastOperator`]: emit to rooms, except rooms or sockets, serialized once.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::namespace::NamespaceInner;
+use crate::protocol::json;
+use crate::{IntoRooms, Room, Socket, SocketId};
+
+/// Why an emit failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The data could not be serialized to JSON.
+    #[error("could not serialize the event data: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The socket has disconnected or is closing.
+    #[error("the socket is disconnected")]
+    Disconnected,
+    /// The socket's send queue is full; it is being disconnected.
+    #[error("the socket's send queue is full; it is being disconnected")]
+    QueueFull,
+}
+
+/// Who a broadcast goes to: built with [`Namespace::to`](crate::Namespace::to),
+/// [`Socket::to`](crate::Socket::to) and friends, then sent with [`emit`](Self::emit).
+///
+/// With no `to` the broadcast reaches the whole namespace. Several `to` rooms reach every socket
+/// in any of them once. `except` removes the members of those rooms.
+///
+/// The event is serialized once and the same bytes are queued to every recipient; queuing never
+/// waits for a slow client.
+#[derive(Clone, Debug)]
+#[must_use = "a broadcast operator does nothing until `emit` is called"]
+pub struct BroadcastOperator {
+    ns: Arc<NamespaceInner>,
+    target: Target,
+}
+
+/// The recipients of a broadcast.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Target {
+    pub(crate) rooms: Vec<Room>,
+    pub(crate) except_rooms: Vec<Room>,
+    pub(crate) except_socket: Option<SocketId>,
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(ns: Arc<NamespaceInner>) -> Self {
+        Self {
+            ns,
+            target: Target::default(),
+        }
+    }
+
+    /// Also reach the members of `rooms`.
+    pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self.target.rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Leave out the members of `rooms`.
+    pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self.target.except_rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    pub(crate) fn except_socket(mut self, id: SocketId) -> Self {
+        self.target.except_socket = Some(id);
+        self
+    }
+
+    /// Sends `event` with `data` to every recipient; returns how many it was queued to.
+    ///
+    /// Fails only if `data` cannot be serialized. Recipients whose queue is full are disconnected
+    /// (see the crate docs on slow consumers).
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<usize, EmitError> {
+        let data = serde_json::to_string(data)?;
+        let frame = Utf8Bytes::from(json::encode_event(event, &data));
+        let mut sent = 0;
+        self.ns.for_each_recipient(&self.target, |socket| {
+            if socket.outbox().push_text(frame.clone()).is_ok() {
+                sent += 1;
+            }
+        });
+        Ok(sent)
+    }
+
+    /// The sockets this broadcast would reach, on this instance.
+    pub fn sockets(&self) -> Vec<Socket> {
+        let mut out = Vec::new();
+        self.ns
+            .for_each_recipient(&self.target, |s| out.push(s.clone()));
+        out
+    }
+
+    /// Disconnects every socket this broadcast would reach.
+    pub fn disconnect(&self) {
+        for socket in self.sockets() {
+            socket.disconnect();
+        }
+    }
+}

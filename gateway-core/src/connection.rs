@@ -1,0 +1,241 @@
+//! One WebSocket connection: the read loop, in-order dispatch, replies and exceptions.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::namespace::NamespaceInner;
+use crate::outbox::{write_loop, Outbox};
+use crate::protocol::json;
+use crate::{DisconnectReason, Handshake, Message, Reply, Socket, WsException};
+
+/// How long to wait for the client's close frame after ours, and for a hook after a hard stop.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Bytes read and discarded after an oversized message, so the close frame is not lost to a reset.
+const MAX_DRAIN_BYTES: usize = 64 << 20;
+
+/// Serves one upgraded connection until it ends, then releases everything the socket owned.
+pub(crate) async fn serve<S>(ws: WebSocketStream<S>, ns: Arc<NamespaceInner>, handshake: Handshake)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let app = ns.app.clone();
+    let (sink, mut stream) = ws.split();
+    let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
+    let stop_writer = CancellationToken::new();
+    let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
+
+    let socket = Socket::new(ns.clone(), outbox.clone(), handshake.clone());
+    ns.register(&socket);
+    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
+
+    let session = async {
+        run_connection_hook(&socket, &ns, handshake).await;
+        read_loop(&mut stream, &socket, &ns).await
+    };
+    let hard_stopped = tokio::select! {
+        reason = session => { outbox.record_reason(reason); false }
+        _ = app.hard_stop.cancelled() => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
+    };
+    outbox.seal();
+    let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+
+    ns.unregister(socket.id());
+    if let Some(hook) = ns.hooks.disconnect.clone() {
+        let hook = AssertUnwindSafe(hook(socket.clone(), reason)).catch_unwind();
+        if hard_stopped {
+            let _ = tokio::time::timeout(CLOSE_GRACE, hook).await;
+        } else if hook.await.is_err() {
+            tracing::error!(gateway = ns.gateway(), "handle_disconnect panicked");
+        }
+    }
+    socket.data().clear();
+    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
+
+    stop_writer.cancel();
+    let Ok(sink) = writer.await else { return };
+    if reason == DisconnectReason::MessageTooBig {
+        // Read what the client is still sending, so closing does not reset the connection
+        // before it has read our 1009 close frame.
+        if let Ok(mut ws) = sink.reunite(stream) {
+            let _ = tokio::time::timeout(CLOSE_GRACE, drain(ws.get_mut())).await;
+        }
+    }
+}
+
+async fn drain<S: AsyncRead + Unpin>(io: &mut S) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut total = 0;
+    while total < MAX_DRAIN_BYTES {
+        match io.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+}
+
+async fn run_connection_hook(socket: &Socket, ns: &NamespaceInner, handshake: Handshake) {
+    let Some(hook) = ns.hooks.connection.clone() else {
+        return;
+    };
+    let result = match AssertUnwindSafe(hook(socket.clone(), handshake))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(WsException::internal("handle_connection panicked")),
+    };
+    if let Err(exception) = result {
+        send_exception(socket, ns, &exception, "handleConnection", None);
+        socket.disconnect();
+    }
+}
+
+/// Reads frames and handles them one at a time, in order, until the connection ends.
+async fn read_loop<S>(
+    stream: &mut futures_util::stream::SplitStream<WebSocketStream<S>>,
+    socket: &Socket,
+    ns: &NamespaceInner,
+) -> DisconnectReason
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let outbox = socket.outbox().clone();
+    let shutdown = ns.app.shutdown.clone();
+    let deadline = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(deadline);
+    let mut closing = false;
+    loop {
+        if !closing && outbox.is_closing() {
+            closing = true;
+            deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + CLOSE_GRACE);
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled(), if !closing => {
+                outbox.close(DisconnectReason::ServerShutdown);
+            }
+            _ = outbox.writer_done(), if !closing => {
+                // The writer failed or force-closed; `closing` is picked up at the loop top.
+                outbox.seal();
+            }
+            _ = &mut deadline, if closing => {
+                return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+            }
+            frame = stream.next() => match frame {
+                None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
+                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                    tracing::debug!(gateway = ns.gateway(), size, max_size, "message too big");
+                    outbox.close(DisconnectReason::MessageTooBig);
+                    return DisconnectReason::MessageTooBig;
+                }
+                Some(Err(err)) => {
+                    tracing::debug!(gateway = ns.gateway(), error = %err, "read failed");
+                    return outbox.reason().unwrap_or(DisconnectReason::TransportError);
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    let code = frame.map(|f| u16::from(f.code));
+                    return outbox.reason().unwrap_or(DisconnectReason::ClientClose(code));
+                }
+                Some(Ok(WsMessage::Text(text))) if !closing => dispatch(socket, ns, Bytes::from(text)).await,
+                Some(Ok(WsMessage::Binary(bytes))) if !closing => dispatch(socket, ns, bytes).await,
+                Some(Ok(_)) => {} // pings are answered by tungstenite; frames after our close are ignored
+            }
+        }
+    }
+}
+
+/// Decodes one frame, runs its handler and sends the reply or the exception.
+async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
+    let inbound = match json::decode(frame) {
+        Ok(inbound) => inbound,
+        Err(err) => {
+            tracing::debug!(gateway = ns.gateway(), error = %err, "dropping frame");
+            return;
+        }
+    };
+    let Some(handler) = ns.route(inbound.event.as_str()) else {
+        tracing::debug!(gateway = ns.gateway(), event = inbound.event.as_str(), "dropping unknown event");
+        return;
+    };
+    let event = inbound.event.clone();
+    let data = inbound.data.clone();
+    let call = handler(Message::new(socket.clone(), inbound));
+    let result = match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => Err(WsException::internal("handler panicked")),
+    };
+    match result {
+        Ok(reply) => send_reply(socket, ns, reply, event, data),
+        Err(exception) => send_exception(
+            socket,
+            ns,
+            &exception,
+            event.as_str(),
+            data.as_ref().map(Utf8Bytes::as_str),
+        ),
+    }
+}
+
+fn send_reply(socket: &Socket, ns: &NamespaceInner, reply: Reply, event: Utf8Bytes, data: Option<Utf8Bytes>) {
+    match reply {
+        Reply::Empty => {}
+        Reply::Json(json) => {
+            let _ = socket.push(Utf8Bytes::from(json));
+        }
+        Reply::Stream(mut items) => {
+            let socket = socket.clone();
+            let gateway = ns.gateway();
+            ns.app.tasks.spawn(async move {
+                let ns = socket.ns().clone();
+                loop {
+                    let item = tokio::select! {
+                        item = items.next() => item,
+                        _ = socket.outbox().writer_done() => None,
+                    };
+                    match item {
+                        None => break,
+                        Some(Ok(reply @ (Reply::Json(_) | Reply::Empty | Reply::Stream(_)))) => {
+                            if let Reply::Json(json) = reply {
+                                if socket.push(Utf8Bytes::from(json)).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                        Some(Err(exception)) => {
+                            send_exception(&socket, &ns, &exception, event.as_str(), data.as_ref().map(Utf8Bytes::as_str));
+                            break;
+                        }
+                    }
+                }
+                tracing::trace!(gateway, "reply stream finished");
+            });
+        }
+    }
+}
+
+/// The default exception filter (NestJS 12 `BaseWsExceptionFilter`): log internal errors, send
+/// `{"event":"exception","data":…}`.
+pub(crate) fn send_exception(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    exception: &WsException,
+    pattern: &str,
+    data: Option<&str>,
+) {
+    if let Some(source) = exception.source() {
+        tracing::error!(gateway = ns.gateway(), pattern, error = %source, "unhandled error");
+    }
+    let payload = exception.default_payload(pattern, data);
+    let _ = socket.push(Utf8Bytes::from(json::encode_event("exception", &payload)));
+}

@@ -1,0 +1,234 @@
+//! Handler arguments: [`FromMessage`] and the extractors (NestJS parameter decorators).
+//!
+//! | argument | NestJS | what it gives |
+//! |---|---|---|
+//! | [`Socket`] | `@ConnectedSocket()` | the sending socket |
+//! | [`MessageBody<T>`] | `@MessageBody()` | the message data, deserialized |
+//! | `#[message_body("prop")] x: T` (macro) / [`Message::property`] | `@MessageBody('prop')` | one property of the data |
+//! | [`Event`] | `getPattern()` | the event name |
+//! | [`Handshake`] | the upgrade request | headers, query, remote address |
+//! | [`State<T>`] | an injected provider | shared app state from `with_state` |
+//! | [`Namespace`] | `@WebSocketServer()` | the gateway's namespace handle |
+//! | [`Message`] | the raw arguments | all of the above |
+//!
+//! Extraction failures become an `exception` event for the client, never a silent drop.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::protocol::json::Inbound;
+use crate::{Handshake, Namespace, Socket, WsException};
+
+/// One inbound message: the socket it came from, its event name and its raw JSON data.
+///
+/// Cheap to clone (the data is a slice of the received frame).
+///
+/// ```no_run
+/// use gateway_core::{Message, WsException};
+/// fn room_of(msg: &Message) -> Result<String, WsException> {
+///     msg.property::<String>("roomId")
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Message {
+    socket: Socket,
+    event: Utf8Bytes,
+    data: Option<Utf8Bytes>,
+}
+
+impl Message {
+    pub(crate) fn new(socket: Socket, inbound: Inbound) -> Self {
+        Self {
+            socket,
+            event: inbound.event,
+            data: inbound.data,
+        }
+    }
+
+    /// The socket the message came from.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// The event name (NestJS `getPattern()`).
+    pub fn event(&self) -> &str {
+        self.event.as_str()
+    }
+
+    /// The raw JSON of the message data, or `None` if the frame had no `data` key.
+    pub fn data_json(&self) -> Option<&str> {
+        self.data.as_ref().map(Utf8Bytes::as_str)
+    }
+
+    /// The data deserialized as `T` (absent data reads as `null`).
+    ///
+    /// A mismatch is a [`WsException`] naming the problem, e.g.
+    /// `"Invalid message body: invalid type: integer `1`, expected a string"`.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, WsException> {
+        serde_json::from_str(self.data_json().unwrap_or("null"))
+            .map_err(|e| WsException::new(format!("Invalid message body: {e}")))
+    }
+
+    /// One property of the data object, deserialized as `T` (NestJS `@MessageBody('prop')`).
+    ///
+    /// A missing property, or data that is not an object, reads as `null`, so `Option<T>` makes
+    /// the property optional.
+    pub fn property<T: DeserializeOwned>(&self, name: &str) -> Result<T, WsException> {
+        let raw = self
+            .data_json()
+            .and_then(|d| serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(d).ok())
+            .and_then(|map| map.get(name).map(|r| r.get().to_owned()));
+        serde_json::from_str(raw.as_deref().unwrap_or("null")).map_err(|e| {
+            WsException::new(format!("Invalid message body property `{name}`: {e}"))
+        })
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("socket", &self.socket.id())
+            .field("event", &self.event())
+            .field("data", &self.data_json())
+            .finish()
+    }
+}
+
+/// A type a handler can take as an argument, built from the inbound [`Message`].
+///
+/// Implement it for your own argument types:
+///
+/// ```
+/// use gateway_core::{FromMessage, Message, WsException};
+///
+/// /// The caller's user id, set by the connection hook.
+/// #[derive(Clone)]
+/// struct UserId(String);
+///
+/// impl FromMessage for UserId {
+///     fn from_message(msg: &Message) -> Result<Self, WsException> {
+///         msg.socket().data().get::<UserId>().ok_or_else(|| WsException::new("Unauthorized"))
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a gateway handler argument",
+    label = "not an extractor",
+    note = "handler arguments must implement `gateway_core::FromMessage`: `Socket`, `MessageBody<T>`, \
+            `Event`, `Handshake`, `State<T>`, `Namespace`, `Message`, or your own type"
+)]
+pub trait FromMessage: Sized {
+    /// Extracts the argument; an error is sent to the client as an `exception` event.
+    fn from_message(msg: &Message) -> Result<Self, WsException>;
+}
+
+impl FromMessage for Message {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        Ok(msg.clone())
+    }
+}
+
+impl FromMessage for Socket {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        Ok(msg.socket.clone())
+    }
+}
+
+impl FromMessage for Handshake {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        Ok(msg.socket.handshake().clone())
+    }
+}
+
+impl FromMessage for Namespace {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        Ok(msg.socket.namespace())
+    }
+}
+
+/// The message data, deserialized with serde (NestJS `@MessageBody()`).
+///
+/// ```
+/// use gateway_core::MessageBody;
+/// #[derive(serde::Deserialize)]
+/// struct Send { room: String }
+/// fn handler(MessageBody(body): MessageBody<Send>) -> String { body.room }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromMessage for MessageBody<T> {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        msg.body().map(MessageBody)
+    }
+}
+
+/// The event name of the message being handled (NestJS `getPattern()`).
+///
+/// ```
+/// use gateway_core::Event;
+/// fn handler(event: Event) -> String { event.as_str().to_owned() }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Event(Utf8Bytes);
+
+impl Event {
+    /// The event name.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Event({:?})", self.as_str())
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromMessage for Event {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        Ok(Event(msg.event.clone()))
+    }
+}
+
+/// Shared app state registered with
+/// [`GatewayAppBuilder::with_state`](crate::GatewayAppBuilder::with_state), cloned per use.
+///
+/// Put an `Arc` inside for state that must not be copied.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gateway_core::State;
+/// #[derive(Clone)]
+/// struct Db(Arc<()>);
+/// fn handler(State(db): State<Db>) { let _ = db; }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromMessage for State<T> {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        msg.socket
+            .ns()
+            .app
+            .state
+            .get::<T>()
+            .cloned()
+            .map(State)
+            .ok_or_else(|| {
+                WsException::internal(format!(
+                    "no state of type `{}`: register it with GatewayAppBuilder::with_state",
+                    std::any::type_name::<T>()
+                ))
+            })
+    }
+}

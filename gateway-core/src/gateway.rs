@@ -1,0 +1,323 @@
+//! [`Gateway`], [`GatewayOptions`] and [`GatewayBuilder`]: how a gateway declares its events and hooks.
+//!
+//! `#[gateway]` implements [`Gateway`] for you; everything it generates is a call to
+//! [`GatewayBuilder`], so a gateway can also be written by hand.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::{BoxFuture, FutureExt};
+
+use crate::handler::{boxed, BoxedHandler};
+use crate::{DisconnectReason, Handler, Handshake, Namespace, Socket, WsException};
+
+/// A gateway: a type that serves one namespace (NestJS `@WebSocketGateway()` class).
+///
+/// Usually implemented by `#[gateway]`. By hand:
+///
+/// ```
+/// use std::sync::Arc;
+/// use gateway_core::{Gateway, GatewayBuilder, GatewayOptions, MessageBody};
+///
+/// struct Echo;
+///
+/// impl Gateway for Echo {
+///     fn options(&self) -> GatewayOptions {
+///         GatewayOptions::new("/echo")
+///     }
+///     fn register(self: Arc<Self>, gateway: &mut GatewayBuilder) {
+///         gateway.on("echo", |MessageBody(text): MessageBody<String>| async move { text });
+///     }
+/// }
+///
+/// let app = gateway_core::GatewayApp::builder().gateway(Echo).build().unwrap();
+/// assert!(app.namespace("/echo").is_some());
+/// ```
+pub trait Gateway: Send + Sync + 'static {
+    /// Where and how the gateway is served.
+    fn options(&self) -> GatewayOptions;
+
+    /// Registers the gateway's event handlers and lifecycle hooks.
+    fn register(self: Arc<Self>, gateway: &mut GatewayBuilder);
+}
+
+/// Where a gateway is served (NestJS `@WebSocketGateway(port, options)`).
+///
+/// The JSON wire format serves a gateway at the URL path [`path`](Self::path): the explicit
+/// `path` if set, else the namespace.
+///
+/// ```
+/// use gateway_core::GatewayOptions;
+/// let options = GatewayOptions::new("chat").with_port(3001).with_allowed_origins(["http://localhost:4200"]);
+/// assert_eq!(options.namespace(), "/chat");
+/// assert_eq!(options.path(), "/chat");
+/// assert_eq!(options.port(), 3001);
+/// assert!(options.allowed_origins().allows(Some("http://localhost:4200")));
+/// assert!(!options.allowed_origins().allows(Some("http://evil.example")));
+/// ```
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    namespace: String,
+    path: Option<String>,
+    port: u16,
+    allowed_origins: AllowedOrigins,
+}
+
+impl GatewayOptions {
+    /// A gateway at `namespace` (a leading `/` is added if missing), on the app's main port.
+    pub fn new(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: with_leading_slash(namespace.into()),
+            path: None,
+            port: 0,
+            allowed_origins: AllowedOrigins::Any,
+        }
+    }
+
+    /// Serves the JSON wire format at this URL path instead of the namespace.
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(with_leading_slash(path.into()));
+        self
+    }
+
+    /// Serves the gateway on its own port (`0`, the default, means the app's main listener).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Accepts upgrades only from these `Origin`s (`"*"` accepts any; a request without an
+    /// `Origin` header, i.e. not from a browser, is always accepted).
+    pub fn with_allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
+        self.allowed_origins = if origins.iter().any(|o| o == "*") {
+            AllowedOrigins::Any
+        } else {
+            AllowedOrigins::List(origins)
+        };
+        self
+    }
+
+    /// The namespace, e.g. `/chat`.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The URL path of the JSON wire format.
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or(&self.namespace)
+    }
+
+    /// The port (`0`: the app's main listener).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Which browser origins may connect.
+    pub fn allowed_origins(&self) -> &AllowedOrigins {
+        &self.allowed_origins
+    }
+}
+
+fn with_leading_slash(s: String) -> String {
+    if s.starts_with('/') {
+        s
+    } else {
+        format!("/{s}")
+    }
+}
+
+/// Which `Origin` headers an upgrade may carry (NestJS `cors: { origin }`).
+///
+/// ```
+/// use gateway_core::AllowedOrigins;
+/// assert!(AllowedOrigins::Any.allows(Some("http://anything")));
+/// let list = AllowedOrigins::List(vec!["https://app.example".into()]);
+/// assert!(list.allows(None)); // not a browser
+/// assert!(!list.allows(Some("https://other.example")));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Any origin (the default, as NestJS's ws adapter).
+    #[default]
+    Any,
+    /// Only these exact origins.
+    List(Vec<String>),
+}
+
+impl AllowedOrigins {
+    /// Whether a request with this `Origin` header may connect.
+    pub fn allows(&self, origin: Option<&str>) -> bool {
+        match (self, origin) {
+            (Self::Any, _) | (_, None) => true,
+            (Self::List(list), Some(origin)) => list.iter().any(|o| o == origin),
+        }
+    }
+}
+
+/// What a lifecycle hook may return: `()` or `Result<(), E>` with `E: Into<WsException>`.
+///
+/// ```
+/// use gateway_core::{IntoHookResult, WsException};
+/// assert!(().into_hook_result().is_ok());
+/// assert!(Err::<(), _>(WsException::new("Unauthorized")).into_hook_result().is_err());
+/// ```
+pub trait IntoHookResult {
+    /// Performs the conversion.
+    fn into_hook_result(self) -> Result<(), WsException>;
+}
+
+impl IntoHookResult for () {
+    fn into_hook_result(self) -> Result<(), WsException> {
+        Ok(())
+    }
+}
+
+impl<E: Into<WsException>> IntoHookResult for Result<(), E> {
+    fn into_hook_result(self) -> Result<(), WsException> {
+        self.map_err(Into::into)
+    }
+}
+
+type InitHook = Box<dyn FnOnce(Namespace) -> BoxFuture<'static, ()> + Send>;
+type ConnectionHook =
+    Arc<dyn Fn(Socket, Handshake) -> BoxFuture<'static, Result<(), WsException>> + Send + Sync>;
+type DisconnectHook = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The lifecycle hooks of one gateway.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    pub(crate) init: Mutex<Option<InitHook>>,
+    pub(crate) connection: Option<ConnectionHook>,
+    pub(crate) disconnect: Option<DisconnectHook>,
+}
+
+/// Collects a gateway's handlers and hooks; passed to [`Gateway::register`].
+///
+/// ```
+/// use gateway_core::{GatewayBuilder, GatewayOptions, Socket, Handshake, DisconnectReason};
+///
+/// let mut gateway = GatewayBuilder::new(GatewayOptions::new("/events"));
+/// gateway
+///     .on("ping", || async { "pong" })
+///     .on_connection(|socket: Socket, _handshake: Handshake| async move {
+///         println!("connected: {}", socket.id());
+///     })
+///     .on_disconnect(|socket: Socket, reason: DisconnectReason| async move {
+///         println!("{} left: {reason}", socket.id());
+///     });
+/// ```
+pub struct GatewayBuilder {
+    name: &'static str,
+    options: GatewayOptions,
+    routes: HashMap<Box<str>, BoxedHandler>,
+    hooks: Hooks,
+    errors: Vec<String>,
+}
+
+/// A finished gateway registration.
+pub(crate) struct GatewayDefinition {
+    pub(crate) gateway: &'static str,
+    pub(crate) options: GatewayOptions,
+    pub(crate) routes: HashMap<Box<str>, BoxedHandler>,
+    pub(crate) hooks: Hooks,
+    pub(crate) errors: Vec<String>,
+}
+
+impl GatewayBuilder {
+    /// An empty gateway with these options.
+    pub fn new(options: GatewayOptions) -> Self {
+        Self {
+            name: "gateway",
+            options,
+            routes: HashMap::new(),
+            hooks: Hooks::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub(crate) fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// Handles `event` with `handler` (NestJS `@SubscribeMessage(event)`).
+    ///
+    /// Registering the same event twice is an error reported by `GatewayAppBuilder::build`.
+    pub fn on<H, Args>(&mut self, event: &str, handler: H) -> &mut Self
+    where
+        H: Handler<Args>,
+    {
+        if self.routes.insert(event.into(), boxed(handler)).is_some() {
+            self.errors.push(format!(
+                "gateway `{}` handles the event \"{event}\" twice",
+                self.name
+            ));
+        }
+        self
+    }
+
+    /// Runs `hook` once when the app starts listening (NestJS `afterInit(server)`).
+    pub fn on_init<F, Fut>(&mut self, hook: F) -> &mut Self
+    where
+        F: FnOnce(Namespace) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.init = Mutex::new(Some(Box::new(move |ns| hook(ns).boxed())));
+        self
+    }
+
+    /// Runs `hook` for each new socket, before any of its messages is handled
+    /// (NestJS `handleConnection(client, request)`, but awaited).
+    ///
+    /// If the hook fails, the client receives the `exception` event (pattern
+    /// `"handleConnection"`) and is disconnected.
+    pub fn on_connection<F, Fut>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(Socket, Handshake) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoHookResult,
+    {
+        self.hooks.connection = Some(Arc::new(move |socket, handshake| {
+            let fut = hook(socket, handshake);
+            async move { fut.await.into_hook_result() }.boxed()
+        }));
+        self
+    }
+
+    /// Runs `hook` after a socket has disconnected and left its rooms
+    /// (NestJS `handleDisconnect(client, reason)`).
+    pub fn on_disconnect<F, Fut>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.disconnect = Some(Arc::new(move |socket, reason| hook(socket, reason).boxed()));
+        self
+    }
+
+    pub(crate) fn finish(self) -> GatewayDefinition {
+        GatewayDefinition {
+            gateway: self.name,
+            options: self.options,
+            routes: self.routes,
+            hooks: self.hooks,
+            errors: self.errors,
+        }
+    }
+}
+
+impl std::fmt::Debug for GatewayBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayBuilder")
+            .field("name", &self.name)
+            .field("options", &self.options)
+            .field("events", &self.routes.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}

@@ -1,0 +1,111 @@
+//! A NestJS-style WebSocket gateway runtime for Rust.
+//!
+//! Declare a gateway by annotating your own type; plain WebSocket clients speaking NestJS's
+//! `platform-ws` JSON format talk to it unchanged.
+//!
+//! ```no_run
+//! use gateway_core::{gateway, GatewayApp, MessageBody, Socket, WsException};
+//! use serde::Serialize;
+//!
+//! #[derive(Serialize)]
+//! struct Joined { joined: String }
+//!
+//! struct ChatGateway;
+//!
+//! #[gateway(namespace = "/chat")]
+//! impl ChatGateway {
+//!     #[subscribe_message("joinRoom")]
+//!     async fn join_room(&self, client: Socket, MessageBody(room): MessageBody<String>) -> Joined {
+//!         client.join(format!("room:{room}"));
+//!         Joined { joined: room }                      // the reply frame
+//!     }
+//!
+//!     #[subscribe_message("boom")]
+//!     async fn boom(&self) -> Result<(), WsException> {
+//!         Err(WsException::new("test"))                // {"event":"exception","data":{…}}
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let server = GatewayApp::builder().gateway(ChatGateway).build()?.listen("0.0.0.0:3000").await?;
+//!     server.shutdown_on(tokio::signal::ctrl_c()).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Contents
+//!
+//! - [`GatewayApp`] / [`GatewayAppBuilder`]: register gateways and state, listen, shut down.
+//! - [`Gateway`], [`GatewayOptions`], [`GatewayBuilder`]: what `#[gateway]` generates, usable by hand.
+//! - Handler arguments ([`extract`] module): [`Socket`], [`MessageBody`], [`Event`],
+//!   [`Handshake`], [`State`], [`Namespace`], [`Message`].
+//! - Handler results: [`IntoReply`], [`WsResponse`], [`StreamReply`], [`Json`], [`reply!`].
+//! - Errors for clients: [`WsException`].
+//! - Rooms and broadcasts: [`Socket::join`], [`Namespace::to`], [`BroadcastOperator`].
+//!
+//! # The JSON wire format (NestJS `platform-ws` 12)
+//!
+//! A gateway is served at its namespace as a URL path (`ws://host:3000/chat`), or at `path`.
+//! Clients send `{"event": "joinRoom", "data": "lobby"}`. The reply is the JSON of the handler's
+//! return value, exactly as returned: `"pong"`, `{"joined":"lobby"}`, or `{"event":E,"data":D}` for a
+//! [`WsResponse`]. `()` and `None` send nothing; a stream sends one frame per item. Errors arrive as
+//! `{"event":"exception","data":{"status":"error","message":…,"cause":{"pattern":…,"data":…}}}`.
+//! Frames that are not such JSON objects, and unknown events, are dropped (logged at debug level);
+//! the connection stays open. A message over the size limit closes the connection with 1009.
+//!
+//! # Order and concurrency
+//!
+//! Messages from one socket are handled one at a time, in order, so a `joinRoom` is seen by the
+//! `sendMessage` after it. Different sockets run concurrently. `handle_connection` finishes before
+//! the socket's first message is dispatched.
+//!
+//! # Sending and slow clients
+//!
+//! Each connection has one bounded send queue (1024 frames and 16 MiB by default) and one writer
+//! task that writes everything queued and flushes once. Emitting never waits: a client whose
+//! queue is full is disconnected with close code 1008. A broadcast is serialized once and the
+//! same bytes are queued to every recipient.
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod app;
+mod broadcast;
+mod connection;
+mod exception;
+pub mod extract;
+mod gateway;
+mod handler;
+mod handshake;
+mod namespace;
+mod outbox;
+mod protocol;
+mod reply;
+mod room;
+mod server;
+mod socket;
+mod state;
+
+pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
+pub use broadcast::{BroadcastOperator, EmitError};
+pub use exception::{WsException, INTERNAL_SERVER_ERROR};
+pub use extract::{Event, FromMessage, Message, MessageBody, State};
+pub use gateway::{AllowedOrigins, Gateway, GatewayBuilder, GatewayOptions, IntoHookResult};
+pub use handler::Handler;
+pub use handshake::Handshake;
+pub use namespace::Namespace;
+pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
+pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
+pub use server::RunningApp;
+pub use socket::{DisconnectReason, Socket};
+pub use state::SocketData;
+
+#[cfg(feature = "macros")]
+pub use gateway_macros::{gateway, subscribe_message};
+
+/// Items used by the macros' generated code. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::reply::autoref::{ReplyWrap, ViaIntoReply, ViaSerialize, ViaSerializeResult};
+    pub use futures_util::future::{BoxFuture, FutureExt};
+}

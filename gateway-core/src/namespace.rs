@@ -1,0 +1,278 @@
+//! A gateway's namespace: its event table, its sockets and rooms, and the public [`Namespace`] handle.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::Serialize;
+
+use crate::app::AppShared;
+use crate::broadcast::{BroadcastOperator, EmitError, Target};
+use crate::gateway::{GatewayDefinition, Hooks};
+use crate::handler::BoxedHandler;
+use crate::{GatewayOptions, IntoRooms, Room, Socket, SocketId};
+
+/// The runtime side of one registered gateway.
+pub(crate) struct NamespaceInner {
+    gateway: &'static str,
+    options: GatewayOptions,
+    routes: HashMap<Box<str>, BoxedHandler>,
+    pub(crate) hooks: Hooks,
+    pub(crate) app: Arc<AppShared>,
+    registry: RwLock<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    sockets: HashMap<SocketId, Entry>,
+    rooms: HashMap<Room, HashMap<SocketId, Socket>>,
+}
+
+struct Entry {
+    socket: Socket,
+    rooms: Vec<Room>,
+}
+
+impl NamespaceInner {
+    pub(crate) fn new(definition: GatewayDefinition, app: Arc<AppShared>) -> Self {
+        Self {
+            gateway: definition.gateway,
+            options: definition.options,
+            routes: definition.routes,
+            hooks: definition.hooks,
+            app,
+            registry: RwLock::default(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.options.namespace()
+    }
+
+    pub(crate) fn gateway(&self) -> &'static str {
+        self.gateway
+    }
+
+    pub(crate) fn options(&self) -> &GatewayOptions {
+        &self.options
+    }
+
+    pub(crate) fn route(&self, event: &str) -> Option<&BoxedHandler> {
+        self.routes.get(event)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        // The registry is updated in small steps that leave it consistent: a poisoned lock is usable.
+        self.registry.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.registry.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a new socket, in the room named by its id.
+    pub(crate) fn register(&self, socket: &Socket) {
+        let own = Room::from(socket.id());
+        let mut reg = self.write();
+        reg.rooms
+            .entry(own.clone())
+            .or_default()
+            .insert(socket.id(), socket.clone());
+        reg.sockets.insert(
+            socket.id(),
+            Entry {
+                socket: socket.clone(),
+                rooms: vec![own],
+            },
+        );
+    }
+
+    /// Removes a socket and all its room memberships.
+    pub(crate) fn unregister(&self, id: SocketId) {
+        let mut reg = self.write();
+        let Some(entry) = reg.sockets.remove(&id) else {
+            return;
+        };
+        for room in entry.rooms {
+            remove_member(&mut reg.rooms, &room, id);
+        }
+    }
+
+    pub(crate) fn join(&self, socket: &Socket, rooms: Vec<Room>) {
+        let id = socket.id();
+        let mut reg = self.write();
+        let Registry { sockets, rooms: by_room } = &mut *reg;
+        let Some(entry) = sockets.get_mut(&id) else {
+            return; // disconnected: joining would leak the membership
+        };
+        for room in rooms {
+            if !entry.rooms.contains(&room) {
+                by_room
+                    .entry(room.clone())
+                    .or_default()
+                    .insert(id, socket.clone());
+                entry.rooms.push(room);
+            }
+        }
+    }
+
+    pub(crate) fn leave(&self, id: SocketId, rooms: &[Room]) {
+        let mut reg = self.write();
+        let Registry { sockets, rooms: by_room } = &mut *reg;
+        let Some(entry) = sockets.get_mut(&id) else {
+            return;
+        };
+        for room in rooms {
+            if let Some(pos) = entry.rooms.iter().position(|r| r == room) {
+                entry.rooms.swap_remove(pos);
+                remove_member(by_room, room, id);
+            }
+        }
+    }
+
+    pub(crate) fn rooms_of(&self, id: SocketId) -> Vec<Room> {
+        self.read()
+            .sockets
+            .get(&id)
+            .map(|e| e.rooms.clone())
+            .unwrap_or_default()
+    }
+
+    /// Calls `f` once for every socket `target` reaches. `f` must not block.
+    pub(crate) fn for_each_recipient(&self, target: &Target, mut f: impl FnMut(&Socket)) {
+        let reg = self.read();
+        let excluded = |id: &SocketId| {
+            target.except_socket.as_ref() == Some(id)
+                || target
+                    .except_rooms
+                    .iter()
+                    .any(|r| reg.rooms.get(r).is_some_and(|m| m.contains_key(id)))
+        };
+        match target.rooms.as_slice() {
+            [] => {
+                for (id, entry) in &reg.sockets {
+                    if !excluded(id) {
+                        f(&entry.socket);
+                    }
+                }
+            }
+            [room] => {
+                for (id, socket) in reg.rooms.get(room).into_iter().flatten() {
+                    if !excluded(id) {
+                        f(socket);
+                    }
+                }
+            }
+            rooms => {
+                let mut seen = HashSet::new();
+                for room in rooms {
+                    for (id, socket) in reg.rooms.get(room).into_iter().flatten() {
+                        if seen.insert(*id) && !excluded(id) {
+                            f(socket);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn remove_member(rooms: &mut HashMap<Room, HashMap<SocketId, Socket>>, room: &Room, id: SocketId) {
+    if let Some(members) = rooms.get_mut(room) {
+        members.remove(&id);
+        if members.is_empty() {
+            rooms.remove(room);
+        }
+    }
+}
+
+/// A handle on one gateway's namespace: NestJS's `@WebSocketServer() server`.
+///
+/// Cheap to clone and safe to keep in services outside the gateway (the guides' `sendToUser`,
+/// `broadcastNotification` and online-users patterns). Get one from
+/// [`GatewayApp::namespace`](crate::GatewayApp::namespace), [`Socket::namespace`], the
+/// `after_init` hook, or as a handler argument.
+///
+/// ```no_run
+/// # async fn demo(app: gateway_core::GatewayApp) -> Result<(), gateway_core::EmitError> {
+/// let chat = app.namespace("/chat").expect("the chat gateway is registered");
+/// chat.emit("announcement", "maintenance at noon")?;         // everyone in /chat
+/// chat.to("room:lobby").emit("newMessage", &serde_json::json!({"text": "hi"}))?;
+/// chat.to(["room:a", "room:b"]).except("muted").emit("ping", &1)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Namespace(Arc<NamespaceInner>);
+
+impl Namespace {
+    pub(crate) fn from_inner(inner: Arc<NamespaceInner>) -> Self {
+        Self(inner)
+    }
+
+    /// The namespace name, e.g. `/chat`.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Sends `event` to every socket of the namespace; returns how many it was queued to.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<usize, EmitError> {
+        BroadcastOperator::new(self.0.clone()).emit(event, data)
+    }
+
+    /// A broadcast to the members of `rooms` (a socket id is a room too).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.clone()).to(rooms)
+    }
+
+    /// A broadcast to every socket except the members of `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.clone()).except(rooms)
+    }
+
+    /// The connected socket with this id, if any.
+    pub fn socket(&self, id: SocketId) -> Option<Socket> {
+        self.0.read().sockets.get(&id).map(|e| e.socket.clone())
+    }
+
+    /// Every connected socket.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.0
+            .read()
+            .sockets
+            .values()
+            .map(|e| e.socket.clone())
+            .collect()
+    }
+
+    /// How many sockets are connected.
+    pub fn socket_count(&self) -> usize {
+        self.0.read().sockets.len()
+    }
+
+    /// How many rooms exist, counting each socket's own-id room.
+    pub fn room_count(&self) -> usize {
+        self.0.read().rooms.len()
+    }
+
+    /// How many sockets are in `room`.
+    pub fn room_size(&self, room: impl Into<Room>) -> usize {
+        self.0.read().rooms.get(&room.into()).map_or(0, HashMap::len)
+    }
+}
+
+impl fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.name())
+            .field("gateway", &self.0.gateway)
+            .finish()
+    }
+}
+
+impl fmt::Debug for NamespaceInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamespaceInner")
+            .field("name", &self.name())
+            .finish()
+    }
+}

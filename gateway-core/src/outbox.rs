@@ -1,0 +1,243 @@
+//! A connection's bounded send queue and the writer task that drains it.
+//!
+//! Everything sent to a socket (replies, emits, broadcasts, the close frame) goes through one
+//! bounded queue, bounded in frames and in bytes. Producers never wait: a full queue closes the
+//! connection (a client that cannot keep up is disconnected rather than buffered without bound).
+//! One writer task per connection feeds every queued frame to the socket and flushes once when
+//! the queue is drained.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use futures_util::{Sink, SinkExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+
+use crate::DisconnectReason;
+
+/// How long a close frame may take to reach a client that has stopped reading.
+const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Frames taken from the queue per write batch.
+const BATCH: usize = 64;
+
+/// One frame waiting to be written.
+#[derive(Debug, Clone)]
+pub(crate) enum OutFrame {
+    Text(Utf8Bytes),
+    Close(CloseFrame),
+}
+
+/// Why a frame was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushError {
+    /// The connection is closing or closed.
+    Closed,
+    /// The queue was over its bound; the connection is being closed.
+    Full,
+}
+
+/// The producer side of a connection's send queue. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Outbox(Arc<Inner>);
+
+struct Inner {
+    tx: mpsc::Sender<OutFrame>,
+    queued_bytes: AtomicUsize,
+    max_queued_bytes: usize,
+    /// Set once a close is queued or forced: nothing more is accepted.
+    closing: AtomicBool,
+    /// The writer drops what is queued and closes with `forced_frame`.
+    force: CancellationToken,
+    forced_frame: Mutex<Option<CloseFrame>>,
+    /// Cancelled when the writer has finished (close sent, or the socket failed).
+    writer_done: CancellationToken,
+    reason: OnceLock<DisconnectReason>,
+}
+
+impl Outbox {
+    pub(crate) fn new(capacity: usize, max_queued_bytes: usize) -> (Self, mpsc::Receiver<OutFrame>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let inner = Inner {
+            tx,
+            queued_bytes: AtomicUsize::new(0),
+            max_queued_bytes,
+            closing: AtomicBool::new(false),
+            force: CancellationToken::new(),
+            forced_frame: Mutex::new(None),
+            writer_done: CancellationToken::new(),
+            reason: OnceLock::new(),
+        };
+        (Self(Arc::new(inner)), rx)
+    }
+
+    /// Queues a text frame without waiting.
+    pub(crate) fn push_text(&self, text: Utf8Bytes) -> Result<(), PushError> {
+        if self.0.closing.load(Ordering::Acquire) {
+            return Err(PushError::Closed);
+        }
+        let len = text.len();
+        let queued = self.0.queued_bytes.fetch_add(len, Ordering::AcqRel) + len;
+        if queued > self.0.max_queued_bytes {
+            self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            self.force_close(DisconnectReason::SlowConsumer);
+            return Err(PushError::Full);
+        }
+        match self.0.tx.try_send(OutFrame::Text(text)) {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                match err {
+                    mpsc::error::TrySendError::Full(_) => {
+                        self.force_close(DisconnectReason::SlowConsumer);
+                        Err(PushError::Full)
+                    }
+                    mpsc::error::TrySendError::Closed(_) => Err(PushError::Closed),
+                }
+            }
+        }
+    }
+
+    /// Queues a close frame after what is already queued, and refuses anything after it.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        let _ = self.0.reason.set(reason);
+        if self.0.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) =
+            self.0.tx.try_send(OutFrame::Close(close_frame(reason)))
+        {
+            self.force_close(reason);
+        }
+    }
+
+    /// Closes now, dropping whatever is still queued.
+    fn force_close(&self, reason: DisconnectReason) {
+        let _ = self.0.reason.set(reason);
+        self.0.closing.store(true, Ordering::Release);
+        let mut slot = self
+            .0
+            .forced_frame
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert_with(|| close_frame(reason));
+        drop(slot);
+        self.0.force.cancel();
+    }
+
+    /// Refuses further frames without sending a close (the peer is gone).
+    pub(crate) fn seal(&self) {
+        self.0.closing.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.0.closing.load(Ordering::Acquire)
+    }
+
+    /// The first reason recorded for closing, if any.
+    pub(crate) fn reason(&self) -> Option<DisconnectReason> {
+        self.0.reason.get().copied()
+    }
+
+    pub(crate) fn record_reason(&self, reason: DisconnectReason) {
+        let _ = self.0.reason.set(reason);
+    }
+
+    /// Resolves once the writer has finished.
+    pub(crate) fn writer_done(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.0.writer_done.cancelled()
+    }
+
+    fn take_forced_frame(&self) -> CloseFrame {
+        self.0
+            .forced_frame
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_else(|| close_frame(DisconnectReason::ServerDisconnect))
+    }
+}
+
+fn close_frame(reason: DisconnectReason) -> CloseFrame {
+    let code = reason.close_code().unwrap_or(1000);
+    CloseFrame {
+        code: CloseCode::from(code),
+        reason: Utf8Bytes::from_static(reason.as_str()),
+    }
+}
+
+/// Drains `rx` into `sink` until a close is sent, the socket fails, or `stop` is cancelled with
+/// the queue empty. Returns the sink so the caller can finish the connection.
+pub(crate) async fn write_loop<S>(
+    mut sink: S,
+    mut rx: mpsc::Receiver<OutFrame>,
+    outbox: Outbox,
+    stop: CancellationToken,
+) -> S
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            _ = outbox.0.force.cancelled() => {
+                let frame = outbox.take_forced_frame();
+                let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+                break;
+            }
+            n = rx.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    break;
+                }
+                let write = write_batch(&mut sink, &mut batch, &outbox);
+                let done = tokio::select! {
+                    biased;
+                    // A stalled client must not keep the writer from noticing a forced close.
+                    _ = outbox.0.force.cancelled() => continue,
+                    done = write => done,
+                };
+                if done {
+                    break;
+                }
+            }
+            _ = stop.cancelled() => {
+                let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.close()).await;
+                break;
+            }
+        }
+    }
+    outbox.seal();
+    outbox.0.writer_done.cancel();
+    sink
+}
+
+/// Feeds a batch then flushes once. Returns true when the connection is finished.
+async fn write_batch<S>(sink: &mut S, batch: &mut Vec<OutFrame>, outbox: &Outbox) -> bool
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let mut done = false;
+    for frame in batch.drain(..) {
+        let message = match frame {
+            OutFrame::Text(text) => {
+                outbox.0.queued_bytes.fetch_sub(text.len(), Ordering::AcqRel);
+                Message::Text(text)
+            }
+            OutFrame::Close(frame) => {
+                done = true;
+                Message::Close(Some(frame))
+            }
+        };
+        if sink.feed(message).await.is_err() {
+            return true;
+        }
+        if done {
+            break;
+        }
+    }
+    sink.flush().await.is_err() || done
+}

@@ -1,0 +1,329 @@
+//! Listening: accept loops, the HTTP upgrade (hyper), and [`RunningApp`] with graceful shutdown.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{find_namespace, AppShared};
+use crate::namespace::NamespaceInner;
+use crate::{connection, GatewayApp, Handshake, Namespace};
+
+/// How long a client may take to send its HTTP request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The gateways served on one listener, by URL path.
+type PathTable = HashMap<String, Arc<NamespaceInner>>;
+
+/// A listening app. Dropping it leaves the server running; call [`shutdown`](Self::shutdown) to stop.
+pub struct RunningApp {
+    shared: Arc<AppShared>,
+    namespaces: Vec<Arc<NamespaceInner>>,
+    /// (declared port, bound address); declared port 0 is the main listener.
+    addrs: Vec<(u16, SocketAddr)>,
+    stop_accepting: CancellationToken,
+    accept_loops: Vec<JoinHandle<()>>,
+}
+
+impl RunningApp {
+    /// The main listener's address (gateways without their own port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr_for_port(0)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// The address serving the gateways declared with `port` (`0`: the main listener).
+    pub fn local_addr_for_port(&self, port: u16) -> Option<SocketAddr> {
+        self.addrs.iter().find(|(p, _)| *p == port).map(|(_, a)| *a)
+    }
+
+    /// The namespace named `name`, as [`GatewayApp::namespace`].
+    pub fn namespace(&self, name: &str) -> Option<Namespace> {
+        find_namespace(&self.namespaces, name)
+    }
+
+    /// Waits for `signal` (e.g. `tokio::signal::ctrl_c()`), then shuts down gracefully.
+    pub async fn shutdown_on<F: Future>(self, signal: F) {
+        signal.await;
+        self.shutdown().await;
+    }
+
+    /// Graceful shutdown: stop accepting, let every socket finish the message it is handling,
+    /// send close 1001 to every socket, and wait for them up to the shutdown timeout; what is
+    /// still running after that is dropped.
+    pub async fn shutdown(self) {
+        self.stop_accepting.cancel();
+        for task in self.accept_loops {
+            let _ = task.await;
+        }
+        self.shared.shutdown.cancel();
+        self.shared.tasks.close();
+        let timeout = self.shared.config.shutdown_timeout;
+        if tokio::time::timeout(timeout, self.shared.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(?timeout, "shutdown timeout passed; dropping remaining connections");
+            self.shared.hard_stop.cancel();
+            self.shared.tasks.wait().await;
+        }
+    }
+}
+
+impl std::fmt::Debug for RunningApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningApp")
+            .field("addrs", &self.addrs)
+            .finish()
+    }
+}
+
+pub(crate) async fn start(
+    app: GatewayApp,
+    addr: impl tokio::net::ToSocketAddrs,
+) -> std::io::Result<RunningApp> {
+    let GatewayApp {
+        shared,
+        namespaces,
+        mut listeners,
+    } = app;
+    let main = TcpListener::bind(addr).await?;
+    let main_addr = main.local_addr()?;
+
+    let mut tables: HashMap<u16, PathTable> = HashMap::new();
+    for ns in &namespaces {
+        tables
+            .entry(ns.options().port())
+            .or_default()
+            .insert(ns.options().path().to_owned(), ns.clone());
+    }
+    tables.entry(0).or_default();
+
+    let mut bound = Vec::new();
+    for (port, table) in tables {
+        let listener = if port == 0 {
+            None
+        } else if let Some(std_listener) = listeners.remove(&port) {
+            std_listener.set_nonblocking(true)?;
+            Some(TcpListener::from_std(std_listener)?)
+        } else {
+            Some(TcpListener::bind((main_addr.ip(), port)).await?)
+        };
+        bound.push((port, listener, table));
+    }
+
+    for ns in &namespaces {
+        let init = ns
+            .hooks
+            .init
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(init) = init {
+            init(Namespace::from_inner(ns.clone())).await;
+        }
+        tracing::info!(gateway = ns.gateway(), path = ns.options().path(), "gateway initialized");
+    }
+
+    let stop_accepting = CancellationToken::new();
+    let mut addrs = Vec::new();
+    let mut accept_loops = Vec::new();
+    let mut main = Some(main);
+    for (port, listener, table) in bound {
+        let listener = match listener {
+            Some(l) => l,
+            None => match main.take() {
+                Some(l) => l,
+                None => continue,
+            },
+        };
+        addrs.push((port, listener.local_addr()?));
+        accept_loops.push(tokio::spawn(accept_loop(
+            listener,
+            Arc::new(table),
+            shared.clone(),
+            stop_accepting.clone(),
+        )));
+    }
+    Ok(RunningApp {
+        shared,
+        namespaces,
+        addrs,
+        stop_accepting,
+        accept_loops,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    table: Arc<PathTable>,
+    shared: Arc<AppShared>,
+    stop: CancellationToken,
+) {
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let table = table.clone();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service_shared = shared.clone();
+            let service = service_fn(move |req| {
+                let response = route(req, &table, &service_shared, remote);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shared.shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}
+
+/// Answers one HTTP request: a WebSocket upgrade to a gateway's path, or an error status.
+fn route(
+    mut req: Request<Incoming>,
+    table: &PathTable,
+    shared: &Arc<AppShared>,
+    remote: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let Some(ns) = table.get(req.uri().path()) else {
+        return plain(StatusCode::NOT_FOUND, "Not Found");
+    };
+    if shared.shutdown.is_cancelled() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down");
+    }
+    let key = match websocket_key(&req) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok());
+    if !ns.options().allowed_origins().allows(origin) {
+        return json_error(StatusCode::FORBIDDEN, "Origin not allowed");
+    }
+
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
+    let ns = ns.clone();
+    let config = WebSocketConfig::default()
+        .read_buffer_size(shared.config.read_buffer_size)
+        .max_message_size(Some(shared.config.max_message_size))
+        .max_frame_size(Some(shared.config.max_message_size));
+    shared.tasks.spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                    .await;
+                connection::serve(ws, ns, handshake).await;
+            }
+            Err(err) => tracing::debug!(error = %err, "upgrade failed"),
+        }
+    });
+
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// The `Sec-WebSocket-Key` of a valid upgrade request, or the error response to send.
+fn websocket_key(req: &Request<Incoming>) -> Result<String, Response<Full<Bytes>>> {
+    let headers = req.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if req.method() != Method::GET
+        || !has_token(header::CONNECTION, "upgrade")
+        || !has_token(header::UPGRADE, "websocket")
+    {
+        let mut response = plain(StatusCode::UPGRADE_REQUIRED, "Upgrade Required");
+        response
+            .headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        return Err(response);
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v != "13")
+    {
+        let mut response = plain(StatusCode::UPGRADE_REQUIRED, "Unsupported WebSocket version");
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return Err(response);
+    }
+    match headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+    {
+        Some(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
+        _ => Err(plain(StatusCode::BAD_REQUEST, "Missing Sec-WebSocket-Key")),
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "status": "error", "message": message }).to_string();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

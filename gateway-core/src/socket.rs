@@ -1,0 +1,194 @@
+//! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::broadcast::{BroadcastOperator, EmitError};
+use crate::namespace::NamespaceInner;
+use crate::outbox::{Outbox, PushError};
+use crate::protocol::json;
+use crate::{Handshake, IntoRooms, Namespace, Room, SocketData, SocketId};
+
+/// A connected client. Cheap to clone; every clone is the same socket.
+///
+/// It is a handler argument (NestJS `@ConnectedSocket()`), the argument of the lifecycle hooks,
+/// and can be looked up from a [`Namespace`]. Once the client has disconnected, emits fail with
+/// [`EmitError::Disconnected`] and room changes are ignored.
+#[derive(Clone)]
+pub struct Socket(Arc<Inner>);
+
+struct Inner {
+    id: SocketId,
+    ns: Arc<NamespaceInner>,
+    outbox: Outbox,
+    handshake: Handshake,
+    data: SocketData,
+}
+
+impl Socket {
+    pub(crate) fn new(ns: Arc<NamespaceInner>, outbox: Outbox, handshake: Handshake) -> Self {
+        Self(Arc::new(Inner {
+            id: SocketId::random(),
+            ns,
+            outbox,
+            handshake,
+            data: SocketData::default(),
+        }))
+    }
+
+    /// This socket's id; it is also the name of a room holding only this socket.
+    pub fn id(&self) -> SocketId {
+        self.0.id
+    }
+
+    /// The namespace (gateway) this socket is connected to: NestJS's `@WebSocketServer()`.
+    pub fn namespace(&self) -> Namespace {
+        Namespace::from_inner(self.0.ns.clone())
+    }
+
+    /// The upgrade request this socket connected with.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// This socket's own typed data store (NestJS `client.data`), dropped on disconnect.
+    pub fn data(&self) -> &SocketData {
+        &self.0.data
+    }
+
+    /// Joins one room or several (NestJS `client.join`).
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.0.ns.join(self, rooms.into_rooms());
+    }
+
+    /// Leaves one room or several (NestJS `client.leave`).
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        self.0.ns.leave(self.0.id, &rooms.into_rooms());
+    }
+
+    /// The rooms this socket is in, including the room named by its own id.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.ns.rooms_of(self.0.id)
+    }
+
+    /// Sends `event` with `data` to this socket only.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        let data = serde_json::to_string(data)?;
+        let frame = Utf8Bytes::from(json::encode_event(event, &data));
+        self.push(frame)
+    }
+
+    /// Broadcasts to `rooms`, leaving this socket out (NestJS `client.to(room).emit`).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// Broadcasts to every socket except those in `rooms` and this one.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// Broadcasts to every socket of the namespace except this one (socket.io `socket.broadcast`).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.ns.clone()).except_socket(self.0.id)
+    }
+
+    /// Closes the connection (close code 1000) after what is already queued to it has been sent.
+    pub fn disconnect(&self) {
+        self.0
+            .outbox
+            .close(crate::DisconnectReason::ServerDisconnect);
+    }
+
+    /// Whether the socket is still open (no close started from either side).
+    pub fn is_connected(&self) -> bool {
+        !self.0.outbox.is_closing()
+    }
+
+    pub(crate) fn outbox(&self) -> &Outbox {
+        &self.0.outbox
+    }
+
+    pub(crate) fn ns(&self) -> &Arc<NamespaceInner> {
+        &self.0.ns
+    }
+
+    pub(crate) fn push(&self, frame: Utf8Bytes) -> Result<(), EmitError> {
+        self.0.outbox.push_text(frame).map_err(|e| match e {
+            PushError::Closed => EmitError::Disconnected,
+            PushError::Full => EmitError::QueueFull,
+        })
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.0.id)
+            .field("namespace", &self.0.ns.name())
+            .finish()
+    }
+}
+
+/// Why a socket disconnected; given to `handle_disconnect`.
+///
+/// ```
+/// use gateway_core::DisconnectReason;
+/// assert_eq!(DisconnectReason::ServerShutdown.close_code(), Some(1001));
+/// assert_eq!(DisconnectReason::ClientClose(Some(4000)).close_code(), Some(4000));
+/// assert_eq!(DisconnectReason::ServerDisconnect.to_string(), "server namespace disconnect");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client sent a close frame, with this code (NestJS `platform-ws` passes the code).
+    ClientClose(Option<u16>),
+    /// The connection ended without a close frame.
+    TransportClose,
+    /// Reading from or writing to the connection failed.
+    TransportError,
+    /// The server called [`Socket::disconnect`].
+    ServerDisconnect,
+    /// The server is shutting down (close code 1001).
+    ServerShutdown,
+    /// The client sent a message over the size limit (close code 1009).
+    MessageTooBig,
+    /// The socket's send queue overflowed (close code 1008).
+    SlowConsumer,
+}
+
+impl DisconnectReason {
+    /// The WebSocket close code sent or received for this reason.
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            Self::ClientClose(code) => *code,
+            Self::ServerDisconnect => Some(1000),
+            Self::ServerShutdown => Some(1001),
+            Self::MessageTooBig => Some(1009),
+            Self::SlowConsumer => Some(1008),
+            Self::TransportClose | Self::TransportError => None,
+        }
+    }
+
+    /// A short name in socket.io's vocabulary.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ClientClose(_) => "client namespace disconnect",
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::ServerDisconnect => "server namespace disconnect",
+            Self::ServerShutdown => "server shutting down",
+            Self::MessageTooBig => "message too big",
+            Self::SlowConsumer => "send queue full",
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,115 @@
+//! Parsing `#[gateway(...)]` options.
+
+use proc_macro2::TokenStream;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprArray, ExprLit, Lit, LitInt, LitStr, Token};
+
+/// The options of `#[gateway(...)]`.
+#[derive(Default)]
+pub(crate) struct GatewayArgs {
+    pub(crate) namespace: Option<LitStr>,
+    pub(crate) path: Option<LitStr>,
+    pub(crate) port: Option<LitInt>,
+    pub(crate) cors: Option<Vec<LitStr>>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs> {
+    let pairs = syn::parse::Parser::parse2(
+        Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated,
+        tokens,
+    )?;
+    let mut args = GatewayArgs::default();
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    for pair in pairs {
+        let Some(key) = pair.path.get_ident().map(ToString::to_string) else {
+            push(syn::Error::new_spanned(&pair.path, "expected an option name"));
+            continue;
+        };
+        let duplicate = match key.as_str() {
+            "namespace" => set(&mut args.namespace, lit_str(&pair.value)),
+            "path" => set(&mut args.path, lit_str(&pair.value)),
+            "port" => set(&mut args.port, lit_int(&pair.value)),
+            "cors" => set(&mut args.cors, origins(&pair.value)),
+            "crate" => set(
+                &mut args.krate,
+                lit_str(&pair.value).and_then(|s| s.parse::<syn::Path>()),
+            ),
+            _ => {
+                push(syn::Error::new_spanned(
+                    &pair.path,
+                    format!("unknown gateway option `{key}`; expected `namespace`, `path`, `port`, `cors` or `crate`"),
+                ));
+                continue;
+            }
+        };
+        match duplicate {
+            Ok(false) => {}
+            Ok(true) => push(syn::Error::new_spanned(
+                &pair.path,
+                format!("duplicate gateway option `{key}`"),
+            )),
+            Err(e) => push(e),
+        }
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(args),
+    }
+}
+
+/// Stores `value`; `Ok(true)` if the option was already set.
+fn set<T>(slot: &mut Option<T>, value: syn::Result<T>) -> syn::Result<bool> {
+    let value = value?;
+    let was_set = slot.is_some();
+    *slot = Some(value);
+    Ok(was_set)
+}
+
+fn lit_str(expr: &Expr) -> syn::Result<LitStr> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        _ => Err(syn::Error::new_spanned(expr, "expected a string literal")),
+    }
+}
+
+fn lit_int(expr: &Expr) -> syn::Result<LitInt> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => {
+            i.base10_parse::<u16>()?;
+            Ok(i.clone())
+        }
+        _ => Err(syn::Error::new_spanned(expr, "expected a port number")),
+    }
+}
+
+fn origins(expr: &Expr) -> syn::Result<Vec<LitStr>> {
+    match expr {
+        Expr::Array(ExprArray { elems, .. }) => elems.iter().map(lit_str).collect(),
+        other => lit_str(other).map(|s| vec![s]),
+    }
+}
+
+/// `#[subscribe_message("event")]`'s argument.
+pub(crate) struct EventName(pub(crate) LitStr);
+
+impl Parse for EventName {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let lit: LitStr = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected the event name: `#[subscribe_message(\"event\")]`"))?;
+        if !input.is_empty() {
+            return Err(input.error("expected only the event name"));
+        }
+        Ok(Self(lit))
+    }
+}

@@ -1,0 +1,363 @@
+//! Expanding `#[gateway]`: collect handlers and hooks, check them, emit an `impl Gateway`.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Type};
+
+use crate::args::{parse_gateway_args, EventName, GatewayArgs};
+
+const SUBSCRIBE_MESSAGE: &str = "subscribe_message";
+const MESSAGE_BODY: &str = "message_body";
+
+/// Collects every error so the user sees them all at once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+}
+
+pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut item: ItemImpl = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                "`#[gateway]` goes on an `impl` block: `#[gateway(namespace = \"/chat\")] impl ChatGateway { … }`",
+            );
+            return quote!(#input).into_iter().chain(error.to_compile_error()).collect();
+        }
+    };
+    let mut errors = Errors::default();
+    let args = parse_gateway_args(args).unwrap_or_else(|e| {
+        errors.push(e);
+        GatewayArgs::default()
+    });
+    let krate = args
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::gateway_core));
+
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.push(syn::Error::new_spanned(
+            path,
+            "`#[gateway]` goes on an inherent `impl` block, not a trait impl",
+        ));
+    }
+
+    let mut registrations = Vec::new();
+    let mut events: HashMap<String, syn::Ident> = HashMap::new();
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        match take_event_attr(&mut method.attrs, &mut errors) {
+            Some(event) => {
+                let value = event.value();
+                if let Some(first) = events.get(&value) {
+                    errors.push(syn::Error::new(
+                        event.span(),
+                        format!("duplicate event \"{value}\": it is already handled by `{first}`"),
+                    ));
+                }
+                events.insert(value, method.sig.ident.clone());
+                if let Some(tokens) = handler(&krate, &event, method, &mut errors) {
+                    registrations.push(tokens);
+                }
+            }
+            None => {
+                strip_param_attrs(method, &mut errors, false);
+                if let Some(tokens) = hook(&krate, method, &mut errors) {
+                    registrations.push(tokens);
+                }
+            }
+        }
+    }
+
+    let options = options(&krate, &args);
+    let self_ty = &item.self_ty;
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    let generated = quote! {
+        impl #impl_generics #krate::Gateway for #self_ty #where_clause {
+            fn options(&self) -> #krate::GatewayOptions {
+                #options
+            }
+
+            fn register(self: ::std::sync::Arc<Self>, __gateway: &mut #krate::GatewayBuilder) {
+                #(#registrations)*
+            }
+        }
+    };
+    match errors.0 {
+        // Keep the user's impl so the rest of the crate (and the IDE) still sees the methods.
+        Some(error) => {
+            let error = error.to_compile_error();
+            quote!(#item #error)
+        }
+        None => quote!(#item #generated),
+    }
+}
+
+fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| LitStr::new("/", Span::call_site()));
+    let mut tokens = quote!(#krate::GatewayOptions::new(#namespace));
+    if let Some(path) = &args.path {
+        tokens.extend(quote!(.with_path(#path)));
+    }
+    if let Some(port) = &args.port {
+        tokens.extend(quote!(.with_port(#port)));
+    }
+    if let Some(origins) = &args.cors {
+        tokens.extend(quote!(.with_allowed_origins([#(#origins),*])));
+    }
+    tokens
+}
+
+fn is_attr(attr: &Attribute, name: &str) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == name)
+}
+
+/// Removes `#[subscribe_message("…")]` from a method and returns its event name.
+fn take_event_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<LitStr> {
+    let mut found: Option<LitStr> = None;
+    let mut kept = Vec::with_capacity(attrs.len());
+    for attr in attrs.drain(..) {
+        if !is_attr(&attr, SUBSCRIBE_MESSAGE) {
+            kept.push(attr);
+            continue;
+        }
+        match attr.parse_args::<EventName>() {
+            Ok(EventName(lit)) if found.is_none() => found = Some(lit),
+            Ok(EventName(lit)) => errors.push(syn::Error::new(
+                lit.span(),
+                "a method handles one event: use one `#[subscribe_message]` per method",
+            )),
+            Err(e) => errors.push(syn::Error::new(
+                e.span(),
+                "expected the event name: `#[subscribe_message(\"event\")]`",
+            )),
+        }
+    }
+    *attrs = kept;
+    found
+}
+
+/// How one handler argument is extracted.
+enum ArgSource {
+    Extractor,
+    Body,
+    Property(LitStr),
+}
+
+/// Strips `#[message_body]` from the parameters, returning how each is extracted.
+fn strip_param_attrs(method: &mut ImplItemFn, errors: &mut Errors, allowed: bool) -> Vec<ArgSource> {
+    let mut sources = Vec::new();
+    for input in method.sig.inputs.iter_mut() {
+        let FnArg::Typed(arg) = input else { continue };
+        let mut source = ArgSource::Extractor;
+        let mut kept = Vec::new();
+        for attr in arg.attrs.drain(..) {
+            if !is_attr(&attr, MESSAGE_BODY) {
+                kept.push(attr);
+                continue;
+            }
+            if !allowed {
+                errors.push(syn::Error::new_spanned(
+                    &attr,
+                    "`#[message_body]` is only for `#[subscribe_message]` handlers",
+                ));
+                continue;
+            }
+            source = match &attr.meta {
+                syn::Meta::Path(_) => ArgSource::Body,
+                _ => match attr.parse_args::<LitStr>() {
+                    Ok(prop) => ArgSource::Property(prop),
+                    Err(_) => {
+                        errors.push(syn::Error::new_spanned(
+                            &attr,
+                            "expected `#[message_body]` or `#[message_body(\"property\")]`",
+                        ));
+                        ArgSource::Body
+                    }
+                },
+            };
+        }
+        arg.attrs = kept;
+        sources.push(source);
+    }
+    sources
+}
+
+/// Checks the receiver is `&self`; reports and returns false otherwise.
+fn check_receiver(method: &ImplItemFn, what: &str, errors: &mut Errors) -> bool {
+    match method.sig.inputs.first() {
+        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => true,
+        Some(FnArg::Receiver(r)) => {
+            errors.push(syn::Error::new_spanned(
+                r,
+                format!("{what} take `&self`: a gateway is shared by every connection"),
+            ));
+            false
+        }
+        _ => {
+            errors.push(syn::Error::new_spanned(
+                &method.sig,
+                format!("{what} take `&self` as their first parameter"),
+            ));
+            false
+        }
+    }
+}
+
+fn handler(krate: &syn::Path, event: &LitStr, method: &mut ImplItemFn, errors: &mut Errors) -> Option<TokenStream> {
+    let sources = strip_param_attrs(method, errors, true);
+    let mut ok = check_receiver(method, "`#[subscribe_message]` handlers", errors);
+    if method.sig.asyncness.is_none() {
+        errors.push(syn::Error::new_spanned(
+            method.sig.fn_token,
+            "`#[subscribe_message]` handlers must be `async fn`",
+        ));
+        ok = false;
+    }
+    if !method.sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &method.sig.generics,
+            "`#[subscribe_message]` handlers cannot be generic",
+        ));
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let name = &method.sig.ident;
+    let mut extractions = Vec::new();
+    let mut args = Vec::new();
+    for (i, (ty, source)) in typed_params(method).into_iter().zip(sources).enumerate() {
+        let var = format_ident!("__arg{}", i);
+        let span = ty.span();
+        let extraction = match source {
+            ArgSource::Extractor => quote_spanned! {span=>
+                let #var = match <#ty as #krate::FromMessage>::from_message(&__msg) {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => return ::std::result::Result::Err(error),
+                };
+            },
+            ArgSource::Body => quote_spanned! {span=>
+                let #var = match __msg.body::<#ty>() {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => return ::std::result::Result::Err(error),
+                };
+            },
+            ArgSource::Property(prop) => quote_spanned! {span=>
+                let #var = match __msg.property::<#ty>(#prop) {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => return ::std::result::Result::Err(error),
+                };
+            },
+        };
+        extractions.push(extraction);
+        args.push(var);
+    }
+    let output_span = match &method.sig.output {
+        syn::ReturnType::Default => method.sig.ident.span(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
+    };
+    let reply = quote_spanned! {output_span=>
+        #krate::reply!(__this.#name(#(#args),*).await)
+    };
+    Some(quote! {
+        {
+            let __this = ::std::sync::Arc::clone(&self);
+            __gateway.on(#event, move |__msg: #krate::Message| {
+                let __this = ::std::sync::Arc::clone(&__this);
+                async move {
+                    #(#extractions)*
+                    #reply
+                }
+            });
+        }
+    })
+}
+
+fn typed_params(method: &ImplItemFn) -> Vec<Type> {
+    method
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(arg) => Some((*arg.ty).clone()),
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// The lifecycle hook a method name stands for, with its maximum number of parameters.
+fn hook_kind(name: &str) -> Option<(&'static str, usize)> {
+    match name {
+        "after_init" => Some(("on_init", 1)),
+        "handle_connection" => Some(("on_connection", 2)),
+        "handle_disconnect" => Some(("on_disconnect", 2)),
+        _ => None,
+    }
+}
+
+fn hook(krate: &syn::Path, method: &ImplItemFn, errors: &mut Errors) -> Option<TokenStream> {
+    let name = &method.sig.ident;
+    let (register, max) = hook_kind(&name.to_string())?;
+    if !check_receiver(method, "lifecycle hooks", errors) {
+        return None;
+    }
+    let params = typed_params(method);
+    if params.len() > max {
+        errors.push(syn::Error::new_spanned(
+            &method.sig.inputs,
+            match register {
+                "on_init" => "`after_init` takes `&self` and optionally the `Namespace`",
+                "on_connection" => "`handle_connection` takes `&self`, `Socket` and optionally the `Handshake`",
+                _ => "`handle_disconnect` takes `&self`, `Socket` and optionally the `DisconnectReason`",
+            },
+        ));
+        return None;
+    }
+    let register = format_ident!("{}", register);
+    let await_ = method.sig.asyncness.map(|_| quote!(.await));
+    let types: Vec<TokenStream> = match max {
+        1 => vec![quote!(#krate::Namespace)],
+        _ if register == "on_connection" => vec![quote!(#krate::Socket), quote!(#krate::Handshake)],
+        _ => vec![quote!(#krate::Socket), quote!(#krate::DisconnectReason)],
+    };
+    // Parameters the hook does not take are bound to `_`.
+    let closure_params = types.iter().enumerate().map(|(i, ty)| {
+        if i < params.len() {
+            let var = format_ident!("__a{}", i);
+            quote!(#var: #ty)
+        } else {
+            quote!(_: #ty)
+        }
+    });
+    let call_args = (0..params.len()).map(|i| format_ident!("__a{}", i));
+    let body = quote_spanned! {method.sig.output.span()=>
+        __this.#name(#(#call_args),*) #await_
+    };
+    let clone_per_call = (register != "on_init").then(|| quote!(let __this = ::std::sync::Arc::clone(&__this);));
+    Some(quote! {
+        {
+            let __this = ::std::sync::Arc::clone(&self);
+            __gateway.#register(move |#(#closure_params),*| {
+                #clone_per_call
+                async move { #body }
+            });
+        }
+    })
+}

@@ -1,0 +1,56 @@
+//! Attribute macros for gateway-core: `#[gateway]` and `#[subscribe_message]`.
+//!
+//! Use them through `gateway_core` (they are re-exported there). `#[gateway]` reads an `impl`
+//! block and generates an implementation of `gateway_core::Gateway` made only of calls to
+//! `gateway_core::GatewayBuilder`, so everything it does can be written by hand.
+//!
+//! ```ignore
+//! #[gateway(namespace = "/chat", port = 3001, cors = ["http://localhost:4200"])]
+//! impl ChatGateway {
+//!     async fn handle_connection(&self, client: Socket) { /* … */ }
+//!
+//!     #[subscribe_message("joinRoom")]
+//!     async fn join(&self, client: Socket, #[message_body] room: String) -> Joined { /* … */ }
+//! }
+//! ```
+
+mod args;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Turns an `impl` block into a gateway (NestJS `@WebSocketGateway`).
+///
+/// Options: `namespace = "/chat"` (default `/`), `path = "/ws"` (URL path of the JSON wire
+/// format; default: the namespace), `port = 3001` (default: the app's main listener),
+/// `cors = "*"` or `cors = ["https://app.example"]` (allowed `Origin`s), and
+/// `crate = "path::to::gateway_core"` when gateway-core is re-exported under another name.
+///
+/// Inside the block:
+/// - `#[subscribe_message("event")]` on an `async fn(&self, args…)` handles that event. Each
+///   argument is an extractor (`gateway_core::FromMessage`); `#[message_body] x: T` takes the
+///   whole body as `T` and `#[message_body("prop")] x: T` one property of it. The return value
+///   is the reply: `()`, any `T: Serialize`, `Option`, `Result<T, E: Into<WsException>>`,
+///   `WsResponse<T>`, `StreamReply<S>`.
+/// - `after_init(&self[, server: Namespace])`, `handle_connection(&self, client: Socket[,
+///   handshake: Handshake])` and `handle_disconnect(&self, client: Socket[, reason:
+///   DisconnectReason])` are the lifecycle hooks, sync or async.
+#[proc_macro_attribute]
+pub fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::gateway(args.into(), input.into()).into()
+}
+
+/// Marks a gateway method as the handler of an event (NestJS `@SubscribeMessage`).
+///
+/// Only meaningful inside a `#[gateway]` impl block, which consumes it; anywhere else it is a
+/// compile error.
+#[proc_macro_attribute]
+pub fn subscribe_message(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        "`#[subscribe_message]` must be used on a method inside a `#[gateway]` impl block",
+    )
+    .to_compile_error();
+    quote::quote!(#error #input).into()
+}
