@@ -85,6 +85,8 @@ mod room;
 mod server;
 mod socket;
 mod state;
+#[cfg(feature = "test-util")]
+pub mod test;
 
 pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
 pub use broadcast::{BroadcastOperator, EmitError};

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprArray, ExprLit, Lit, LitInt, LitStr, Token};
+use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
 
 /// The options of `#[gateway(...)]`.
 #[derive(Default)]
@@ -11,7 +11,7 @@ pub(crate) struct GatewayArgs {
     pub(crate) namespace: Option<LitStr>,
     pub(crate) path: Option<LitStr>,
     pub(crate) port: Option<LitInt>,
-    pub(crate) cors: Option<Vec<LitStr>>,
+    pub(crate) cors: Option<Expr>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -35,7 +35,7 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
             "namespace" => set(&mut args.namespace, lit_str(&pair.value)),
             "path" => set(&mut args.path, lit_str(&pair.value)),
             "port" => set(&mut args.port, lit_int(&pair.value)),
-            "cors" => set(&mut args.cors, origins(&pair.value)),
+            "cors" => set(&mut args.cors, Ok(origins(&pair.value))),
             "crate" => set(
                 &mut args.krate,
                 lit_str(&pair.value).and_then(|s| s.parse::<syn::Path>()),
@@ -92,10 +92,14 @@ fn lit_int(expr: &Expr) -> syn::Result<LitInt> {
     }
 }
 
-fn origins(expr: &Expr) -> syn::Result<Vec<LitStr>> {
+/// `"*"` and `"https://a"` become one-element arrays; arrays and other expressions (anything
+/// iterable over strings, e.g. a function reading an environment variable) pass through.
+fn origins(expr: &Expr) -> Expr {
     match expr {
-        Expr::Array(ExprArray { elems, .. }) => elems.iter().map(lit_str).collect(),
-        other => lit_str(other).map(|s| vec![s]),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => syn::parse_quote!([#s]),
+        other => other.clone(),
     }
 }
 

@@ -119,7 +119,7 @@ fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
         tokens.extend(quote!(.with_port(#port)));
     }
     if let Some(origins) = &args.cors {
-        tokens.extend(quote!(.with_allowed_origins([#(#origins),*])));
+        tokens.extend(quote!(.with_allowed_origins(#origins)));
     }
     tokens
 }

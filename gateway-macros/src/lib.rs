@@ -23,7 +23,8 @@ use proc_macro::TokenStream;
 ///
 /// Options: `namespace = "/chat"` (default `/`), `path = "/ws"` (URL path of the JSON wire
 /// format; default: the namespace), `port = 3001` (default: the app's main listener),
-/// `cors = "*"` or `cors = ["https://app.example"]` (allowed `Origin`s), and
+/// `cors = "*"`, `cors = ["https://app.example"]` or `cors = expr` where `expr` iterates over
+/// strings (allowed `Origin`s), and
 /// `crate = "path::to::gateway_core"` when gateway-core is re-exported under another name.
 ///
 /// Inside the block:

@@ -1,0 +1,28 @@
+//! The gateways of the NestJS guides, ported: the code behind `cargo run --example NAME`.
+//!
+//! Each module keeps the guide's event names and payload shapes, so a client written for the
+//! NestJS version works unchanged. The tests drive these same gateways.
+
+pub mod chat;
+pub mod events;
+pub mod notifications;
+
+/// The port to listen on: `PORT` from the environment, else 3000.
+pub fn port_from_env() -> u16 {
+    std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000)
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level (`info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// The current time as JavaScript's `new Date().toISOString()` prints it.
+pub fn iso_timestamp() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
