@@ -141,7 +141,7 @@ where
                 }
                 Some(Err(err)) => {
                     tracing::debug!(gateway = ns.gateway(), error = %err, "read failed");
-                    return outbox.reason().unwrap_or(DisconnectReason::TransportError);
+                    return outbox.reason().unwrap_or_else(|| classify(&err));
                 }
                 Some(Ok(WsMessage::Close(frame))) => {
                     let code = frame.map(|f| u16::from(f.code));
@@ -152,6 +152,26 @@ where
                 Some(Ok(_)) => {} // pings are answered by tungstenite; frames after our close are ignored
             }
         }
+    }
+}
+
+/// A peer that just went away is a transport close; anything else is a transport error.
+fn classify(err: &WsError) -> DisconnectReason {
+    use std::io::ErrorKind;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    match err {
+        WsError::ConnectionClosed
+        | WsError::AlreadyClosed
+        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => DisconnectReason::TransportClose,
+        WsError::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+            ) =>
+        {
+            DisconnectReason::TransportClose
+        }
+        _ => DisconnectReason::TransportError,
     }
 }
 

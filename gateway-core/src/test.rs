@@ -19,6 +19,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -104,14 +106,27 @@ impl TestClient {
     /// If a data frame arrives first, or on timeout.
     pub async fn expect_close(&mut self) -> Option<u16> {
         match self.next_frame().await {
-            Frame::Closed(code) => code,
+            Frame::Closed(code) => {
+                // tungstenite sends its close reply on the next read: finish the handshake.
+                let _ = tokio::time::timeout(self.timeout, self.ws.next()).await;
+                code
+            }
             Frame::Data(value) => panic!("expected the connection to close, got {value}"),
         }
     }
 
     /// Closes the connection with code 1000 and waits for the server's reply.
-    pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
+    pub async fn close(self) {
+        self.close_with(1000).await;
+    }
+
+    /// Closes the connection with `code` and waits for the server's reply.
+    pub async fn close_with(mut self, code: u16) {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: "".into(),
+        };
+        let _ = self.ws.close(Some(frame)).await;
         while let Ok(Some(Ok(_))) = tokio::time::timeout(self.timeout, self.ws.next()).await {}
     }
 

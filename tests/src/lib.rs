@@ -1,1 +1,120 @@
-//! test support
+//! Shared helpers for the end-to-end tests: start an app on loopback, count events, raw HTTP.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use gateway_core::{GatewayAppBuilder, RunningApp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+
+/// How long a test waits for something it expects before failing.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Builds the app and listens on `127.0.0.1:0`.
+pub async fn serve(builder: GatewayAppBuilder) -> RunningApp {
+    let app = builder.build().expect("the test app is valid");
+    app.listen("127.0.0.1:0").await.expect("bind 127.0.0.1:0")
+}
+
+/// `ws://127.0.0.1:PORT{path}` for the main listener.
+pub fn ws_url(server: &RunningApp, path: &str) -> String {
+    format!("ws://{}{path}", server.local_addr())
+}
+
+/// Logs for a failing test (`RUST_LOG=debug cargo test ...`).
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// A counter a test can wait on, instead of sleeping.
+#[derive(Debug, Default)]
+pub struct Counter {
+    count: AtomicUsize,
+    changed: Notify,
+}
+
+impl Counter {
+    /// Adds one and wakes waiters.
+    pub fn bump(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// The current count.
+    pub fn get(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the count is at least `n`; fails the test after [`PATIENCE`].
+    pub async fn wait_for(&self, n: usize) {
+        let wait = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if self.get() >= n {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        if tokio::time::timeout(PATIENCE, wait).await.is_err() {
+            panic!("waited {PATIENCE:?} for count {n}, it is {}", self.get());
+        }
+    }
+}
+
+/// A raw HTTP/1.1 exchange: sends `request` and returns the status code and the whole response.
+///
+/// The response is read up to the end of its headers and its `Content-Length` body.
+pub async fn raw_http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            response.extend_from_slice(&buf[..n]);
+            if is_complete(&response) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, read).await.expect("the server answered");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    (status, text)
+}
+
+/// Whether `response` holds its headers and the whole `Content-Length` body.
+fn is_complete(response: &[u8]) -> bool {
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    response.len() >= end + 4 + length
+}
+
+/// A GET upgrade request for `path` with extra header lines (each ending in `\r\n`).
+pub fn upgrade_request(path: &str, extra_headers: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra_headers}\r\n"
+    )
+}
