@@ -118,3 +118,54 @@ pub fn upgrade_request(path: &str, extra_headers: &str) -> String {
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra_headers}\r\n"
     )
 }
+
+/// The folder of the Node test clients (`tests/node`).
+pub fn node_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
+}
+
+/// Runs `node <script> <args…>` from `tests/node`, installing its npm packages first if they are
+/// missing (`npm ci`, from the committed lockfile). Returns the script's stdout; fails the test
+/// with its output if it exits non-zero.
+pub async fn run_node(script: &str, args: &[&str]) -> String {
+    let dir = node_dir();
+    if !dir.join("node_modules").exists() {
+        let status = tokio::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .await
+            .expect("npm is installed");
+        assert!(status.success(), "npm ci failed in {}", dir.display());
+    }
+    let run = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(&dir)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, run)
+        .await
+        .expect("the node script finished")
+        .expect("node is installed");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "node {script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Waits until `condition` holds, checking every millisecond; fails the test after [`PATIENCE`].
+/// For state the test cannot subscribe to (prefer [`Counter`] where it can).
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let wait = async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    if tokio::time::timeout(PATIENCE, wait).await.is_err() {
+        panic!("waited {PATIENCE:?} for {what}");
+    }
+}
