@@ -16,7 +16,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = server.local_addr().port();
     println!("chat gateway:   ws://localhost:{port}/chat");
     println!("events gateway: ws://localhost:{port}/events");
-    println!(r#"try: {{"event":"joinRoom","data":"general"}} then {{"event":"sendMessage","data":{{"roomId":"general","message":"hi"}}}}"#);
+    println!(
+        r#"try: {{"event":"joinRoom","data":"general"}} then {{"event":"sendMessage","data":{{"roomId":"general","message":"hi"}}}}"#
+    );
     server.shutdown_on(tokio::signal::ctrl_c()).await;
     Ok(())
 }

@@ -11,7 +11,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?
         .listen(("0.0.0.0", port_from_env()))
         .await?;
-    println!("events gateway: ws://localhost:{}/events", server.local_addr().port());
+    println!(
+        "events gateway: ws://localhost:{}/events",
+        server.local_addr().port()
+    );
     println!(r#"try: {{"event":"message","data":{{"text":"hello"}}}}"#);
     server.shutdown_on(tokio::signal::ctrl_c()).await;
     Ok(())

@@ -17,8 +17,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let service = NotificationsService::new(app.namespace("/notifications").ok_or("no namespace")?);
     let server = app.listen(("0.0.0.0", port_from_env())).await?;
-    println!("notifications gateway: ws://localhost:{}/notifications", server.local_addr().port());
-    println!(r#"clients send {{"event":"join","data":{{"userId":"42"}}}}; type "user 42 <text>" or "all <text>" here"#);
+    println!(
+        "notifications gateway: ws://localhost:{}/notifications",
+        server.local_addr().port()
+    );
+    println!(
+        r#"clients send {{"event":"join","data":{{"userId":"42"}}}}; type "user 42 <text>" or "all <text>" here"#
+    );
 
     tokio::spawn(async move {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
@@ -26,7 +31,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let sent = match line.split_once(' ') {
                 Some(("all", text)) => service.broadcast_notification(text),
                 Some(("user", rest)) => match rest.split_once(' ') {
-                    Some((user, text)) => service.send_to_user(user, "notification", &Notice { message: text.to_owned() }),
+                    Some((user, text)) => service.send_to_user(
+                        user,
+                        "notification",
+                        &Notice {
+                            message: text.to_owned(),
+                        },
+                    ),
                     None => continue,
                 },
                 _ => {

@@ -89,7 +89,11 @@ impl ChatGateway {
 
     /// Joins `room:{roomId}`, tells the room (sender included), replies `{ joined }`.
     #[subscribe_message("joinRoom")]
-    async fn handle_join_room(&self, MessageBody(room_id): MessageBody<String>, client: Socket) -> Joined {
+    async fn handle_join_room(
+        &self,
+        MessageBody(room_id): MessageBody<String>,
+        client: Socket,
+    ) -> Joined {
         let room = format!("room:{room_id}");
         client.join(room.as_str());
         let event = RoomEvent {
@@ -102,7 +106,11 @@ impl ChatGateway {
 
     /// Leaves `room:{roomId}`, tells the rest of the room, replies `{ left }`.
     #[subscribe_message("leaveRoom")]
-    async fn handle_leave_room(&self, MessageBody(room_id): MessageBody<String>, client: Socket) -> Left {
+    async fn handle_leave_room(
+        &self,
+        MessageBody(room_id): MessageBody<String>,
+        client: Socket,
+    ) -> Left {
         let room = format!("room:{room_id}");
         client.leave(room.as_str());
         let event = RoomEvent {
@@ -115,7 +123,11 @@ impl ChatGateway {
 
     /// Relays `newMessage` to the room except the sender, replies `{ sent: true }`.
     #[subscribe_message("sendMessage")]
-    async fn handle_send_message(&self, MessageBody(data): MessageBody<SendMessage>, client: Socket) -> Result<Sent, EmitError> {
+    async fn handle_send_message(
+        &self,
+        MessageBody(data): MessageBody<SendMessage>,
+        client: Socket,
+    ) -> Result<Sent, EmitError> {
         let payload = NewMessage {
             user_id: user_id(&client),
             message: data.message,
@@ -141,12 +153,22 @@ impl ChatService {
     }
 
     /// Sends `event` to everyone in `room:{room_id}`.
-    pub fn broadcast_to_room<T: Serialize>(&self, room_id: &str, event: &str, data: &T) -> Result<usize, EmitError> {
+    pub fn broadcast_to_room<T: Serialize>(
+        &self,
+        room_id: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<usize, EmitError> {
         self.server.to(format!("room:{room_id}")).emit(event, data)
     }
 
     /// Sends `event` to every socket of user `user_id` (room `user:{user_id}`).
-    pub fn send_to_user<T: Serialize>(&self, user_id: &str, event: &str, data: &T) -> Result<usize, EmitError> {
+    pub fn send_to_user<T: Serialize>(
+        &self,
+        user_id: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<usize, EmitError> {
         self.server.to(format!("user:{user_id}")).emit(event, data)
     }
 }

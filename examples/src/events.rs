@@ -25,7 +25,9 @@ pub struct Received {
 /// Allowed origins as the guide reads them: `ALLOWED_ORIGINS` split on commas, else `*`.
 pub fn allowed_origins() -> Vec<String> {
     match std::env::var("ALLOWED_ORIGINS") {
-        Ok(list) if !list.trim().is_empty() => list.split(',').map(|o| o.trim().to_owned()).collect(),
+        Ok(list) if !list.trim().is_empty() => {
+            list.split(',').map(|o| o.trim().to_owned()).collect()
+        }
         _ => vec!["*".to_owned()],
     }
 }
@@ -46,8 +48,16 @@ impl EventsGateway {
 
     /// `message` → `{"event":"message","data":{"received":true}}`.
     #[subscribe_message("message")]
-    async fn handle_message(&self, MessageBody(data): MessageBody<MessageDto>, client: Socket) -> WsResponse<Received> {
-        tracing::info!("Message from {}: {}", client.id(), data.text.as_deref().unwrap_or("undefined"));
+    async fn handle_message(
+        &self,
+        MessageBody(data): MessageBody<MessageDto>,
+        client: Socket,
+    ) -> WsResponse<Received> {
+        tracing::info!(
+            "Message from {}: {}",
+            client.id(),
+            data.text.as_deref().unwrap_or("undefined")
+        );
         WsResponse::new("message", Received { received: true })
     }
 

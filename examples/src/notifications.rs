@@ -56,7 +56,9 @@ impl NotificationsGateway {
     }
 
     fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.connected_users.lock().unwrap_or_else(|e| e.into_inner())
+        self.connected_users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -73,9 +75,14 @@ impl NotificationsGateway {
 
     /// Joins `user:{userId}` and answers with the `joined` event.
     #[subscribe_message("join")]
-    async fn handle_join(&self, MessageBody(data): MessageBody<JoinDto>, client: Socket) -> Result<(), EmitError> {
+    async fn handle_join(
+        &self,
+        MessageBody(data): MessageBody<JoinDto>,
+        client: Socket,
+    ) -> Result<(), EmitError> {
         let user_id = data.user_id.to_string();
-        self.users().insert(client.id().to_string(), user_id.clone());
+        self.users()
+            .insert(client.id().to_string(), user_id.clone());
         client.join(format!("user:{user_id}"));
         client.emit(
             "joined",
@@ -99,12 +106,23 @@ impl NotificationsService {
     }
 
     /// Sends `event` to every device of `user_id`; returns how many sockets it reached.
-    pub fn send_to_user<T: Serialize + ?Sized>(&self, user_id: &str, event: &str, payload: &T) -> Result<usize, EmitError> {
-        self.server.to(format!("user:{user_id}")).emit(event, payload)
+    pub fn send_to_user<T: Serialize + ?Sized>(
+        &self,
+        user_id: &str,
+        event: &str,
+        payload: &T,
+    ) -> Result<usize, EmitError> {
+        self.server
+            .to(format!("user:{user_id}"))
+            .emit(event, payload)
     }
 
     /// Sends a `notification` to each of `user_ids`, once per socket even if it is in several.
-    pub fn send_to_users<T: Serialize + ?Sized>(&self, user_ids: &[&str], notification: &T) -> Result<usize, EmitError> {
+    pub fn send_to_users<T: Serialize + ?Sized>(
+        &self,
+        user_ids: &[&str],
+        notification: &T,
+    ) -> Result<usize, EmitError> {
         let rooms: Vec<String> = user_ids.iter().map(|id| format!("user:{id}")).collect();
         self.server.to(rooms).emit("notification", notification)
     }

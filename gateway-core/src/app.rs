@@ -80,8 +80,7 @@ pub struct GatewayAppBuilder {
 impl GatewayAppBuilder {
     /// Registers a gateway (NestJS: listing it in a module's `providers`).
     pub fn gateway<G: Gateway>(mut self, gateway: G) -> Self {
-        let mut builder =
-            GatewayBuilder::new(gateway.options()).named(std::any::type_name::<G>());
+        let mut builder = GatewayBuilder::new(gateway.options()).named(std::any::type_name::<G>());
         Arc::new(gateway).register(&mut builder);
         self.gateways.push(builder.finish());
         self

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
@@ -65,8 +65,15 @@ where
     if reason == DisconnectReason::MessageTooBig {
         // Read what the client is still sending, so closing does not reset the connection
         // before it has read our 1009 close frame.
+        // Half-close first: the server ends the TCP connection (RFC 6455 §7.1.1), and the
+        // client, seeing our FIN, closes its side, which ends the drain.
         if let Ok(mut ws) = sink.reunite(stream) {
-            let _ = tokio::time::timeout(CLOSE_GRACE, drain(ws.get_mut())).await;
+            let io = ws.get_mut();
+            let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                let _ = io.shutdown().await;
+                drain(io).await;
+            })
+            .await;
         }
     }
 }
@@ -162,7 +169,9 @@ fn classify(err: &WsError) -> DisconnectReason {
     match err {
         WsError::ConnectionClosed
         | WsError::AlreadyClosed
-        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => DisconnectReason::TransportClose,
+        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            DisconnectReason::TransportClose
+        }
         WsError::Io(io)
             if matches!(
                 io.kind(),
@@ -185,7 +194,11 @@ async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
         }
     };
     let Some(handler) = ns.route(inbound.event.as_str()) else {
-        tracing::debug!(gateway = ns.gateway(), event = inbound.event.as_str(), "dropping unknown event");
+        tracing::debug!(
+            gateway = ns.gateway(),
+            event = inbound.event.as_str(),
+            "dropping unknown event"
+        );
         return;
     };
     let event = inbound.event.clone();
@@ -207,7 +220,13 @@ async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
     }
 }
 
-fn send_reply(socket: &Socket, ns: &NamespaceInner, reply: Reply, event: Utf8Bytes, data: Option<Utf8Bytes>) {
+fn send_reply(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    reply: Reply,
+    event: Utf8Bytes,
+    data: Option<Utf8Bytes>,
+) {
     match reply {
         Reply::Empty => {}
         Reply::Json(json) => {
@@ -233,7 +252,13 @@ fn send_reply(socket: &Socket, ns: &NamespaceInner, reply: Reply, event: Utf8Byt
                             }
                         }
                         Some(Err(exception)) => {
-                            send_exception(&socket, &ns, &exception, event.as_str(), data.as_ref().map(Utf8Bytes::as_str));
+                            send_exception(
+                                &socket,
+                                &ns,
+                                &exception,
+                                event.as_str(),
+                                data.as_ref().map(Utf8Bytes::as_str),
+                            );
                             break;
                         }
                     }

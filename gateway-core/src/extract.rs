@@ -79,11 +79,12 @@ impl Message {
     pub fn property<T: DeserializeOwned>(&self, name: &str) -> Result<T, WsException> {
         let raw = self
             .data_json()
-            .and_then(|d| serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(d).ok())
+            .and_then(|d| {
+                serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(d).ok()
+            })
             .and_then(|map| map.get(name).map(|r| r.get().to_owned()));
-        serde_json::from_str(raw.as_deref().unwrap_or("null")).map_err(|e| {
-            WsException::new(format!("Invalid message body property `{name}`: {e}"))
-        })
+        serde_json::from_str(raw.as_deref().unwrap_or("null"))
+            .map_err(|e| WsException::new(format!("Invalid message body property `{name}`: {e}")))
     }
 }
 

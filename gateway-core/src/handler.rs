@@ -33,7 +33,8 @@ pub trait Handler<Args>: Send + Sync + 'static {
 }
 
 /// A type-erased handler, stored in a namespace's event table.
-pub(crate) type BoxedHandler = Arc<dyn Fn(Message) -> BoxFuture<'static, Result<Reply, WsException>> + Send + Sync>;
+pub(crate) type BoxedHandler =
+    Arc<dyn Fn(Message) -> BoxFuture<'static, Result<Reply, WsException>> + Send + Sync>;
 
 pub(crate) fn boxed<H: Handler<Args>, Args>(handler: H) -> BoxedHandler {
     Arc::new(move |msg| handler.call(msg))

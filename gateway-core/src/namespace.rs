@@ -101,7 +101,10 @@ impl NamespaceInner {
     pub(crate) fn join(&self, socket: &Socket, rooms: Vec<Room>) {
         let id = socket.id();
         let mut reg = self.write();
-        let Registry { sockets, rooms: by_room } = &mut *reg;
+        let Registry {
+            sockets,
+            rooms: by_room,
+        } = &mut *reg;
         let Some(entry) = sockets.get_mut(&id) else {
             return; // disconnected: joining would leak the membership
         };
@@ -118,7 +121,10 @@ impl NamespaceInner {
 
     pub(crate) fn leave(&self, id: SocketId, rooms: &[Room]) {
         let mut reg = self.write();
-        let Registry { sockets, rooms: by_room } = &mut *reg;
+        let Registry {
+            sockets,
+            rooms: by_room,
+        } = &mut *reg;
         let Some(entry) = sockets.get_mut(&id) else {
             return;
         };
@@ -256,7 +262,11 @@ impl Namespace {
 
     /// How many sockets are in `room`.
     pub fn room_size(&self, room: impl Into<Room>) -> usize {
-        self.0.read().rooms.get(&room.into()).map_or(0, HashMap::len)
+        self.0
+            .read()
+            .rooms
+            .get(&room.into())
+            .map_or(0, HashMap::len)
     }
 }
 

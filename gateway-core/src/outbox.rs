@@ -59,7 +59,10 @@ struct Inner {
 }
 
 impl Outbox {
-    pub(crate) fn new(capacity: usize, max_queued_bytes: usize) -> (Self, mpsc::Receiver<OutFrame>) {
+    pub(crate) fn new(
+        capacity: usize,
+        max_queued_bytes: usize,
+    ) -> (Self, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let inner = Inner {
             tx,
@@ -224,7 +227,10 @@ where
     for frame in batch.drain(..) {
         let message = match frame {
             OutFrame::Text(text) => {
-                outbox.0.queued_bytes.fetch_sub(text.len(), Ordering::AcqRel);
+                outbox
+                    .0
+                    .queued_bytes
+                    .fetch_sub(text.len(), Ordering::AcqRel);
                 Message::Text(text)
             }
             OutFrame::Close(frame) => {

@@ -106,8 +106,24 @@ macro_rules! serialize_into_reply {
     )*};
 }
 serialize_into_reply!(
-    String, &'static str, bool, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize,
-    f32, f64, serde_json::Value
+    String,
+    &'static str,
+    bool,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+    serde_json::Value
 );
 
 /// A reply of any `T: Serialize`, sent as its JSON.

@@ -79,7 +79,10 @@ impl RunningApp {
             .await
             .is_err()
         {
-            tracing::warn!(?timeout, "shutdown timeout passed; dropping remaining connections");
+            tracing::warn!(
+                ?timeout,
+                "shutdown timeout passed; dropping remaining connections"
+            );
             self.shared.hard_stop.cancel();
             self.shared.tasks.wait().await;
         }
@@ -138,7 +141,11 @@ pub(crate) async fn start(
         if let Some(init) = init {
             init(Namespace::from_inner(ns.clone())).await;
         }
-        tracing::info!(gateway = ns.gateway(), path = ns.options().path(), "gateway initialized");
+        tracing::info!(
+            gateway = ns.gateway(),
+            path = ns.options().path(),
+            "gateway initialized"
+        );
     }
 
     let stop_accepting = CancellationToken::new();
@@ -230,7 +237,7 @@ fn route(
     }
     let key = match websocket_key(&req) {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let origin = req
         .headers()
@@ -250,8 +257,12 @@ fn route(
     shared.tasks.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                    .await;
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
                 connection::serve(ws, ns, handshake).await;
             }
             Err(err) => tracing::debug!(error = %err, "upgrade failed"),
@@ -269,8 +280,43 @@ fn route(
     response
 }
 
-/// The `Sec-WebSocket-Key` of a valid upgrade request, or the error response to send.
-fn websocket_key(req: &Request<Incoming>) -> Result<String, Response<Full<Bytes>>> {
+/// Why a request to a gateway's path is not a WebSocket upgrade we accept.
+enum NotAnUpgrade {
+    /// Not `GET` with `Connection: upgrade` and `Upgrade: websocket`.
+    Plain,
+    /// `Sec-WebSocket-Version` is not 13.
+    Version,
+    /// No `Sec-WebSocket-Key`.
+    MissingKey,
+}
+
+impl NotAnUpgrade {
+    fn into_response(self) -> Response<Full<Bytes>> {
+        let (status, body, header) = match self {
+            Self::Plain => (
+                StatusCode::UPGRADE_REQUIRED,
+                "Upgrade Required",
+                Some((header::UPGRADE, "websocket")),
+            ),
+            Self::Version => (
+                StatusCode::UPGRADE_REQUIRED,
+                "Unsupported WebSocket version",
+                Some((header::SEC_WEBSOCKET_VERSION, "13")),
+            ),
+            Self::MissingKey => (StatusCode::BAD_REQUEST, "Missing Sec-WebSocket-Key", None),
+        };
+        let mut response = plain(status, body);
+        if let Some((name, value)) = header {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        response
+    }
+}
+
+/// The `Sec-WebSocket-Key` of a valid upgrade request.
+fn websocket_key(req: &Request<Incoming>) -> Result<String, NotAnUpgrade> {
     let headers = req.headers();
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
@@ -282,28 +328,20 @@ fn websocket_key(req: &Request<Incoming>) -> Result<String, Response<Full<Bytes>
         || !has_token(header::CONNECTION, "upgrade")
         || !has_token(header::UPGRADE, "websocket")
     {
-        let mut response = plain(StatusCode::UPGRADE_REQUIRED, "Upgrade Required");
-        response
-            .headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        return Err(response);
+        return Err(NotAnUpgrade::Plain);
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .is_none_or(|v| v != "13")
     {
-        let mut response = plain(StatusCode::UPGRADE_REQUIRED, "Unsupported WebSocket version");
-        response
-            .headers_mut()
-            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return Err(response);
+        return Err(NotAnUpgrade::Version);
     }
     match headers
         .get(header::SEC_WEBSOCKET_KEY)
         .and_then(|k| k.to_str().ok())
     {
         Some(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
-        _ => Err(plain(StatusCode::BAD_REQUEST, "Missing Sec-WebSocket-Key")),
+        _ => Err(NotAnUpgrade::MissingKey),
     }
 }
 

@@ -28,7 +28,10 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
     };
     for pair in pairs {
         let Some(key) = pair.path.get_ident().map(ToString::to_string) else {
-            push(syn::Error::new_spanned(&pair.path, "expected an option name"));
+            push(syn::Error::new_spanned(
+                &pair.path,
+                "expected an option name",
+            ));
             continue;
         };
         let duplicate = match key.as_str() {
@@ -108,9 +111,12 @@ pub(crate) struct EventName(pub(crate) LitStr);
 
 impl Parse for EventName {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let lit: LitStr = input
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), "expected the event name: `#[subscribe_message(\"event\")]`"))?;
+        let lit: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the event name: `#[subscribe_message(\"event\")]`",
+            )
+        })?;
         if !input.is_empty() {
             return Err(input.error("expected only the event name"));
         }

@@ -33,7 +33,10 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
                 Span::call_site(),
                 "`#[gateway]` goes on an `impl` block: `#[gateway(namespace = \"/chat\")] impl ChatGateway { … }`",
             );
-            return quote!(#input).into_iter().chain(error.to_compile_error()).collect();
+            return quote!(#input)
+                .into_iter()
+                .chain(error.to_compile_error())
+                .collect();
         }
     };
     let mut errors = Errors::default();
@@ -161,7 +164,11 @@ enum ArgSource {
 }
 
 /// Strips `#[message_body]` from the parameters, returning how each is extracted.
-fn strip_param_attrs(method: &mut ImplItemFn, errors: &mut Errors, allowed: bool) -> Vec<ArgSource> {
+fn strip_param_attrs(
+    method: &mut ImplItemFn,
+    errors: &mut Errors,
+    allowed: bool,
+) -> Vec<ArgSource> {
     let mut sources = Vec::new();
     for input in method.sig.inputs.iter_mut() {
         let FnArg::Typed(arg) = input else { continue };
@@ -220,7 +227,12 @@ fn check_receiver(method: &ImplItemFn, what: &str, errors: &mut Errors) -> bool 
     }
 }
 
-fn handler(krate: &syn::Path, event: &LitStr, method: &mut ImplItemFn, errors: &mut Errors) -> Option<TokenStream> {
+fn handler(
+    krate: &syn::Path,
+    event: &LitStr,
+    method: &mut ImplItemFn,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
     let sources = strip_param_attrs(method, errors, true);
     let mut ok = check_receiver(method, "`#[subscribe_message]` handlers", errors);
     if method.sig.asyncness.is_none() {
@@ -273,8 +285,14 @@ fn handler(krate: &syn::Path, event: &LitStr, method: &mut ImplItemFn, errors: &
         syn::ReturnType::Default => method.sig.ident.span(),
         syn::ReturnType::Type(_, ty) => ty.span(),
     };
+    // What `gateway_core::reply!` expands to, spanned at the return type so that a return type
+    // that is neither `IntoReply` nor `Serialize` is reported there.
     let reply = quote_spanned! {output_span=>
-        #krate::reply!(__this.#name(#(#args),*).await)
+        {
+            #[allow(unused_imports)]
+            use #krate::__private::{ViaIntoReply as _, ViaSerialize as _, ViaSerializeResult as _};
+            (&&&#krate::__private::ReplyWrap::new(__this.#name(#(#args),*).await)).__gateway_reply()
+        }
     };
     Some(quote! {
         {
@@ -350,7 +368,8 @@ fn hook(krate: &syn::Path, method: &ImplItemFn, errors: &mut Errors) -> Option<T
     let body = quote_spanned! {method.sig.output.span()=>
         __this.#name(#(#call_args),*) #await_
     };
-    let clone_per_call = (register != "on_init").then(|| quote!(let __this = ::std::sync::Arc::clone(&__this);));
+    let clone_per_call =
+        (register != "on_init").then(|| quote!(let __this = ::std::sync::Arc::clone(&__this);));
     Some(quote! {
         {
             let __this = ::std::sync::Arc::clone(&self);

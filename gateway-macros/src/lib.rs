@@ -4,14 +4,29 @@
 //! block and generates an implementation of `gateway_core::Gateway` made only of calls to
 //! `gateway_core::GatewayBuilder`, so everything it does can be written by hand.
 //!
-//! ```ignore
+//! ```
+//! use gateway_core::{gateway, Socket};
+//!
+//! #[derive(serde::Serialize)]
+//! struct Joined { joined: String }
+//!
+//! struct ChatGateway;
+//!
 //! #[gateway(namespace = "/chat", port = 3001, cors = ["http://localhost:4200"])]
 //! impl ChatGateway {
-//!     async fn handle_connection(&self, client: Socket) { /* … */ }
+//!     async fn handle_connection(&self, client: Socket) {
+//!         client.join("lobby");
+//!     }
 //!
 //!     #[subscribe_message("joinRoom")]
-//!     async fn join(&self, client: Socket, #[message_body] room: String) -> Joined { /* … */ }
+//!     async fn join(&self, client: Socket, #[message_body] room: String) -> Joined {
+//!         client.join(room.as_str());
+//!         Joined { joined: room }
+//!     }
 //! }
+//!
+//! let app = gateway_core::GatewayApp::builder().gateway(ChatGateway).build().unwrap();
+//! assert!(app.namespace("/chat").is_some());
 //! ```
 
 mod args;

@@ -87,7 +87,9 @@ pub async fn raw_http(addr: std::net::SocketAddr, request: &str) -> (u16, String
             }
         }
     };
-    tokio::time::timeout(PATIENCE, read).await.expect("the server answered");
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("the server answered");
     let text = String::from_utf8_lossy(&response).into_owned();
     let status = text
         .split(' ')

@@ -14,7 +14,10 @@ async fn events_gateway_should_receive_message_response() {
     let server = serve(GatewayApp::builder().gateway(EventsGateway)).await;
     let mut client = TestClient::connect(&ws_url(&server, "/events")).await;
     client.emit("message", json!({"text": "hello"})).await;
-    assert_eq!(client.recv().await, json!({"event": "message", "data": {"received": true}}));
+    assert_eq!(
+        client.recv().await,
+        json!({"event": "message", "data": {"received": true}})
+    );
 }
 
 #[tokio::test]
@@ -37,7 +40,11 @@ async fn events_gateway_ping_boom_and_crash() {
 
 #[tokio::test]
 async fn chat_rooms_as_in_the_guide() {
-    let app = GatewayApp::builder().gateway(ChatGateway).gateway(EventsGateway).build().unwrap();
+    let app = GatewayApp::builder()
+        .gateway(ChatGateway)
+        .gateway(EventsGateway)
+        .build()
+        .unwrap();
     let service = ChatService::new(app.namespace("/chat").unwrap());
     let server = app.listen("127.0.0.1:0").await.unwrap();
     let mut alice = TestClient::connect(&ws_url(&server, "/chat")).await;
@@ -60,7 +67,12 @@ async fn chat_rooms_as_in_the_guide() {
     carol.recv_event("userJoined").await;
     assert_eq!(carol.recv().await, json!({"joined": "random"}));
 
-    alice.emit("sendMessage", json!({"roomId": "general", "message": "hi bob"})).await;
+    alice
+        .emit(
+            "sendMessage",
+            json!({"roomId": "general", "message": "hi bob"}),
+        )
+        .await;
     assert_eq!(alice.recv().await, json!({"sent": true}));
     let message = bob.recv_event("newMessage").await;
     assert_eq!(message["userId"], alice_id);
@@ -69,10 +81,18 @@ async fn chat_rooms_as_in_the_guide() {
 
     bob.emit("leaveRoom", "general").await;
     assert_eq!(bob.recv().await, json!({"left": "general"}));
-    assert_eq!(alice.recv_event("userLeft").await, json!({"userId": bob_id, "roomId": "general"}));
+    assert_eq!(
+        alice.recv_event("userLeft").await,
+        json!({"userId": bob_id, "roomId": "general"})
+    );
 
     // The service emits from outside the gateway.
-    assert_eq!(service.broadcast_to_room("general", "announcement", &"hello room").unwrap(), 1);
+    assert_eq!(
+        service
+            .broadcast_to_room("general", "announcement", &"hello room")
+            .unwrap(),
+        1
+    );
     assert_eq!(alice.recv_event("announcement").await, json!("hello room"));
     carol.emit("leaveRoom", "random").await;
     assert_eq!(carol.recv().await, json!({"left": "random"}));
@@ -86,7 +106,10 @@ async fn chat_rooms_as_in_the_guide() {
 #[tokio::test]
 async fn notifications_reach_every_device_of_a_user_and_everyone() {
     let gateway = NotificationsGateway::default();
-    let app = GatewayApp::builder().gateway(gateway.clone()).build().unwrap();
+    let app = GatewayApp::builder()
+        .gateway(gateway.clone())
+        .build()
+        .unwrap();
     let service = NotificationsService::new(app.namespace("/notifications").unwrap());
     let server = app.listen("127.0.0.1:0").await.unwrap();
     let url = ws_url(&server, "/notifications");
@@ -94,27 +117,59 @@ async fn notifications_reach_every_device_of_a_user_and_everyone() {
     let mut phone = TestClient::connect(&url).await;
     let mut laptop = TestClient::connect(&url).await;
     let mut other = TestClient::connect(&url).await;
-    for (client, user) in [(&mut phone, json!("42")), (&mut laptop, json!(42)), (&mut other, json!("7"))] {
+    for (client, user) in [
+        (&mut phone, json!("42")),
+        (&mut laptop, json!(42)),
+        (&mut other, json!("7")),
+    ] {
         client.emit("join", json!({"userId": user})).await;
-        assert_eq!(client.recv_event("joined").await, json!({"message": "Connected to notifications"}));
+        assert_eq!(
+            client.recv_event("joined").await,
+            json!({"message": "Connected to notifications"})
+        );
     }
     assert_eq!(gateway.connected_count(), 3);
 
-    assert_eq!(service.send_to_user("42", "notification", &json!({"title": "shipped"})).unwrap(), 2);
-    assert_eq!(phone.recv_event("notification").await, json!({"title": "shipped"}));
-    assert_eq!(laptop.recv_event("notification").await, json!({"title": "shipped"}));
+    assert_eq!(
+        service
+            .send_to_user("42", "notification", &json!({"title": "shipped"}))
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        phone.recv_event("notification").await,
+        json!({"title": "shipped"})
+    );
+    assert_eq!(
+        laptop.recv_event("notification").await,
+        json!({"title": "shipped"})
+    );
 
-    assert_eq!(service.send_to_users(&["42", "7"], &json!({"title": "sale"})).unwrap(), 3);
+    assert_eq!(
+        service
+            .send_to_users(&["42", "7"], &json!({"title": "sale"}))
+            .unwrap(),
+        3
+    );
     assert_eq!(service.broadcast_notification("maintenance").unwrap(), 3);
     for client in [&mut phone, &mut laptop, &mut other] {
         // `other` never saw "shipped": its next notification is "sale".
-        assert_eq!(client.recv_event("notification").await, json!({"title": "sale"}));
-        assert_eq!(client.recv_event("notification").await, json!({"message": "maintenance"}));
+        assert_eq!(
+            client.recv_event("notification").await,
+            json!({"title": "sale"})
+        );
+        assert_eq!(
+            client.recv_event("notification").await,
+            json!({"message": "maintenance"})
+        );
     }
 
     // Disconnecting removes the socket from the gateway's map (handle_disconnect).
     other.close().await;
-    wait_until("the socket to leave the map", || gateway.connected_count() == 2).await;
+    wait_until("the socket to leave the map", || {
+        gateway.connected_count() == 2
+    })
+    .await;
     // The guide's CORS origin is enforced.
     let refused = upgrade_request("/notifications", "Origin: http://evil.example\r\n");
     assert_eq!(raw_http(server.local_addr(), &refused).await.0, 403);

@@ -36,7 +36,11 @@ impl Extract {
     }
 
     #[subscribe_message("room")]
-    async fn room(&self, #[message_body("roomId")] room: String, #[message_body("limit")] limit: Option<u32>) -> String {
+    async fn room(
+        &self,
+        #[message_body("roomId")] room: String,
+        #[message_body("limit")] limit: Option<u32>,
+    ) -> String {
         format!("{room}:{}", limit.unwrap_or(10))
     }
 
@@ -75,9 +79,18 @@ impl Extract {
 }
 
 async fn client() -> (gateway_core::RunningApp, TestClient) {
-    let server = serve(GatewayApp::builder().gateway(Extract).with_state(Config { greeting: "hi" })).await;
-    let mut request = ws_url(&server, "/extract?token=t%201").into_client_request().unwrap();
-    request.headers_mut().insert("authorization", "Bearer abc".parse().unwrap());
+    let server = serve(
+        GatewayApp::builder()
+            .gateway(Extract)
+            .with_state(Config { greeting: "hi" }),
+    )
+    .await;
+    let mut request = ws_url(&server, "/extract?token=t%201")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer abc".parse().unwrap());
     let client = TestClient::try_connect(request).await.unwrap();
     (server, client)
 }
@@ -95,7 +108,10 @@ async fn body_and_properties() {
     assert_eq!(c.recv().await, json!("lobby:10"));
     c.emit("room", json!({"limit": 3})).await;
     let exception = c.recv_event("exception").await;
-    assert!(exception["message"].as_str().unwrap().contains("`roomId`"), "{exception}");
+    assert!(
+        exception["message"].as_str().unwrap().contains("`roomId`"),
+        "{exception}"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +127,10 @@ async fn event_handshake_namespace_and_message() {
     c.emit("namespace", ()).await;
     assert_eq!(c.recv().await, json!("/extract"));
     c.send_text(r#"{"event":"raw","data":{"a":[1, 2]}}"#).await;
-    assert_eq!(c.recv().await, json!({"event": "raw", "data": "{\"a\":[1, 2]}"}));
+    assert_eq!(
+        c.recv().await,
+        json!({"event": "raw", "data": "{\"a\":[1, 2]}"})
+    );
 }
 
 #[tokio::test]
@@ -120,5 +139,8 @@ async fn app_state() {
     c.emit("state", ()).await;
     assert_eq!(c.recv().await, json!("hi"));
     c.emit("missingState", ()).await;
-    assert_eq!(c.recv_event("exception").await["message"], "Internal server error");
+    assert_eq!(
+        c.recv_event("exception").await["message"],
+        "Internal server error"
+    );
 }

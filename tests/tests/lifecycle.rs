@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 
 use gateway_core::test::TestClient;
-use gateway_core::{gateway, DisconnectReason, GatewayApp, Handshake, MessageBody, Namespace, Socket, WsException};
+use gateway_core::{
+    gateway, DisconnectReason, GatewayApp, Handshake, MessageBody, Namespace, Socket, WsException,
+};
 use gateway_tests::{serve, ws_url, Counter};
 use serde_json::json;
 use tokio::sync::{mpsc, Notify};
@@ -25,14 +27,21 @@ impl Hooks {
         self.inits.bump();
     }
 
-    async fn handle_connection(&self, client: Socket, handshake: Handshake) -> Result<(), WsException> {
+    async fn handle_connection(
+        &self,
+        client: Socket,
+        handshake: Handshake,
+    ) -> Result<(), WsException> {
         if handshake.query("reject").is_some() {
             return Err(WsException::new("Unauthorized"));
         }
         if handshake.query("slow").is_some() {
             self.release_connection.notified().await;
         }
-        client.data().insert(Greeting(format!("hello {}", handshake.query("name").unwrap_or("anon"))));
+        client.data().insert(Greeting(format!(
+            "hello {}",
+            handshake.query("name").unwrap_or("anon")
+        )));
         Ok(())
     }
 
@@ -88,11 +97,19 @@ async fn fixture() -> Fixture {
         log: Arc::default(),
     };
     let server = serve(GatewayApp::builder().gateway(gateway)).await;
-    Fixture { server, inits, release_connection, disconnects }
+    Fixture {
+        server,
+        inits,
+        release_connection,
+        disconnects,
+    }
 }
 
 async fn next_reason(rx: &mut mpsc::UnboundedReceiver<DisconnectReason>) -> DisconnectReason {
-    tokio::time::timeout(gateway_tests::PATIENCE, rx.recv()).await.unwrap().unwrap()
+    tokio::time::timeout(gateway_tests::PATIENCE, rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -124,7 +141,10 @@ async fn a_failing_connection_hook_sends_the_exception_then_closes() {
         json!({"event":"exception","data":{"status":"error","message":"Unauthorized","cause":{"pattern":"handleConnection"}}})
     );
     assert_eq!(c.expect_close().await, Some(1000));
-    assert_eq!(next_reason(&mut f.disconnects).await, DisconnectReason::ServerDisconnect);
+    assert_eq!(
+        next_reason(&mut f.disconnects).await,
+        DisconnectReason::ServerDisconnect
+    );
 }
 
 #[tokio::test]
@@ -132,20 +152,35 @@ async fn handle_disconnect_gets_the_reason() {
     let mut f = fixture().await;
     let c = TestClient::connect(&ws_url(&f.server, "/hooks")).await;
     c.close().await;
-    assert_eq!(next_reason(&mut f.disconnects).await, DisconnectReason::ClientClose(Some(1000)));
+    assert_eq!(
+        next_reason(&mut f.disconnects).await,
+        DisconnectReason::ClientClose(Some(1000))
+    );
     let c = TestClient::connect(&ws_url(&f.server, "/hooks")).await;
     c.close_with(4000).await;
-    assert_eq!(next_reason(&mut f.disconnects).await, DisconnectReason::ClientClose(Some(4000)));
+    assert_eq!(
+        next_reason(&mut f.disconnects).await,
+        DisconnectReason::ClientClose(Some(4000))
+    );
 
     let mut c = TestClient::connect(&ws_url(&f.server, "/hooks")).await;
     c.emit("kick", ()).await;
-    assert_eq!(c.recv().await, json!({"event": "error", "data": {"message": "bye"}}));
+    assert_eq!(
+        c.recv().await,
+        json!({"event": "error", "data": {"message": "bye"}})
+    );
     assert_eq!(c.expect_close().await, Some(1000));
-    assert_eq!(next_reason(&mut f.disconnects).await, DisconnectReason::ServerDisconnect);
+    assert_eq!(
+        next_reason(&mut f.disconnects).await,
+        DisconnectReason::ServerDisconnect
+    );
 
     let c = TestClient::connect(&ws_url(&f.server, "/hooks")).await;
     drop(c); // no close frame
-    assert_eq!(next_reason(&mut f.disconnects).await, DisconnectReason::TransportClose);
+    assert_eq!(
+        next_reason(&mut f.disconnects).await,
+        DisconnectReason::TransportClose
+    );
 }
 
 #[tokio::test]

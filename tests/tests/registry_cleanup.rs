@@ -45,7 +45,10 @@ impl Churn {
 async fn ten_thousand_sockets_leave_nothing_behind() {
     let disconnects = Arc::new(Counter::default());
     let drops = Arc::new(Counter::default());
-    let gateway = Churn { disconnects: disconnects.clone(), drops: drops.clone() };
+    let gateway = Churn {
+        disconnects: disconnects.clone(),
+        drops: drops.clone(),
+    };
     let server = serve(GatewayApp::builder().gateway(gateway)).await;
     let url = ws_url(&server, "/churn");
     let ns = server.namespace("/churn").unwrap();

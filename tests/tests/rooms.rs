@@ -23,7 +23,11 @@ impl Rooms {
     }
 
     #[subscribe_message("join")]
-    async fn join(&self, client: Socket, MessageBody(rooms): MessageBody<Vec<String>>) -> Vec<String> {
+    async fn join(
+        &self,
+        client: Socket,
+        MessageBody(rooms): MessageBody<Vec<String>>,
+    ) -> Vec<String> {
         client.join(rooms);
         sorted_rooms(&client)
     }
@@ -61,7 +65,11 @@ impl Rooms {
     }
 
     #[subscribe_message("exceptRoom")]
-    async fn except_room(&self, server: Namespace, MessageBody(room): MessageBody<String>) -> usize {
+    async fn except_room(
+        &self,
+        server: Namespace,
+        MessageBody(room): MessageBody<String>,
+    ) -> usize {
         server.except(room).emit("news", "hello").unwrap()
     }
 
@@ -78,7 +86,12 @@ impl Rooms {
 
 fn sorted_rooms(client: &Socket) -> Vec<String> {
     let own = client.id().to_string();
-    let mut rooms: Vec<String> = client.rooms().iter().map(|r| r.to_string()).filter(|r| *r != own).collect();
+    let mut rooms: Vec<String> = client
+        .rooms()
+        .iter()
+        .map(|r| r.to_string())
+        .filter(|r| *r != own)
+        .collect();
     rooms.sort();
     rooms
 }
@@ -154,7 +167,9 @@ async fn client_to_room_leaves_the_sender_out() {
 #[tokio::test]
 async fn several_rooms_reach_each_socket_once() {
     let mut g = group(&[&[], &["a", "b"], &["b"], &["c"]]).await;
-    g.clients[0].emit("serverTo", json!({"rooms": ["a", "b"]})).await;
+    g.clients[0]
+        .emit("serverTo", json!({"rooms": ["a", "b"]}))
+        .await;
     assert_eq!(g.clients[0].recv().await, json!(2));
     assert_eq!(receivers(&mut g).await, [false, true, true, false]);
 }
@@ -162,7 +177,12 @@ async fn several_rooms_reach_each_socket_once() {
 #[tokio::test]
 async fn except_removes_room_members() {
     let mut g = group(&[&[], &["a"], &["a", "muted"], &["b"]]).await;
-    g.clients[0].emit("serverTo", json!({"rooms": ["a", "b"], "except": ["muted"]})).await;
+    g.clients[0]
+        .emit(
+            "serverTo",
+            json!({"rooms": ["a", "b"], "except": ["muted"]}),
+        )
+        .await;
     assert_eq!(g.clients[0].recv().await, json!(2));
     assert_eq!(receivers(&mut g).await, [false, true, false, true]);
 
@@ -201,7 +221,10 @@ async fn services_emit_through_a_namespace_handle() {
     let server = g.server.namespace("/rooms").unwrap();
     assert_eq!(server.socket_count(), 3);
     assert_eq!(server.room_size("user:1"), 2);
-    assert_eq!(server.to("user:1").emit("news", &json!({"n": 1})).unwrap(), 2);
+    assert_eq!(
+        server.to("user:1").emit("news", &json!({"n": 1})).unwrap(),
+        2
+    );
     assert_eq!(receivers(&mut g).await, [true, true, false]);
     assert_eq!(server.emit("news", "all").unwrap(), 3);
     assert_eq!(receivers(&mut g).await, [true, true, true]);

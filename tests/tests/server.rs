@@ -71,7 +71,13 @@ async fn who(url: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn gateways_share_a_port_on_different_paths() {
-    let server = serve(GatewayApp::builder().gateway(Alpha).gateway(Beta).gateway(PathOverride)).await;
+    let server = serve(
+        GatewayApp::builder()
+            .gateway(Alpha)
+            .gateway(Beta)
+            .gateway(PathOverride),
+    )
+    .await;
     assert_eq!(who(&ws_url(&server, "/alpha")).await, json!("alpha"));
     assert_eq!(who(&ws_url(&server, "/beta")).await, json!("beta"));
     assert_eq!(who(&ws_url(&server, "/ws-path")).await, json!("ws-path"));
@@ -95,13 +101,22 @@ async fn unknown_paths_get_404_not_a_dropped_connection() {
 async fn plain_http_requests_get_clear_statuses() {
     let server = serve(GatewayApp::builder().gateway(Alpha)).await;
     let addr = server.local_addr();
-    let (status, text) = raw_http(addr, "GET /alpha HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let (status, text) = raw_http(
+        addr,
+        "GET /alpha HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(status, 426, "{text}");
     let bad_version = upgrade_request("/alpha", "").replace("Version: 13", "Version: 8");
     let (status, text) = raw_http(addr, &bad_version).await;
     assert_eq!(status, 426);
-    assert!(text.to_ascii_lowercase().contains("sec-websocket-version: 13"), "{text}");
-    let no_key = upgrade_request("/alpha", "").replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{text}"
+    );
+    let no_key = upgrade_request("/alpha", "")
+        .replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
     let (status, _) = raw_http(addr, &no_key).await;
     assert_eq!(status, 400);
 }
@@ -133,7 +148,9 @@ async fn origins_are_checked_at_the_upgrade() {
 
     // And through a real client, the refusal is an HTTP error, not a hang.
     let mut request = ws_url(&server, "/strict").into_client_request().unwrap();
-    request.headers_mut().insert("origin", "http://evil.example".parse().unwrap());
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
     let err = TestClient::try_connect(request).await.unwrap_err();
     assert!(err.to_string().contains("403"), "{err}");
 }
@@ -142,7 +159,13 @@ async fn origins_are_checked_at_the_upgrade() {
 async fn a_gateway_can_take_its_own_port() {
     // `port = 47001` is served on a listener the test bound itself, so the test needs no fixed port.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = serve(GatewayApp::builder().gateway(Alpha).gateway(OwnPort).with_listener(47001, listener)).await;
+    let server = serve(
+        GatewayApp::builder()
+            .gateway(Alpha)
+            .gateway(OwnPort)
+            .with_listener(47001, listener),
+    )
+    .await;
     let own = server.local_addr_for_port(47001).unwrap();
     assert_ne!(own, server.local_addr());
     assert_eq!(who(&format!("ws://{own}/alpha")).await, json!("own-port"));
@@ -153,7 +176,11 @@ async fn a_gateway_can_take_its_own_port() {
 
 #[tokio::test]
 async fn conflicting_registrations_fail_to_build() {
-    let err = GatewayApp::builder().gateway(Alpha).gateway(Alpha).build().unwrap_err();
+    let err = GatewayApp::builder()
+        .gateway(Alpha)
+        .gateway(Alpha)
+        .build()
+        .unwrap_err();
     assert_eq!(err.problems().len(), 1);
     assert!(err.to_string().contains("/alpha"), "{err}");
 
@@ -167,7 +194,10 @@ async fn conflicting_registrations_fail_to_build() {
         }
     }
     let err = GatewayApp::builder().gateway(Twice).build().unwrap_err();
-    assert!(err.to_string().contains("handles the event \"a\" twice"), "{err}");
+    assert!(
+        err.to_string().contains("handles the event \"a\" twice"),
+        "{err}"
+    );
 }
 
 /// A gateway whose `slow` handler waits for the test to release it.
@@ -195,7 +225,10 @@ impl Slow {
 async fn shutdown_lets_running_handlers_finish_then_closes_with_1001() {
     let started = Arc::new(Counter::default());
     let release = Arc::new(Notify::new());
-    let gateway = Slow { started: started.clone(), release: release.clone() };
+    let gateway = Slow {
+        started: started.clone(),
+        release: release.clone(),
+    };
     let server = serve(GatewayApp::builder().gateway(gateway)).await;
     let addr = server.local_addr();
     let mut busy = TestClient::connect(&ws_url(&server, "/slow")).await;
@@ -210,7 +243,9 @@ async fn shutdown_lets_running_handlers_finish_then_closes_with_1001() {
     // The idle socket is closed right away with 1001.
     assert_eq!(idle.expect_close().await, Some(1001));
     // New connections are no longer accepted.
-    assert!(TestClient::try_connect(format!("ws://{addr}/slow")).await.is_err());
+    assert!(TestClient::try_connect(format!("ws://{addr}/slow"))
+        .await
+        .is_err());
     // The running handler finishes, its reply is delivered, then the close.
     release.notify_one();
     assert_eq!(busy.recv().await, json!("finished"));
@@ -221,7 +256,10 @@ async fn shutdown_lets_running_handlers_finish_then_closes_with_1001() {
 #[tokio::test]
 async fn shutdown_is_bounded_by_its_timeout() {
     let started = Arc::new(Counter::default());
-    let gateway = Slow { started: started.clone(), release: Arc::new(Notify::new()) };
+    let gateway = Slow {
+        started: started.clone(),
+        release: Arc::new(Notify::new()),
+    };
     let server = serve(
         GatewayApp::builder()
             .gateway(gateway)

@@ -22,13 +22,18 @@ impl Wire {
     }
 
     #[subscribe_message("push")]
-    async fn push(&self, MessageBody(data): MessageBody<serde_json::Value>) -> WsResponse<serde_json::Value> {
+    async fn push(
+        &self,
+        MessageBody(data): MessageBody<serde_json::Value>,
+    ) -> WsResponse<serde_json::Value> {
         WsResponse::new("pop", data)
     }
 
     #[subscribe_message("struct")]
     async fn structure(&self) -> Joined {
-        Joined { joined: "lobby".into() }
+        Joined {
+            joined: "lobby".into(),
+        }
     }
 
     #[subscribe_message("unit")]
@@ -66,7 +71,9 @@ impl Wire {
 
     #[subscribe_message("object")]
     async fn object(&self) -> Result<(), WsException> {
-        Err(WsException::from_object(json!({"code": "E1", "fields": ["a"]})))
+        Err(WsException::from_object(
+            json!({"code": "E1", "fields": ["a"]}),
+        ))
     }
 
     #[subscribe_message("crash")]
@@ -109,8 +116,12 @@ async fn reply_is_the_json_of_the_return_value() {
 #[tokio::test]
 async fn ws_response_sends_event_and_data() {
     let (_server, mut c) = client().await;
-    c.send_text(r#"{"event":"push","data":{"test":"test"}}"#).await;
-    assert_eq!(c.recv().await, json!({"event": "pop", "data": {"test": "test"}}));
+    c.send_text(r#"{"event":"push","data":{"test":"test"}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        json!({"event": "pop", "data": {"test": "test"}})
+    );
 }
 
 #[tokio::test]
@@ -136,7 +147,8 @@ async fn a_stream_sends_one_frame_per_item() {
 #[tokio::test]
 async fn ws_exception_with_a_string_has_nest_12_shape() {
     let (_server, mut c) = client().await;
-    c.send_text(r#"{"event":"boom","data":{"test":"test"}}"#).await;
+    c.send_text(r#"{"event":"boom","data":{"test":"test"}}"#)
+        .await;
     assert_eq!(
         c.recv().await,
         json!({"event":"exception","data":{"status":"error","message":"test","cause":{"pattern":"boom","data":{"test":"test"}}}})
@@ -153,7 +165,10 @@ async fn ws_exception_with_a_string_has_nest_12_shape() {
 async fn ws_exception_with_an_object_is_sent_verbatim() {
     let (_server, mut c) = client().await;
     c.emit("object", 1).await;
-    assert_eq!(c.recv().await, json!({"event":"exception","data":{"code":"E1","fields":["a"]}}));
+    assert_eq!(
+        c.recv().await,
+        json!({"event":"exception","data":{"code":"E1","fields":["a"]}})
+    );
 }
 
 #[tokio::test]
@@ -178,8 +193,14 @@ async fn a_body_of_the_wrong_type_is_an_exception_not_a_drop() {
     c.emit("typed", "not a number").await;
     let exception = c.recv_event("exception").await;
     assert_eq!(exception["status"], "error");
-    assert!(exception["message"].as_str().unwrap().starts_with("Invalid message body"));
-    assert_eq!(exception["cause"], json!({"pattern": "typed", "data": "not a number"}));
+    assert!(exception["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Invalid message body"));
+    assert_eq!(
+        exception["cause"],
+        json!({"pattern": "typed", "data": "not a number"})
+    );
 }
 
 #[tokio::test]
@@ -209,7 +230,12 @@ async fn bad_frames_and_unknown_events_are_dropped_without_closing() {
 
 #[tokio::test]
 async fn a_message_over_the_limit_closes_with_1009() {
-    let server = serve(GatewayApp::builder().gateway(Wire).with_max_message_size(1024)).await;
+    let server = serve(
+        GatewayApp::builder()
+            .gateway(Wire)
+            .with_max_message_size(1024),
+    )
+    .await;
     let mut c = TestClient::connect(&ws_url(&server, "/wire")).await;
     c.emit("ping", "x".repeat(900)).await; // under the limit
     assert_eq!(c.recv().await, json!("pong"));

@@ -102,7 +102,14 @@ mod tests {
     #[test]
     fn distinguishes_missing_and_null_data() {
         assert!(dec(r#"{"event":"a"}"#).unwrap().data.is_none());
-        assert_eq!(dec(r#"{"event":"a","data":null}"#).unwrap().data.unwrap().as_str(), "null");
+        assert_eq!(
+            dec(r#"{"event":"a","data":null}"#)
+                .unwrap()
+                .data
+                .unwrap()
+                .as_str(),
+            "null"
+        );
     }
 
     #[test]
@@ -112,7 +119,15 @@ mod tests {
 
     #[test]
     fn rejects_non_envelopes() {
-        for bad in ["", "nope", "[1]", r#"{"event":1}"#, r#"{"data":1}"#, "null", r#"{"event":"a""#] {
+        for bad in [
+            "",
+            "nope",
+            "[1]",
+            r#"{"event":1}"#,
+            r#"{"data":1}"#,
+            "null",
+            r#"{"event":"a""#,
+        ] {
             assert!(dec(bad).is_err(), "{bad}");
         }
         assert!(decode(Bytes::from_static(b"\xff\xfe")).is_err());
@@ -120,6 +135,9 @@ mod tests {
 
     #[test]
     fn encodes_event_envelope() {
-        assert_eq!(encode_event("a\"b", "[1]"), r#"{"event":"a\"b","data":[1]}"#);
+        assert_eq!(
+            encode_event("a\"b", "[1]"),
+            r#"{"event":"a\"b","data":[1]}"#
+        );
     }
 }

@@ -1,0 +1,11 @@
+use gateway_core::gateway;
+
+struct Chat;
+
+#[gateway(namespace = 5, port = 70000, colour = "blue")]
+impl Chat {
+    #[subscribe_message(message)]
+    async fn handle(&mut self) {}
+}
+
+fn main() {}
