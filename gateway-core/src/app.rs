@@ -54,6 +54,16 @@ pub struct BuildError {
 
 impl BuildError {
     /// Each problem found, in registration order.
+    ///
+    /// ```
+    /// # struct G;
+    /// # impl gateway_core::Gateway for G {
+    /// #     fn options(&self) -> gateway_core::GatewayOptions { gateway_core::GatewayOptions::new("/g") }
+    /// #     fn register(self: std::sync::Arc<Self>, _: &mut gateway_core::GatewayBuilder) {}
+    /// # }
+    /// let err = gateway_core::GatewayApp::builder().gateway(G).gateway(G).build().unwrap_err();
+    /// assert_eq!(err.problems().len(), 1);
+    /// ```
     pub fn problems(&self) -> &[String] {
         &self.problems
     }
@@ -79,6 +89,16 @@ pub struct GatewayAppBuilder {
 
 impl GatewayAppBuilder {
     /// Registers a gateway (NestJS: listing it in a module's `providers`).
+    ///
+    /// ```
+    /// # struct EventsGateway;
+    /// # impl gateway_core::Gateway for EventsGateway {
+    /// #     fn options(&self) -> gateway_core::GatewayOptions { gateway_core::GatewayOptions::new("/events") }
+    /// #     fn register(self: std::sync::Arc<Self>, _: &mut gateway_core::GatewayBuilder) {}
+    /// # }
+    /// let app = gateway_core::GatewayApp::builder().gateway(EventsGateway).build().unwrap();
+    /// assert!(app.namespace("/events").is_some());
+    /// ```
     pub fn gateway<G: Gateway>(mut self, gateway: G) -> Self {
         let mut builder = GatewayBuilder::new(gateway.options()).named(std::any::type_name::<G>());
         Arc::new(gateway).register(&mut builder);
@@ -87,6 +107,12 @@ impl GatewayAppBuilder {
     }
 
     /// Adds shared state, available to handlers as [`State<T>`](crate::State). One value per type.
+    ///
+    /// ```
+    /// #[derive(Clone)]
+    /// struct Db(std::sync::Arc<Vec<String>>);
+    /// let builder = gateway_core::GatewayApp::builder().with_state(Db(Default::default()));
+    /// ```
     pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
         self.state.insert(state);
         self
@@ -94,6 +120,10 @@ impl GatewayAppBuilder {
 
     /// The largest message a client may send, in bytes (default 1 MiB). A larger message closes
     /// the connection with code 1009.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_message_size(64 * 1024);
+    /// ```
     pub fn with_max_message_size(mut self, bytes: usize) -> Self {
         self.config.max_message_size = bytes;
         self
@@ -101,6 +131,10 @@ impl GatewayAppBuilder {
 
     /// The per-connection read buffer (default 4 KiB). Larger buffers speed up big messages and
     /// cost memory on every idle connection.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_read_buffer_size(16 * 1024);
+    /// ```
     pub fn with_read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.read_buffer_size = bytes;
         self
@@ -108,6 +142,10 @@ impl GatewayAppBuilder {
 
     /// How many frames may wait in one connection's send queue (default 1024) before the client
     /// is disconnected as too slow.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_send_queue_capacity(256);
+    /// ```
     pub fn with_send_queue_capacity(mut self, frames: usize) -> Self {
         self.config.send_queue_capacity = frames;
         self
@@ -115,12 +153,20 @@ impl GatewayAppBuilder {
 
     /// How many bytes may wait in one connection's send queue (default 16 MiB) before the client
     /// is disconnected as too slow.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_queued_bytes(1 << 20);
+    /// ```
     pub fn with_max_queued_bytes(mut self, bytes: usize) -> Self {
         self.config.max_queued_bytes = bytes;
         self
     }
 
     /// How long a graceful shutdown waits for running handlers and close handshakes (default 10 s).
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_shutdown_timeout(std::time::Duration::from_secs(3));
+    /// ```
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
         self
@@ -128,12 +174,22 @@ impl GatewayAppBuilder {
 
     /// Serves the gateways declared with `port = N` on this already-bound listener instead of
     /// binding port `N` (useful in tests, and for sockets handed over by a supervisor).
+    ///
+    /// ```
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let builder = gateway_core::GatewayApp::builder().with_listener(3001, listener);
+    /// ```
     pub fn with_listener(mut self, port: u16, listener: std::net::TcpListener) -> Self {
         self.listeners.insert(port, listener);
         self
     }
 
     /// Checks the configuration and creates the namespaces.
+    ///
+    /// ```
+    /// let app = gateway_core::GatewayApp::builder().build().unwrap();
+    /// assert!(app.namespace("/chat").is_none());
+    /// ```
     pub fn build(self) -> Result<GatewayApp, BuildError> {
         let mut problems: Vec<String> = Vec::new();
         let mut seen: HashMap<(u16, String), &'static str> = HashMap::new();
@@ -206,6 +262,10 @@ pub struct GatewayApp {
 
 impl GatewayApp {
     /// Starts building an app.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder();
+    /// ```
     pub fn builder() -> GatewayAppBuilder {
         GatewayAppBuilder::default()
     }

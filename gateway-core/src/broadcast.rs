@@ -56,12 +56,24 @@ impl BroadcastOperator {
     }
 
     /// Also reach the members of `rooms`.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.to("room:a").to("room:b").emit("news", "hi").ok(); // each member once
+    /// # }
+    /// ```
     pub fn to(mut self, rooms: impl IntoRooms) -> Self {
         self.target.rooms.extend(rooms.into_rooms());
         self
     }
 
     /// Leave out the members of `rooms`.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.to("room:a").except("muted").emit("news", "hi").ok();
+    /// # }
+    /// ```
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
         self.target.except_rooms.extend(rooms.into_rooms());
         self
@@ -76,6 +88,12 @@ impl BroadcastOperator {
     ///
     /// Fails only if `data` cannot be serialized. Recipients whose queue is full are disconnected
     /// (see the crate docs on slow consumers).
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// let reached = server.to("room:lobby").emit("newMessage", &serde_json::json!({"text": "hi"})).unwrap_or(0);
+    /// # }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<usize, EmitError> {
         let data = serde_json::to_string(data)?;
         let frame = Utf8Bytes::from(json::encode_event(event, &data));
@@ -89,6 +107,12 @@ impl BroadcastOperator {
     }
 
     /// The sockets this broadcast would reach, on this instance.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// let in_lobby = server.to("room:lobby").sockets().len();
+    /// # }
+    /// ```
     pub fn sockets(&self) -> Vec<Socket> {
         let mut out = Vec::new();
         self.ns
@@ -97,6 +121,12 @@ impl BroadcastOperator {
     }
 
     /// Disconnects every socket this broadcast would reach.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.to("room:closed").disconnect();
+    /// # }
+    /// ```
     pub fn disconnect(&self) {
         for socket in self.sockets() {
             socket.disconnect();

@@ -49,21 +49,45 @@ impl Message {
     }
 
     /// The socket the message came from.
+    ///
+    /// ```
+    /// # fn demo(msg: gateway_core::Message) {
+    /// let id = msg.socket().id();
+    /// # }
+    /// ```
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
     /// The event name (NestJS `getPattern()`).
+    ///
+    /// ```
+    /// # fn demo(msg: gateway_core::Message) {
+    /// tracing::debug!(event = msg.event(), "handling");
+    /// # }
+    /// ```
     pub fn event(&self) -> &str {
         self.event.as_str()
     }
 
     /// The raw JSON of the message data, or `None` if the frame had no `data` key.
+    ///
+    /// ```
+    /// # fn demo(msg: gateway_core::Message) {
+    /// let raw: Option<&str> = msg.data_json();
+    /// # }
+    /// ```
     pub fn data_json(&self) -> Option<&str> {
         self.data.as_ref().map(Utf8Bytes::as_str)
     }
 
     /// The data deserialized as `T` (absent data reads as `null`).
+    ///
+    /// ```
+    /// # fn demo(msg: gateway_core::Message) {
+    /// let text: Result<String, _> = msg.body::<String>();
+    /// # }
+    /// ```
     ///
     /// A mismatch is a [`WsException`] naming the problem, e.g.
     /// `"Invalid message body: invalid type: integer `1`, expected a string"`.
@@ -73,6 +97,12 @@ impl Message {
     }
 
     /// One property of the data object, deserialized as `T` (NestJS `@MessageBody('prop')`).
+    ///
+    /// ```
+    /// # fn demo(msg: gateway_core::Message) {
+    /// let limit: Option<u32> = msg.property("limit").unwrap_or(None);
+    /// # }
+    /// ```
     ///
     /// A missing property, or data that is not an object, reads as `null`, so `Option<T>` makes
     /// the property optional.
@@ -178,6 +208,12 @@ pub struct Event(Utf8Bytes);
 
 impl Event {
     /// The event name.
+    ///
+    /// ```
+    /// # fn demo(event: gateway_core::Event) {
+    /// assert!(!event.as_str().is_empty());
+    /// # }
+    /// ```
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }

@@ -69,6 +69,11 @@
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 mod app;
 mod broadcast;
 mod connection;

@@ -216,31 +216,70 @@ impl Namespace {
     }
 
     /// The namespace name, e.g. `/chat`.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// println!("serving {}", server.name());
+    /// # }
+    /// ```
     pub fn name(&self) -> &str {
         self.0.name()
     }
 
     /// Sends `event` to every socket of the namespace; returns how many it was queued to.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.emit("onlineUsers", &vec!["alice", "bob"]).ok();
+    /// # }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<usize, EmitError> {
         BroadcastOperator::new(self.0.clone()).emit(event, data)
     }
 
     /// A broadcast to the members of `rooms` (a socket id is a room too).
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.to("user:42").emit("notification", &serde_json::json!({"title": "hi"})).ok();
+    /// # }
+    /// ```
     pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
         BroadcastOperator::new(self.0.clone()).to(rooms)
     }
 
     /// A broadcast to every socket except the members of `rooms`.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.except("room:quiet").emit("announcement", "hi").ok();
+    /// # }
+    /// ```
     pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
         BroadcastOperator::new(self.0.clone()).except(rooms)
     }
 
     /// The connected socket with this id, if any.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// let id: gateway_core::SocketId = "AAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+    /// if let Some(socket) = server.socket(id) {
+    ///     socket.disconnect();
+    /// }
+    /// # }
+    /// ```
     pub fn socket(&self, id: SocketId) -> Option<Socket> {
         self.0.read().sockets.get(&id).map(|e| e.socket.clone())
     }
 
     /// Every connected socket.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// let ids: Vec<String> = server.sockets().iter().map(|s| s.id().to_string()).collect();
+    /// # }
+    /// ```
     pub fn sockets(&self) -> Vec<Socket> {
         self.0
             .read()
@@ -251,16 +290,34 @@ impl Namespace {
     }
 
     /// How many sockets are connected.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// println!("{} online", server.socket_count());
+    /// # }
+    /// ```
     pub fn socket_count(&self) -> usize {
         self.0.read().sockets.len()
     }
 
     /// How many rooms exist, counting each socket's own-id room.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// assert!(server.room_count() >= server.socket_count());
+    /// # }
+    /// ```
     pub fn room_count(&self) -> usize {
         self.0.read().rooms.len()
     }
 
     /// How many sockets are in `room`.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// let devices = server.room_size("user:42");
+    /// # }
+    /// ```
     pub fn room_size(&self, room: impl Into<Room>) -> usize {
         self.0
             .read()

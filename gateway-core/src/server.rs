@@ -43,22 +43,46 @@ pub struct RunningApp {
 
 impl RunningApp {
     /// The main listener's address (gateways without their own port).
+    ///
+    /// ```no_run
+    /// # async fn demo(server: gateway_core::RunningApp) {
+    /// println!("ws://{}/chat", server.local_addr());
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr_for_port(0)
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     /// The address serving the gateways declared with `port` (`0`: the main listener).
+    ///
+    /// ```no_run
+    /// # async fn demo(server: gateway_core::RunningApp) {
+    /// let admin = server.local_addr_for_port(3001);
+    /// # }
+    /// ```
     pub fn local_addr_for_port(&self, port: u16) -> Option<SocketAddr> {
         self.addrs.iter().find(|(p, _)| *p == port).map(|(_, a)| *a)
     }
 
     /// The namespace named `name`, as [`GatewayApp::namespace`].
+    ///
+    /// ```no_run
+    /// # async fn demo(server: gateway_core::RunningApp) {
+    /// let chat = server.namespace("/chat").expect("registered");
+    /// # }
+    /// ```
     pub fn namespace(&self, name: &str) -> Option<Namespace> {
         find_namespace(&self.namespaces, name)
     }
 
     /// Waits for `signal` (e.g. `tokio::signal::ctrl_c()`), then shuts down gracefully.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: gateway_core::RunningApp) {
+    /// server.shutdown_on(tokio::signal::ctrl_c()).await;
+    /// # }
+    /// ```
     pub async fn shutdown_on<F: Future>(self, signal: F) {
         signal.await;
         self.shutdown().await;
@@ -67,6 +91,12 @@ impl RunningApp {
     /// Graceful shutdown: stop accepting, let every socket finish the message it is handling,
     /// send close 1001 to every socket, and wait for them up to the shutdown timeout; what is
     /// still running after that is dropped.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: gateway_core::RunningApp) {
+    /// server.shutdown().await;
+    /// # }
+    /// ```
     pub async fn shutdown(self) {
         self.stop_accepting.cancel();
         for task in self.accept_loops {

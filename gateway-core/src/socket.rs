@@ -40,41 +40,95 @@ impl Socket {
     }
 
     /// This socket's id; it is also the name of a room holding only this socket.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// assert!(client.rooms().contains(&client.id().into()));
+    /// # }
+    /// ```
     pub fn id(&self) -> SocketId {
         self.0.id
     }
 
     /// The namespace (gateway) this socket is connected to: NestJS's `@WebSocketServer()`.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.namespace().to("room:lobby").emit("userJoined", &client.id().to_string()).ok();
+    /// # }
+    /// ```
     pub fn namespace(&self) -> Namespace {
         Namespace::from_inner(self.0.ns.clone())
     }
 
     /// The upgrade request this socket connected with.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// let token = client.handshake().query("token");
+    /// # }
+    /// ```
     pub fn handshake(&self) -> &Handshake {
         &self.0.handshake
     }
 
     /// This socket's own typed data store (NestJS `client.data`), dropped on disconnect.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// #[derive(Clone)]
+    /// struct User { sub: String }
+    /// client.data().insert(User { sub: "42".into() });
+    /// assert_eq!(client.data().get::<User>().map(|u| u.sub), Some("42".into()));
+    /// # }
+    /// ```
     pub fn data(&self) -> &SocketData {
         &self.0.data
     }
 
     /// Joins one room or several (NestJS `client.join`).
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.join("room:lobby");
+    /// client.join(["user:42", "admins"]);
+    /// # }
+    /// ```
     pub fn join(&self, rooms: impl IntoRooms) {
         self.0.ns.join(self, rooms.into_rooms());
     }
 
     /// Leaves one room or several (NestJS `client.leave`).
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.leave("room:lobby");
+    /// # }
+    /// ```
     pub fn leave(&self, rooms: impl IntoRooms) {
         self.0.ns.leave(self.0.id, &rooms.into_rooms());
     }
 
     /// The rooms this socket is in, including the room named by its own id.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// for room in client.rooms() {
+    ///     println!("{room}");
+    /// }
+    /// # }
+    /// ```
     pub fn rooms(&self) -> Vec<Room> {
         self.0.ns.rooms_of(self.0.id)
     }
 
-    /// Sends `event` with `data` to this socket only.
+    /// Sends `event` with `data` to this socket only, as `{"event": event, "data": data}`.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.emit("error", &serde_json::json!({"message": "Authentication failed"})).ok();
+    /// # }
+    /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let data = serde_json::to_string(data)?;
         let frame = Utf8Bytes::from(json::encode_event(event, &data));
@@ -82,21 +136,49 @@ impl Socket {
     }
 
     /// Broadcasts to `rooms`, leaving this socket out (NestJS `client.to(room).emit`).
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.to("room:lobby").emit("newMessage", "hi").ok();
+    /// # }
+    /// ```
     pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
         self.broadcast().to(rooms)
     }
 
     /// Broadcasts to every socket except those in `rooms` and this one.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.except("muted").emit("announcement", "hi").ok();
+    /// # }
+    /// ```
     pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
         self.broadcast().except(rooms)
     }
 
     /// Broadcasts to every socket of the namespace except this one (socket.io `socket.broadcast`).
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.broadcast().emit("userOnline", &client.id().to_string()).ok();
+    /// # }
+    /// ```
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.0.ns.clone()).except_socket(self.0.id)
     }
 
     /// Closes the connection (close code 1000) after what is already queued to it has been sent.
+    ///
+    /// Anything sent after this (including the reply of the handler that called it) is dropped.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.emit("error", &serde_json::json!({"message": "Authentication failed"})).ok();
+    /// client.disconnect();
+    /// assert!(!client.is_connected());
+    /// # }
+    /// ```
     pub fn disconnect(&self) {
         self.0
             .outbox
@@ -104,6 +186,14 @@ impl Socket {
     }
 
     /// Whether the socket is still open (no close started from either side).
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// if client.is_connected() {
+    ///     client.emit("tick", &1).ok();
+    /// }
+    /// # }
+    /// ```
     pub fn is_connected(&self) -> bool {
         !self.0.outbox.is_closing()
     }
