@@ -9,6 +9,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::gateway::GatewayDefinition;
 use crate::namespace::NamespaceInner;
+use crate::pipeline::{
+    DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, ExceptionFilter, Guard, Interceptor,
+    Pipe,
+};
 use crate::state::AppState;
 use crate::{Gateway, GatewayBuilder, Namespace, RunningApp};
 
@@ -85,9 +89,63 @@ pub struct GatewayAppBuilder {
     config: AppConfig,
     gateways: Vec<GatewayDefinition>,
     listeners: HashMap<u16, std::net::TcpListener>,
+    global: Enhancers,
 }
 
 impl GatewayAppBuilder {
+    /// Runs `guard` before every handler of every gateway, first (NestJS `useGlobalGuards`).
+    ///
+    /// ```
+    /// use gateway_core::pipeline::guard_fn;
+    /// let app = gateway_core::GatewayApp::builder().with_global_guard(guard_fn(|_cx| async { true }));
+    /// ```
+    pub fn with_global_guard(mut self, guard: impl Guard) -> Self {
+        self.global
+            .guards
+            .push(Arc::new(guard) as Arc<dyn DynGuard>);
+        self
+    }
+
+    /// Wraps every handler of every gateway in `interceptor`, outermost (NestJS `useGlobalInterceptors`).
+    ///
+    /// ```
+    /// use gateway_core::pipeline::{interceptor_fn, ExecutionContext, Next};
+    /// let app = gateway_core::GatewayApp::builder()
+    ///     .with_global_interceptor(interceptor_fn(|_cx: ExecutionContext, next: Next| next.run()));
+    /// ```
+    pub fn with_global_interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.global
+            .interceptors
+            .push(Arc::new(interceptor) as Arc<dyn DynInterceptor>);
+        self
+    }
+
+    /// Runs `pipe` on every body argument of every gateway, first (NestJS `useGlobalPipes`).
+    ///
+    /// ```
+    /// let app = gateway_core::GatewayApp::builder()
+    ///     .with_global_pipe(gateway_core::validation::ValidationPipe::new());
+    /// ```
+    pub fn with_global_pipe(mut self, pipe: impl Pipe) -> Self {
+        self.global.pipes.push(Arc::new(pipe) as Arc<dyn DynPipe>);
+        self
+    }
+
+    /// Tries `filter` on every gateway's errors, after the handler and gateway filters. NestJS
+    /// never applies global filters to gateways; here they do.
+    ///
+    /// ```
+    /// use gateway_core::pipeline::BaseWsExceptionFilter;
+    /// let app = gateway_core::GatewayApp::builder()
+    ///     .with_global_filter(BaseWsExceptionFilter::new().with_include_cause(false));
+    /// ```
+    pub fn with_global_filter(mut self, filter: impl ExceptionFilter) -> Self {
+        self.global
+            .filters
+            .push(Arc::new(filter) as Arc<dyn DynFilter>);
+        self
+    }
+
     /// Registers a gateway (NestJS: listing it in a module's `providers`).
     ///
     /// ```
@@ -218,7 +276,7 @@ impl GatewayAppBuilder {
         let namespaces = self
             .gateways
             .into_iter()
-            .map(|g| Arc::new(NamespaceInner::new(g, shared.clone())))
+            .map(|g| Arc::new(NamespaceInner::new(g, &self.global, shared.clone())))
             .collect();
         Ok(GatewayApp {
             shared,

@@ -12,10 +12,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::namespace::NamespaceInner;
+use crate::namespace::{NamespaceInner, Route};
 use crate::outbox::{write_loop, Outbox};
+use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
 use crate::protocol::json;
-use crate::{DisconnectReason, Handshake, Message, Reply, Socket, WsException};
+use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
 
 /// How long to wait for the client's close frame after ours, and for a hook after a hard stop.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -23,8 +24,12 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 const MAX_DRAIN_BYTES: usize = 64 << 20;
 
 /// Serves one upgraded connection until it ends, then releases everything the socket owned.
-pub(crate) async fn serve<S>(ws: WebSocketStream<S>, ns: Arc<NamespaceInner>, handshake: Handshake)
-where
+pub(crate) async fn serve<S>(
+    ws: WebSocketStream<S>,
+    ns: Arc<NamespaceInner>,
+    handshake: Handshake,
+    data: Arc<SocketData>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let app = ns.app.clone();
@@ -33,7 +38,7 @@ where
     let stop_writer = CancellationToken::new();
     let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
 
-    let socket = Socket::new(ns.clone(), outbox.clone(), handshake.clone());
+    let socket = Socket::new(ns.clone(), outbox.clone(), handshake.clone(), data);
     ns.register(&socket);
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
 
@@ -101,7 +106,14 @@ async fn run_connection_hook(socket: &Socket, ns: &NamespaceInner, handshake: Ha
         Err(_) => Err(WsException::internal("handle_connection panicked")),
     };
     if let Err(exception) = result {
-        send_exception(socket, ns, &exception, "handleConnection", None);
+        send_exception(
+            socket,
+            ns.gateway(),
+            &exception,
+            "handleConnection",
+            None,
+            true,
+        );
         socket.disconnect();
     }
 }
@@ -184,7 +196,7 @@ fn classify(err: &WsError) -> DisconnectReason {
     }
 }
 
-/// Decodes one frame, runs its handler and sends the reply or the exception.
+/// Decodes one frame, runs it through the pipeline and sends the reply or the exception.
 async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
     let inbound = match json::decode(frame) {
         Ok(inbound) => inbound,
@@ -193,7 +205,7 @@ async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
             return;
         }
     };
-    let Some(handler) = ns.route(inbound.event.as_str()) else {
+    let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
         tracing::debug!(
             gateway = ns.gateway(),
             event = inbound.event.as_str(),
@@ -201,32 +213,71 @@ async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
         );
         return;
     };
-    let event = inbound.event.clone();
-    let data = inbound.data.clone();
-    let call = handler(Message::new(socket.clone(), inbound));
-    let result = match AssertUnwindSafe(call).catch_unwind().await {
+    let cx = ExecutionContext::new(
+        socket.clone(),
+        inbound.event.clone(),
+        inbound.data.clone(),
+        ns.gateway(),
+        route.name.clone(),
+        route.metadata.clone(),
+    );
+    let msg = Message::new(socket.clone(), inbound, route.pipes.clone());
+    let result = match AssertUnwindSafe(run_pipeline(&route, &cx, msg))
+        .catch_unwind()
+        .await
+    {
         Ok(result) => result,
         Err(_) => Err(WsException::internal("handler panicked")),
     };
     match result {
-        Ok(reply) => send_reply(socket, ns, reply, event, data),
-        Err(exception) => send_exception(
-            socket,
-            ns,
-            &exception,
-            event.as_str(),
-            data.as_ref().map(Utf8Bytes::as_str),
-        ),
+        Ok(reply) => send_reply(socket, reply, route, cx),
+        Err(exception) => handle_exception(exception, &cx, &route).await,
     }
 }
 
-fn send_reply(
-    socket: &Socket,
-    ns: &NamespaceInner,
-    reply: Reply,
-    event: Utf8Bytes,
-    data: Option<Utf8Bytes>,
-) {
+/// Guards, then interceptors around extraction (with pipes) and the handler.
+async fn run_pipeline(
+    route: &Route,
+    cx: &ExecutionContext,
+    msg: Message,
+) -> Result<Reply, WsException> {
+    for guard in route.guards.iter() {
+        if !guard.can_activate(cx).await? {
+            return Err(WsException::new(FORBIDDEN_MESSAGE));
+        }
+    }
+    if route.interceptors.is_empty() {
+        return (route.handler)(msg).await;
+    }
+    let handler = route.handler.clone();
+    Next::new(
+        route.interceptors.clone(),
+        cx.clone(),
+        Box::new(move || handler(msg)),
+    )
+    .run()
+    .await
+}
+
+/// Offers `exception` to the route's filters (handler → gateway → global), then the default.
+async fn handle_exception(mut exception: WsException, cx: &ExecutionContext, route: &Route) {
+    for filter in route.filters.iter() {
+        if !filter.catches(&exception) {
+            continue;
+        }
+        match AssertUnwindSafe(filter.catch(exception, cx))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(())) => return,
+            Ok(Err(passed_on)) => exception = passed_on,
+            Err(_) => exception = WsException::internal("exception filter panicked"),
+        }
+    }
+    BaseWsExceptionFilter::default().send(&exception, cx);
+}
+
+fn send_reply(socket: &Socket, reply: Reply, route: Arc<Route>, cx: ExecutionContext) {
     match reply {
         Reply::Empty => {}
         Reply::Json(json) => {
@@ -234,9 +285,7 @@ fn send_reply(
         }
         Reply::Stream(mut items) => {
             let socket = socket.clone();
-            let gateway = ns.gateway();
-            ns.app.tasks.spawn(async move {
-                let ns = socket.ns().clone();
+            socket.ns().app.tasks.clone().spawn(async move {
                 loop {
                     let item = tokio::select! {
                         item = items.next() => item,
@@ -244,43 +293,35 @@ fn send_reply(
                     };
                     match item {
                         None => break,
-                        Some(Ok(reply @ (Reply::Json(_) | Reply::Empty | Reply::Stream(_)))) => {
-                            if let Reply::Json(json) = reply {
-                                if socket.push(Utf8Bytes::from(json)).is_err() {
-                                    break;
-                                }
+                        Some(Ok(Reply::Json(json))) => {
+                            if socket.push(Utf8Bytes::from(json)).is_err() {
+                                break;
                             }
                         }
+                        Some(Ok(_)) => {}
                         Some(Err(exception)) => {
-                            send_exception(
-                                &socket,
-                                &ns,
-                                &exception,
-                                event.as_str(),
-                                data.as_ref().map(Utf8Bytes::as_str),
-                            );
+                            handle_exception(exception, &cx, &route).await;
                             break;
                         }
                     }
                 }
-                tracing::trace!(gateway, "reply stream finished");
             });
         }
     }
 }
 
-/// The default exception filter (NestJS 12 `BaseWsExceptionFilter`): log internal errors, send
-/// `{"event":"exception","data":…}`.
+/// Sends `{"event":"exception","data":…}` in the default filter's shape, logging internal errors.
 pub(crate) fn send_exception(
     socket: &Socket,
-    ns: &NamespaceInner,
+    gateway: &str,
     exception: &WsException,
     pattern: &str,
     data: Option<&str>,
+    include_cause: bool,
 ) {
     if let Some(source) = exception.source() {
-        tracing::error!(gateway = ns.gateway(), pattern, error = %source, "unhandled error");
+        tracing::error!(gateway, pattern, error = %source, "unhandled error");
     }
-    let payload = exception.default_payload(pattern, data);
+    let payload = exception.payload(pattern, data, include_cause);
     let _ = socket.push(Utf8Bytes::from(json::encode_event("exception", &payload)));
 }

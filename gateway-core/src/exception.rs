@@ -157,6 +157,17 @@ impl WsException {
     /// );
     /// ```
     pub fn default_payload(&self, pattern: &str, data: Option<&str>) -> String {
+        self.payload(pattern, data, true)
+    }
+
+    /// The payload of [`BaseWsExceptionFilter`](crate::pipeline::BaseWsExceptionFilter), with or
+    /// without `cause` (NestJS `includeCause`).
+    ///
+    /// ```
+    /// let e = gateway_core::WsException::new("test");
+    /// assert_eq!(e.payload("push", None, false), r#"{"status":"error","message":"test"}"#);
+    /// ```
+    pub fn payload(&self, pattern: &str, data: Option<&str>, include_cause: bool) -> String {
         if let Kind::Object(value) = &self.kind {
             return value.to_string();
         }
@@ -164,7 +175,7 @@ impl WsException {
         let payload = ErrorPayload {
             status: "error",
             message: self.message(),
-            cause: Cause { pattern, data },
+            cause: include_cause.then_some(Cause { pattern, data }),
         };
         serde_json::to_string(&payload).unwrap_or_else(|_| {
             format!(r#"{{"status":"error","message":"{INTERNAL_SERVER_ERROR}"}}"#)
@@ -176,7 +187,8 @@ impl WsException {
 struct ErrorPayload<'a> {
     status: &'static str,
     message: &'a str,
-    cause: Cause<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<Cause<'a>>,
 }
 
 #[derive(Serialize)]

@@ -14,12 +14,15 @@
 //! Extraction failures become an `exception` event for the client, never a silent drop.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::pipeline::{ArgumentKind, ArgumentMetadata, DynPipe, TypedArgument};
 use crate::protocol::json::Inbound;
+use crate::validation::Validator;
 use crate::{Handshake, Namespace, Socket, WsException};
 
 /// One inbound message: the socket it came from, its event name and its raw JSON data.
@@ -37,14 +40,26 @@ pub struct Message {
     socket: Socket,
     event: Utf8Bytes,
     data: Option<Utf8Bytes>,
+    pipes: Arc<[Arc<dyn DynPipe>]>,
+    validator: Option<Validator>,
 }
 
 impl Message {
-    pub(crate) fn new(socket: Socket, inbound: Inbound) -> Self {
+    pub(crate) fn new(socket: Socket, inbound: Inbound, pipes: Arc<[Arc<dyn DynPipe>]>) -> Self {
         Self {
             socket,
             event: inbound.event,
             data: inbound.data,
+            pipes,
+            validator: None,
+        }
+    }
+
+    /// This message, with the validation rules of the argument about to be extracted.
+    pub(crate) fn with_validator(&self, validator: Option<Validator>) -> Message {
+        Message {
+            validator,
+            ..self.clone()
         }
     }
 
@@ -91,9 +106,10 @@ impl Message {
     ///
     /// A mismatch is a [`WsException`] naming the problem, e.g.
     /// `"Invalid message body: invalid type: integer `1`, expected a string"`.
-    pub fn body<T: DeserializeOwned>(&self) -> Result<T, WsException> {
-        serde_json::from_str(self.data_json().unwrap_or("null"))
-            .map_err(|e| WsException::new(format!("Invalid message body: {e}")))
+    ///
+    /// The pipes of the handler run on it (see [`Pipe`](crate::pipeline::Pipe)).
+    pub fn body<T: DeserializeOwned + 'static>(&self) -> Result<T, WsException> {
+        self.piped(ArgumentKind::Body, self.data_json().unwrap_or("null"))
     }
 
     /// One property of the data object, deserialized as `T` (NestJS `@MessageBody('prop')`).
@@ -106,15 +122,58 @@ impl Message {
     ///
     /// A missing property, or data that is not an object, reads as `null`, so `Option<T>` makes
     /// the property optional.
-    pub fn property<T: DeserializeOwned>(&self, name: &str) -> Result<T, WsException> {
+    pub fn property<T: DeserializeOwned + 'static>(&self, name: &str) -> Result<T, WsException> {
         let raw = self
             .data_json()
             .and_then(|d| {
                 serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(d).ok()
             })
             .and_then(|map| map.get(name).map(|r| r.get().to_owned()));
-        serde_json::from_str(raw.as_deref().unwrap_or("null"))
-            .map_err(|e| WsException::new(format!("Invalid message body property `{name}`: {e}")))
+        self.piped(
+            ArgumentKind::Property(name),
+            raw.as_deref().unwrap_or("null"),
+        )
+    }
+
+    /// Deserializes `raw` as `T`, through the pipes when there are any.
+    fn piped<T: DeserializeOwned + 'static>(
+        &self,
+        kind: ArgumentKind<'_>,
+        raw: &str,
+    ) -> Result<T, WsException> {
+        let invalid = |e: serde_json::Error| match kind {
+            ArgumentKind::Body => WsException::new(format!("Invalid message body: {e}")),
+            ArgumentKind::Property(name) => {
+                WsException::new(format!("Invalid message body property `{name}`: {e}"))
+            }
+        };
+        if self.pipes.is_empty() {
+            return serde_json::from_str(raw).map_err(invalid);
+        }
+        let metadata = ArgumentMetadata {
+            kind,
+            type_name: std::any::type_name::<T>(),
+            pattern: self.event(),
+        };
+        let mut json: serde_json::Value = serde_json::from_str(raw).map_err(invalid)?;
+        for pipe in self.pipes.iter() {
+            json = pipe.transform(json, &metadata)?;
+        }
+        let mut unknown_fields = Vec::new();
+        let value: T =
+            serde_ignored::deserialize(&json, |path| unknown_fields.push(path.to_string()))
+                .map_err(invalid)?;
+        let typed = TypedArgument {
+            value: &value,
+            json: &json,
+            metadata,
+            unknown_fields: &unknown_fields,
+            validator: self.validator,
+        };
+        for pipe in self.pipes.iter() {
+            pipe.check(&typed)?;
+        }
+        Ok(value)
     }
 }
 
@@ -191,7 +250,7 @@ impl FromMessage for Namespace {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MessageBody<T>(pub T);
 
-impl<T: DeserializeOwned> FromMessage for MessageBody<T> {
+impl<T: DeserializeOwned + 'static> FromMessage for MessageBody<T> {
     fn from_message(msg: &Message) -> Result<Self, WsException> {
         msg.body().map(MessageBody)
     }

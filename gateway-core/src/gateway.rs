@@ -10,6 +10,10 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::handler::{boxed, BoxedHandler};
+use crate::pipeline::{
+    ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
+    ExceptionFilter, Guard, Interceptor, Pipe,
+};
 use crate::{DisconnectReason, Handler, Handshake, Namespace, Socket, WsException};
 
 /// A gateway: a type that serves one namespace (NestJS `@WebSocketGateway()` class).
@@ -203,8 +207,8 @@ pub(crate) struct Hooks {
 /// use gateway_core::{GatewayBuilder, GatewayOptions, Socket, Handshake, DisconnectReason};
 ///
 /// let mut gateway = GatewayBuilder::new(GatewayOptions::new("/events"));
+/// gateway.on("ping", || async { "pong" });
 /// gateway
-///     .on("ping", || async { "pong" })
 ///     .on_connection(|socket: Socket, _handshake: Handshake| async move {
 ///         println!("connected: {}", socket.id());
 ///     })
@@ -215,18 +219,109 @@ pub(crate) struct Hooks {
 pub struct GatewayBuilder {
     name: &'static str,
     options: GatewayOptions,
-    routes: HashMap<Box<str>, BoxedHandler>,
+    routes: HashMap<Box<str>, RouteDefinition>,
     hooks: Hooks,
+    enhancers: Enhancers,
+    connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     errors: Vec<String>,
+}
+
+/// One event's handler and its handler-level enhancers.
+pub(crate) struct RouteDefinition {
+    pub(crate) handler: BoxedHandler,
+    pub(crate) name: Arc<str>,
+    pub(crate) enhancers: Enhancers,
 }
 
 /// A finished gateway registration.
 pub(crate) struct GatewayDefinition {
     pub(crate) gateway: &'static str,
     pub(crate) options: GatewayOptions,
-    pub(crate) routes: HashMap<Box<str>, BoxedHandler>,
+    pub(crate) routes: HashMap<Box<str>, RouteDefinition>,
     pub(crate) hooks: Hooks,
+    pub(crate) enhancers: Enhancers,
+    pub(crate) connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     pub(crate) errors: Vec<String>,
+}
+
+/// Adds handler-level enhancers to the handler just registered with [`GatewayBuilder::on`]
+/// (NestJS decorators on a `@SubscribeMessage` method).
+///
+/// ```
+/// use gateway_core::pipeline::guard_fn;
+/// use gateway_core::{GatewayBuilder, GatewayOptions};
+///
+/// #[derive(Clone)]
+/// struct RequiredRole(&'static str);
+///
+/// let mut gateway = GatewayBuilder::new(GatewayOptions::new("/admin"));
+/// gateway
+///     .on("adminAction", || async { "done" })
+///     .metadata(RequiredRole("admin"))
+///     .guard(guard_fn(|cx| async move { cx.metadata::<RequiredRole>().is_some() }));
+/// ```
+pub struct RouteBuilder<'a> {
+    route: &'a mut RouteDefinition,
+}
+
+impl RouteBuilder<'_> {
+    /// Runs `guard` before this handler, after the global and gateway guards.
+    pub fn guard(self, guard: impl Guard) -> Self {
+        self.route
+            .enhancers
+            .guards
+            .push(Arc::new(guard) as Arc<dyn DynGuard>);
+        self
+    }
+
+    /// Wraps this handler in `interceptor`, inside the global and gateway interceptors.
+    pub fn interceptor(self, interceptor: impl Interceptor) -> Self {
+        self.route
+            .enhancers
+            .interceptors
+            .push(Arc::new(interceptor) as Arc<dyn DynInterceptor>);
+        self
+    }
+
+    /// Runs `pipe` on this handler's body arguments, after the global and gateway pipes.
+    pub fn pipe(self, pipe: impl Pipe) -> Self {
+        self.route
+            .enhancers
+            .pipes
+            .push(Arc::new(pipe) as Arc<dyn DynPipe>);
+        self
+    }
+
+    /// Tries `filter` on this handler's errors before the gateway and global filters.
+    pub fn filter(self, filter: impl ExceptionFilter) -> Self {
+        self.route
+            .enhancers
+            .filters
+            .push(Arc::new(filter) as Arc<dyn DynFilter>);
+        self
+    }
+
+    /// Attaches `value` to this handler, read with
+    /// [`ExecutionContext::metadata`](crate::pipeline::ExecutionContext::metadata).
+    pub fn metadata<T: Send + Sync + 'static>(self, value: T) -> Self {
+        self.route.enhancers.metadata.insert(value);
+        self
+    }
+
+    /// Names the handler for [`ExecutionContext::handler`](crate::pipeline::ExecutionContext::handler)
+    /// (default: the event name; `#[gateway]` uses the method name).
+    pub fn name(self, name: &str) -> Self {
+        self.route.name = name.into();
+        self
+    }
+}
+
+impl std::fmt::Debug for RouteBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteBuilder")
+            .field("name", &self.route.name)
+            .finish()
+    }
 }
 
 impl GatewayBuilder {
@@ -237,6 +332,8 @@ impl GatewayBuilder {
             options,
             routes: HashMap::new(),
             hooks: Hooks::default(),
+            enhancers: Enhancers::default(),
+            connection_guards: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -249,16 +346,73 @@ impl GatewayBuilder {
     /// Handles `event` with `handler` (NestJS `@SubscribeMessage(event)`).
     ///
     /// Registering the same event twice is an error reported by `GatewayAppBuilder::build`.
-    pub fn on<H, Args>(&mut self, event: &str, handler: H) -> &mut Self
+    /// Returns a [`RouteBuilder`] for the handler's own guards, pipes, interceptors and filters.
+    pub fn on<H, Args>(&mut self, event: &str, handler: H) -> RouteBuilder<'_>
     where
         H: Handler<Args>,
     {
-        if self.routes.insert(event.into(), boxed(handler)).is_some() {
-            self.errors.push(format!(
-                "gateway `{}` handles the event \"{event}\" twice",
-                self.name
-            ));
-        }
+        let route = RouteDefinition {
+            handler: boxed(handler),
+            name: event.into(),
+            enhancers: Enhancers::default(),
+        };
+        let slot = match self.routes.entry(event.into()) {
+            std::collections::hash_map::Entry::Occupied(mut existing) => {
+                self.errors.push(format!(
+                    "gateway `{}` handles the event \"{event}\" twice",
+                    self.name
+                ));
+                existing.insert(route);
+                existing.into_mut()
+            }
+            std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(route),
+        };
+        RouteBuilder { route: slot }
+    }
+
+    /// Runs `guard` before every handler of the gateway (NestJS `@UseGuards` on the class).
+    pub fn guard(&mut self, guard: impl Guard) -> &mut Self {
+        self.enhancers
+            .guards
+            .push(Arc::new(guard) as Arc<dyn DynGuard>);
+        self
+    }
+
+    /// Wraps every handler of the gateway in `interceptor` (NestJS `@UseInterceptors` on the class).
+    pub fn interceptor(&mut self, interceptor: impl Interceptor) -> &mut Self {
+        self.enhancers
+            .interceptors
+            .push(Arc::new(interceptor) as Arc<dyn DynInterceptor>);
+        self
+    }
+
+    /// Runs `pipe` on every body argument of the gateway (NestJS `@UsePipes` on the class).
+    pub fn pipe(&mut self, pipe: impl Pipe) -> &mut Self {
+        self.enhancers
+            .pipes
+            .push(Arc::new(pipe) as Arc<dyn DynPipe>);
+        self
+    }
+
+    /// Tries `filter` on the errors of every handler of the gateway (NestJS `@UseFilters` on the class).
+    pub fn filter(&mut self, filter: impl ExceptionFilter) -> &mut Self {
+        self.enhancers
+            .filters
+            .push(Arc::new(filter) as Arc<dyn DynFilter>);
+        self
+    }
+
+    /// Runs `guard` at the handshake, before the upgrade: a refused client gets an HTTP error and
+    /// never connects (see [`ConnectionGuard`]).
+    pub fn connection_guard(&mut self, guard: impl ConnectionGuard) -> &mut Self {
+        self.connection_guards
+            .push(Arc::new(guard) as Arc<dyn DynConnectionGuard>);
+        self
+    }
+
+    /// Attaches `value` to every handler of the gateway; a handler's own value of the same type wins.
+    pub fn metadata<T: Send + Sync + 'static>(&mut self, value: T) -> &mut Self {
+        self.enhancers.metadata.insert(value);
         self
     }
 
@@ -307,6 +461,8 @@ impl GatewayBuilder {
             options: self.options,
             routes: self.routes,
             hooks: self.hooks,
+            enhancers: self.enhancers,
+            connection_guards: self.connection_guards,
             errors: self.errors,
         }
     }

@@ -84,6 +84,7 @@ mod handler;
 mod handshake;
 mod namespace;
 mod outbox;
+pub mod pipeline;
 mod protocol;
 mod reply;
 mod room;
@@ -92,12 +93,15 @@ mod socket;
 mod state;
 #[cfg(feature = "test-util")]
 pub mod test;
+pub mod validation;
 
 pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
 pub use broadcast::{BroadcastOperator, EmitError};
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Event, FromMessage, Message, MessageBody, State};
-pub use gateway::{AllowedOrigins, Gateway, GatewayBuilder, GatewayOptions, IntoHookResult};
+pub use gateway::{
+    AllowedOrigins, Gateway, GatewayBuilder, GatewayOptions, IntoHookResult, RouteBuilder,
+};
 pub use handler::Handler;
 pub use handshake::Handshake;
 pub use namespace::Namespace;
@@ -108,11 +112,25 @@ pub use socket::{DisconnectReason, Socket};
 pub use state::SocketData;
 
 #[cfg(feature = "macros")]
-pub use gateway_macros::{gateway, subscribe_message};
+pub use gateway_macros::{
+    gateway, set_metadata, subscribe_message, use_connection_guards, use_filters, use_guards,
+    use_interceptors, use_pipes,
+};
 
 /// Items used by the macros' generated code. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::reply::autoref::{ReplyWrap, ViaIntoReply, ViaSerialize, ViaSerializeResult};
+    pub use crate::validation::probe::{BodyProbe, ExtractorProbe, ViaNoValidate, ViaValidate};
+
+    /// `msg` with the validation rules of the argument about to be extracted.
+    pub fn with_validator(
+        msg: &crate::Message,
+        validator: Option<
+            fn(&dyn std::any::Any) -> Option<Result<(), Vec<crate::validation::ValidationError>>>,
+        >,
+    ) -> crate::Message {
+        msg.with_validator(validator)
+    }
     pub use futures_util::future::{BoxFuture, FutureExt};
 }

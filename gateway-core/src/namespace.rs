@@ -8,15 +8,46 @@ use serde::Serialize;
 
 use crate::app::AppShared;
 use crate::broadcast::{BroadcastOperator, EmitError, Target};
-use crate::gateway::{GatewayDefinition, Hooks};
+use crate::gateway::{GatewayDefinition, Hooks, RouteDefinition};
 use crate::handler::BoxedHandler;
+use crate::pipeline::{
+    DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,
+};
 use crate::{GatewayOptions, IntoRooms, Room, Socket, SocketId};
+
+/// One event's handler with every enhancer that applies to it, in pipeline order.
+pub(crate) struct Route {
+    pub(crate) handler: BoxedHandler,
+    pub(crate) name: Arc<str>,
+    pub(crate) guards: Arc<[Arc<dyn DynGuard>]>,
+    pub(crate) interceptors: Arc<[Arc<dyn DynInterceptor>]>,
+    pub(crate) pipes: Arc<[Arc<dyn DynPipe>]>,
+    /// Handler's first, then the gateway's, then the global ones.
+    pub(crate) filters: Arc<[Arc<dyn DynFilter>]>,
+    pub(crate) metadata: Metadata,
+}
+
+impl Route {
+    fn new(definition: RouteDefinition, outer: &Enhancers) -> Self {
+        let all = definition.enhancers.nested_in(outer);
+        Self {
+            handler: definition.handler,
+            name: definition.name,
+            guards: all.guards.into(),
+            interceptors: all.interceptors.into(),
+            pipes: all.pipes.into(),
+            filters: all.filters.into(),
+            metadata: all.metadata,
+        }
+    }
+}
 
 /// The runtime side of one registered gateway.
 pub(crate) struct NamespaceInner {
     gateway: &'static str,
     options: GatewayOptions,
-    routes: HashMap<Box<str>, BoxedHandler>,
+    routes: HashMap<Box<str>, Arc<Route>>,
+    connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     pub(crate) hooks: Hooks,
     pub(crate) app: Arc<AppShared>,
     registry: RwLock<Registry>,
@@ -34,11 +65,23 @@ struct Entry {
 }
 
 impl NamespaceInner {
-    pub(crate) fn new(definition: GatewayDefinition, app: Arc<AppShared>) -> Self {
+    /// The namespace of `definition`, its handlers wrapped in `global`'s enhancers and its own.
+    pub(crate) fn new(
+        definition: GatewayDefinition,
+        global: &Enhancers,
+        app: Arc<AppShared>,
+    ) -> Self {
+        let gateway_level = definition.enhancers.nested_in(global);
+        let routes = definition
+            .routes
+            .into_iter()
+            .map(|(event, route)| (event, Arc::new(Route::new(route, &gateway_level))))
+            .collect();
         Self {
             gateway: definition.gateway,
             options: definition.options,
-            routes: definition.routes,
+            routes,
+            connection_guards: definition.connection_guards,
             hooks: definition.hooks,
             app,
             registry: RwLock::default(),
@@ -57,7 +100,11 @@ impl NamespaceInner {
         &self.options
     }
 
-    pub(crate) fn route(&self, event: &str) -> Option<&BoxedHandler> {
+    pub(crate) fn connection_guards(&self) -> &[Arc<dyn DynConnectionGuard>] {
+        &self.connection_guards
+    }
+
+    pub(crate) fn route(&self, event: &str) -> Option<&Arc<Route>> {
         self.routes.get(event)
     }
 

@@ -23,7 +23,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{find_namespace, AppShared};
 use crate::namespace::NamespaceInner;
-use crate::{connection, GatewayApp, Handshake, Namespace};
+use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
+use crate::{connection, GatewayApp, Handshake, Namespace, WsException};
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
 
 /// How long a client may take to send its HTTP request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -232,8 +235,9 @@ async fn accept_loop(
         tokio::spawn(async move {
             let service_shared = shared.clone();
             let service = service_fn(move |req| {
-                let response = route(req, &table, &service_shared, remote);
-                async move { Ok::<_, Infallible>(response) }
+                let table = table.clone();
+                let shared = service_shared.clone();
+                async move { Ok::<_, Infallible>(route(req, &table, &shared, remote).await) }
             });
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -253,7 +257,7 @@ async fn accept_loop(
 }
 
 /// Answers one HTTP request: a WebSocket upgrade to a gateway's path, or an error status.
-fn route(
+async fn route(
     mut req: Request<Incoming>,
     table: &PathTable,
     shared: &Arc<AppShared>,
@@ -279,6 +283,24 @@ fn route(
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
+    let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
+    for guard in ns.connection_guards() {
+        let verdict = AssertUnwindSafe(guard.can_connect(&cx))
+            .catch_unwind()
+            .await;
+        match verdict {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return json_error(StatusCode::FORBIDDEN, FORBIDDEN_MESSAGE),
+            Ok(Err(exception)) => return refused(ns.gateway(), &exception),
+            Err(_) => {
+                return refused(
+                    ns.gateway(),
+                    &WsException::internal("connection guard panicked"),
+                )
+            }
+        }
+    }
+    let data = cx.into_data();
     let ns = ns.clone();
     let config = WebSocketConfig::default()
         .read_buffer_size(shared.config.read_buffer_size)
@@ -293,7 +315,7 @@ fn route(
                     Some(config),
                 )
                 .await;
-                connection::serve(ws, ns, handshake).await;
+                connection::serve(ws, ns, handshake, data).await;
             }
             Err(err) => tracing::debug!(error = %err, "upgrade failed"),
         }
@@ -385,8 +407,26 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
+/// The answer to an upgrade a connection guard refused with `exception`: 401 with its payload,
+/// or 500 for an internal error (logged).
+fn refused(gateway: &str, exception: &WsException) -> Response<Full<Bytes>> {
+    let status = if let Some(source) = exception.source() {
+        tracing::error!(gateway, error = %source, "connection guard failed");
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    json_body(status, exception.payload("handleConnection", None, false))
+}
+
 fn json_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    let body = serde_json::json!({ "status": "error", "message": message }).to_string();
+    json_body(
+        status,
+        serde_json::json!({ "status": "error", "message": message }).to_string(),
+    )
+}
+
+fn json_body(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     response.headers_mut().insert(

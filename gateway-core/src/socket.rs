@@ -25,17 +25,22 @@ struct Inner {
     ns: Arc<NamespaceInner>,
     outbox: Outbox,
     handshake: Handshake,
-    data: SocketData,
+    data: Arc<SocketData>,
 }
 
 impl Socket {
-    pub(crate) fn new(ns: Arc<NamespaceInner>, outbox: Outbox, handshake: Handshake) -> Self {
+    pub(crate) fn new(
+        ns: Arc<NamespaceInner>,
+        outbox: Outbox,
+        handshake: Handshake,
+        data: Arc<SocketData>,
+    ) -> Self {
         Self(Arc::new(Inner {
             id: SocketId::random(),
             ns,
             outbox,
             handshake,
-            data: SocketData::default(),
+            data,
         }))
     }
 

@@ -12,6 +12,18 @@ use crate::args::{parse_gateway_args, EventName, GatewayArgs};
 const SUBSCRIBE_MESSAGE: &str = "subscribe_message";
 const MESSAGE_BODY: &str = "message_body";
 
+/// Enhancer attributes and the builder method each becomes; the impl-level ones apply to every
+/// handler, the method-level ones to that handler.
+const ENHANCERS: &[(&str, &str)] = &[
+    ("use_guards", "guard"),
+    ("use_interceptors", "interceptor"),
+    ("use_pipes", "pipe"),
+    ("use_filters", "filter"),
+    ("set_metadata", "metadata"),
+];
+/// Impl-level only: guards run at the handshake.
+const CONNECTION_GUARDS: (&str, &str) = ("use_connection_guards", "connection_guard");
+
 /// Collects every error so the user sees them all at once.
 #[derive(Default)]
 struct Errors(Option<syn::Error>);
@@ -57,6 +69,11 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 
     let mut registrations = Vec::new();
+    let mut all = ENHANCERS.to_vec();
+    all.push(CONNECTION_GUARDS);
+    for (method, exprs) in take_enhancers(&mut item.attrs, &all, &mut errors) {
+        registrations.extend(exprs.iter().map(|e| quote!(__gateway.#method(#e);)));
+    }
     let mut events: HashMap<String, syn::Ident> = HashMap::new();
     for impl_item in &mut item.items {
         let ImplItem::Fn(method) = impl_item else {
@@ -77,6 +94,12 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
                 }
             }
             None => {
+                for (attr, _) in take_enhancers(&mut method.attrs, ENHANCERS, &mut errors) {
+                    errors.push(syn::Error::new(
+                        attr.span(),
+                        "enhancer attributes go on the `#[gateway]` impl or on a `#[subscribe_message]` handler",
+                    ));
+                }
                 strip_param_attrs(method, &mut errors, false);
                 if let Some(tokens) = hook(&krate, method, &mut errors) {
                     registrations.push(tokens);
@@ -125,6 +148,39 @@ fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
         tokens.extend(quote!(.with_allowed_origins(#origins)));
     }
     tokens
+}
+
+/// Removes the enhancer attributes in `kinds` from `attrs`; returns (builder method, expressions)
+/// in source order.
+fn take_enhancers(
+    attrs: &mut Vec<Attribute>,
+    kinds: &[(&str, &str)],
+    errors: &mut Errors,
+) -> Vec<(syn::Ident, Vec<syn::Expr>)> {
+    let mut found = Vec::new();
+    let mut kept = Vec::with_capacity(attrs.len());
+    for attr in attrs.drain(..) {
+        let Some((_, method)) = kinds.iter().find(|(name, _)| is_attr(&attr, name)) else {
+            kept.push(attr);
+            continue;
+        };
+        let parsed = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+        );
+        match parsed {
+            Ok(exprs) if !exprs.is_empty() => {
+                let ident = syn::Ident::new(method, attr.path().span());
+                found.push((ident, exprs.into_iter().collect()));
+            }
+            Ok(_) => errors.push(syn::Error::new_spanned(
+                &attr,
+                "expected at least one expression",
+            )),
+            Err(e) => errors.push(e),
+        }
+    }
+    *attrs = kept;
+    found
 }
 
 fn is_attr(attr: &Attribute, name: &str) -> bool {
@@ -233,6 +289,15 @@ fn handler(
     method: &mut ImplItemFn,
     errors: &mut Errors,
 ) -> Option<TokenStream> {
+    let enhancers = take_enhancers(&mut method.attrs, ENHANCERS, errors);
+    for attr in &method.attrs {
+        if is_attr(attr, CONNECTION_GUARDS.0) {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "`#[use_connection_guards]` goes on the `#[gateway]` impl: they run at the handshake",
+            ));
+        }
+    }
     let sources = strip_param_attrs(method, errors, true);
     let mut ok = check_receiver(method, "`#[subscribe_message]` handlers", errors);
     if method.sig.asyncness.is_none() {
@@ -258,21 +323,35 @@ fn handler(
     for (i, (ty, source)) in typed_params(method).into_iter().zip(sources).enumerate() {
         let var = format_ident!("__arg{}", i);
         let span = ty.span();
+        // The argument's validation rules, if its body type has any (see gateway_core::validation).
+        let probe = match source {
+            ArgSource::Extractor => quote!(#krate::__private::ExtractorProbe::<#ty>::NEW),
+            ArgSource::Body | ArgSource::Property(_) => {
+                quote!(#krate::__private::BodyProbe::<#ty>::NEW)
+            }
+        };
+        let msg = quote! {
+            #krate::__private::with_validator(&__msg, {
+                #[allow(unused_imports)]
+                use #krate::__private::{ViaNoValidate as _, ViaValidate as _};
+                (&&#probe).__validator()
+            })
+        };
         let extraction = match source {
             ArgSource::Extractor => quote_spanned! {span=>
-                let #var = match <#ty as #krate::FromMessage>::from_message(&__msg) {
+                let #var = match <#ty as #krate::FromMessage>::from_message(&#msg) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => return ::std::result::Result::Err(error),
                 };
             },
             ArgSource::Body => quote_spanned! {span=>
-                let #var = match __msg.body::<#ty>() {
+                let #var = match #msg.body::<#ty>() {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => return ::std::result::Result::Err(error),
                 };
             },
             ArgSource::Property(prop) => quote_spanned! {span=>
-                let #var = match __msg.property::<#ty>(#prop) {
+                let #var = match #msg.property::<#ty>(#prop) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => return ::std::result::Result::Err(error),
                 };
@@ -294,16 +373,23 @@ fn handler(
             (&&&#krate::__private::ReplyWrap::new(__this.#name(#(#args),*).await)).__gateway_reply()
         }
     };
+    let handler_name = name.to_string();
+    let chain = enhancers
+        .iter()
+        .flat_map(|(method, exprs)| exprs.iter().map(move |e| quote!(.#method(#e))));
     Some(quote! {
         {
             let __this = ::std::sync::Arc::clone(&self);
-            __gateway.on(#event, move |__msg: #krate::Message| {
-                let __this = ::std::sync::Arc::clone(&__this);
-                async move {
-                    #(#extractions)*
-                    #reply
-                }
-            });
+            __gateway
+                .on(#event, move |__msg: #krate::Message| {
+                    let __this = ::std::sync::Arc::clone(&__this);
+                    async move {
+                        #(#extractions)*
+                        #reply
+                    }
+                })
+                .name(#handler_name)
+                #(#chain)*;
         }
     })
 }

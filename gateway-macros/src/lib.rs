@@ -56,6 +56,36 @@ pub fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::gateway(args.into(), input.into()).into()
 }
 
+// Enhancer attributes: consumed by `#[gateway]`, which must come first (above them on the impl).
+// On their own they are a compile error.
+macro_rules! misplaced_enhancer {
+    ($($name:ident),*) => {$(
+        #[doc = concat!("`#[", stringify!($name), "(...)]`: only after `#[gateway]`, on its impl or on a handler; see `gateway_core::pipeline`.")]
+        #[proc_macro_attribute]
+        pub fn $name(_args: TokenStream, input: TokenStream) -> TokenStream {
+            misplaced(stringify!($name), input)
+        }
+    )*};
+}
+misplaced_enhancer!(
+    use_guards,
+    use_interceptors,
+    use_pipes,
+    use_filters,
+    set_metadata,
+    use_connection_guards
+);
+
+fn misplaced(name: &str, input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        format!("`#[{name}]` must come after `#[gateway]`, on its impl block or on a `#[subscribe_message]` handler"),
+    )
+    .to_compile_error();
+    quote::quote!(#error #input).into()
+}
+
 /// Marks a gateway method as the handler of an event (NestJS `@SubscribeMessage`).
 ///
 /// Only meaningful inside a `#[gateway]` impl block, which consumes it; anywhere else it is a

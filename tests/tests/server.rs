@@ -190,7 +190,8 @@ async fn conflicting_registrations_fail_to_build() {
             GatewayOptions::new("/twice")
         }
         fn register(self: Arc<Self>, gateway: &mut GatewayBuilder) {
-            gateway.on("a", || async {}).on("a", || async {});
+            gateway.on("a", || async {});
+            gateway.on("a", || async {});
         }
     }
     let err = GatewayApp::builder().gateway(Twice).build().unwrap_err();
