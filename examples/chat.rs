@@ -1,14 +1,16 @@
 //! `cargo run --example chat`: guide 000's ChatGateway at /chat and EventsGateway at /events,
-//! one app on one port.
+//! one app on one port. Chat clients need a JWT (`cargo run --example mint_token -- alice`),
+//! signed with `JWT_SECRET` (default: `dev-secret-change-me`).
 
 use gateway_core::GatewayApp;
+use gateway_examples::common::jwt_secret;
 use gateway_examples::{chat::ChatGateway, events::EventsGateway, init_tracing, port_from_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let server = GatewayApp::builder()
-        .gateway(ChatGateway)
+        .gateway(ChatGateway::new(&jwt_secret()))
         .gateway(EventsGateway)
         .build()?
         .listen(("0.0.0.0", port_from_env()))

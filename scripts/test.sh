@@ -47,7 +47,9 @@ if [ -z "$port" ]; then
   echo "the chat example did not start"; cat "$out"; kill "$server" 2>/dev/null || true; exit 1
 fi
 smoke=0
-node tests/node/chat_flow.mjs "ws://127.0.0.1:$port" || smoke=1
+alice=$(cargo run -q -j 2 --example mint_token -- alice)
+bob=$(cargo run -q -j 2 --example mint_token -- bob)
+node tests/node/chat_flow.mjs "ws://127.0.0.1:$port" "$alice" "$bob" || smoke=1
 kill -INT "$server"
 wait "$server" || smoke=1   # graceful shutdown on Ctrl-C exits 0
 rm -f "$out"

@@ -1,22 +1,68 @@
-//! Guide 000's `ChatGateway` (namespace `/chat`) and a service that emits from outside it.
+//! Guide 000's `ChatGateway` (namespace `/chat`) with its `AuthenticatedGateway`,
+//! `ValidatedGateway` and `ProtectedGateway` behaviour, and a service that emits from outside it.
 //!
-//! Until authentication lands, a user's id is their socket id (the guide reads
-//! `client.data.user.sub`; [`User`] stands in for it).
+//! - Connecting needs a JWT signed with `JWT_SECRET` (`Authorization: Bearer …` or `?token=…`;
+//!   `cargo run --example mint_token -- alice` makes one). Without a valid one the client gets
+//!   `error {message: "Authentication failed"}` and is disconnected. With one, the claims are the
+//!   socket's [`User`] and the socket joins `user:{sub}`.
+//! - `sendMessage` is validated against the guide's [`SendMessageDto`].
+//! - `adminAction` needs the `admin` role.
 
-use gateway_core::{gateway, EmitError, MessageBody, Namespace, Socket};
+use gateway_core::enhancers::LoggingInterceptor;
+use gateway_core::jwt::{Claims, JwtAuthGuard, RoleGuard};
+use gateway_core::validation::ValidationPipe;
+use gateway_core::{gateway, EmitError, Handshake, MessageBody, Namespace, Socket};
 use serde::{Deserialize, Serialize};
+use validator::Validate;
 
+use crate::common::AllWsExceptionsFilter;
 use crate::iso_timestamp;
 
 /// The guide's `ChatGateway`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ChatGateway;
+#[derive(Debug, Clone)]
+pub struct ChatGateway {
+    auth: JwtAuthGuard,
+}
 
-/// The user a socket acts as (`client.data.user`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl ChatGateway {
+    /// A chat gateway accepting tokens signed with `jwt_secret` (HS256).
+    pub fn new(jwt_secret: &str) -> Self {
+        Self {
+            auth: JwtAuthGuard::hs256(jwt_secret),
+        }
+    }
+}
+
+/// The user a socket acts as (`client.data.user`): the token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct User {
     /// The user id (`sub`).
     pub sub: String,
+    /// The user's role, if any.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// The guide's `SendMessageDto`: `roomId` a UUID, `message` non-empty and at most 1000 characters.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessageDto {
+    /// The room to send to (`@IsUUID()`).
+    #[validate(custom(function = "gateway_core::validation::is_uuid"))]
+    pub room_id: String,
+    /// The text (`@IsString() @IsNotEmpty() @MaxLength(1000)`).
+    #[validate(
+        custom(function = "gateway_core::validation::is_not_empty"),
+        length(max = 1000)
+    )]
+    pub message: String,
+}
+
+/// `adminAction` reply: `{ success: true }`.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Success {
+    /// Always `true`.
+    pub success: bool,
 }
 
 /// `userJoined` / `userLeft` data: `{ userId, roomId }`.
@@ -27,16 +73,6 @@ pub struct RoomEvent {
     pub user_id: String,
     /// Which room.
     pub room_id: String,
-}
-
-/// `sendMessage` body: `{ roomId, message }`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SendMessage {
-    /// The room to send to.
-    pub room_id: String,
-    /// The text.
-    pub message: String,
 }
 
 /// `newMessage` data: `{ userId, message, timestamp }`.
@@ -76,15 +112,40 @@ fn user_id(client: &Socket) -> String {
     client
         .data()
         .get::<User>()
-        .map_or_else(|| client.id().to_string(), |u| u.sub)
+        .map(|u| u.sub)
+        .unwrap_or_default()
 }
 
 #[gateway(namespace = "/chat")]
+#[use_interceptors(LoggingInterceptor)]
 impl ChatGateway {
-    fn handle_connection(&self, client: Socket) {
-        client.data().insert(User {
-            sub: client.id().to_string(),
-        });
+    /// The guide's `AuthenticatedGateway.handleConnection`.
+    fn handle_connection(&self, client: Socket, handshake: Handshake) {
+        let user = self
+            .auth
+            .token(&handshake)
+            .ok_or("No token provided")
+            .and_then(|token| self.auth.verify(token).map_err(|_| "Invalid token"))
+            .and_then(|claims| {
+                let user: User =
+                    serde_json::from_value(claims.0.clone()).map_err(|_| "Invalid claims")?;
+                Ok((claims, user))
+            });
+        match user {
+            Ok((claims, user)) => {
+                client.join(format!("user:{}", user.sub));
+                client.data().insert(claims);
+                client.data().insert(user);
+            }
+            Err(reason) => {
+                tracing::debug!(reason, "authentication failed");
+                let _ = client.emit(
+                    "error",
+                    &serde_json::json!({"message": "Authentication failed"}),
+                );
+                client.disconnect();
+            }
+        }
     }
 
     /// Joins `room:{roomId}`, tells the room (sender included), replies `{ joined }`.
@@ -121,11 +182,12 @@ impl ChatGateway {
         Left { left: room_id }
     }
 
-    /// Relays `newMessage` to the room except the sender, replies `{ sent: true }`.
+    /// Validates the body, relays `newMessage` to the room except the sender, replies `{ sent: true }`.
     #[subscribe_message("sendMessage")]
+    #[use_pipes(ValidationPipe::new())]
     async fn handle_send_message(
         &self,
-        MessageBody(data): MessageBody<SendMessage>,
+        MessageBody(data): MessageBody<SendMessageDto>,
         client: Socket,
     ) -> Result<Sent, EmitError> {
         let payload = NewMessage {
@@ -138,6 +200,43 @@ impl ChatGateway {
             .emit("newMessage", &payload)?;
         Ok(Sent { sent: true })
     }
+
+    /// The guide's `ProtectedGateway.adminAction`: authenticated, `admin` role, errors shaped by
+    /// the guide's `AllWsExceptionsFilter`.
+    #[subscribe_message("adminAction")]
+    #[use_guards(self.auth.clone(), RoleGuard::new("admin"))]
+    #[use_filters(AllWsExceptionsFilter)]
+    async fn handle_admin_action(&self, Claims(user): Claims<User>) -> Success {
+        tracing::info!("admin action by {}", user.sub);
+        Success { success: true }
+    }
+}
+
+/// The claims the chat example's tokens carry.
+#[derive(Debug, Serialize)]
+pub struct TokenClaims<'a> {
+    /// The user id.
+    pub sub: &'a str,
+    /// The role, e.g. `admin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<&'a str>,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+}
+
+/// An HS256 token for `sub` (and `role`), valid for an hour: what `mint_token` prints.
+pub fn mint_token(secret: &str, sub: &str, role: Option<&str>) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 3600;
+    let claims = TokenClaims { sub, role, exp };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap_or_default()
 }
 
 /// Emits into `/chat` from outside the gateway (the guide's `broadcastToRoom` / `sendToUser`).

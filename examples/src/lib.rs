@@ -4,6 +4,7 @@
 //! NestJS version works unchanged. The tests drive these same gateways.
 
 pub mod chat;
+pub mod common;
 pub mod events;
 pub mod notifications;
 

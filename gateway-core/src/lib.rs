@@ -77,11 +77,14 @@ struct ReadmeDoctests;
 mod app;
 mod broadcast;
 mod connection;
+pub mod enhancers;
 mod exception;
 pub mod extract;
 mod gateway;
 mod handler;
 mod handshake;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 mod namespace;
 mod outbox;
 pub mod pipeline;

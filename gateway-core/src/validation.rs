@@ -117,7 +117,8 @@ impl Pipe for ValidationPipe {
                 )
             }));
         }
-        if let Some(Err(failed)) = arg.validate() {
+        if let Some(Err(mut failed)) = arg.validate() {
+            name_as_received(&mut failed, arg.json());
             errors.extend(failed);
         }
         if errors.is_empty() {
@@ -129,6 +130,36 @@ impl Pipe for ValidationPipe {
             }
         }
         Err(WsException::from_object(errors))
+    }
+}
+
+/// Renames each error's property to the matching key of `json` and fills in missing values.
+fn name_as_received(errors: &mut [ValidationError], json: &Value) {
+    let Some(object) = json.as_object() else {
+        return;
+    };
+    let loose = |s: &str| s.replace('_', "").to_ascii_lowercase();
+    for error in errors {
+        if !object.contains_key(&error.property) {
+            let wanted = loose(&error.property);
+            if let Some(key) = object.keys().find(|k| loose(k) == wanted) {
+                // Default messages start with the field name: rename it there too.
+                let prefix = format!("{} ", error.property);
+                for message in error.constraints.values_mut() {
+                    if let Some(rest) = message.strip_prefix(&prefix) {
+                        *message = format!("{key} {rest}");
+                    }
+                }
+                error.property = key.clone();
+            }
+        }
+        let received = object.get(&error.property);
+        if error.value.is_none() {
+            error.value = received.cloned();
+        }
+        if let Some(nested) = received {
+            name_as_received(&mut error.children, nested);
+        }
     }
 }
 

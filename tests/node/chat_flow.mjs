@@ -1,13 +1,15 @@
 // The chat flow of guide 000, played by two real `ws` clients against a running server:
-//   node chat_flow.mjs ws://127.0.0.1:3000
+//   node chat_flow.mjs ws://127.0.0.1:3000 <alice's token> <bob's token>
+// (tokens from `cargo run --example mint_token -- alice`).
 // Prints one line per step and exits 0 when every expectation held, 1 otherwise.
 import WebSocket from 'ws';
 
-const base = process.argv[2];
-if (!base) {
-  console.error('usage: node chat_flow.mjs ws://host:port');
+const [base, aliceToken, bobToken] = process.argv.slice(2);
+if (!base || !aliceToken || !bobToken) {
+  console.error('usage: node chat_flow.mjs ws://host:port <alice token> <bob token>');
   process.exit(2);
 }
+const ROOM = '6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f';
 const deadline = setTimeout(() => fail('timed out after 20 s'), 20_000);
 
 function fail(message) {
@@ -37,6 +39,7 @@ function client(path) {
   return {
     ws,
     opened: new Promise((resolve) => ws.once('open', resolve)),
+    closed: new Promise((resolve) => ws.once('close', (code) => resolve(code))),
     send: (event, data) => ws.send(JSON.stringify({ event, data })),
     next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r))),
     async nextEvent(event) {
@@ -48,32 +51,38 @@ function client(path) {
   };
 }
 
-const alice = client('/chat');
-const bob = client('/chat');
+// Without a token: the guide's AuthenticatedGateway emits `error`, then disconnects.
+const stranger = client('/chat');
+expectEqual(await stranger.next(), { event: 'error', data: { message: 'Authentication failed' } }, 'no token: error event');
+expectEqual(await stranger.closed, 1000, 'no token: disconnected');
+
+const alice = client(`/chat?token=${aliceToken}`);
+const bob = client(`/chat?token=${bobToken}`);
 await Promise.all([alice.opened, bob.opened]);
 
-alice.send('joinRoom', 'general');
-const aliceJoined = await alice.nextEvent('userJoined');
-expectEqual(aliceJoined.roomId, 'general', 'alice sees her own userJoined');
-const aliceId = aliceJoined.userId;
-expectEqual(await alice.next(), { joined: 'general' }, 'alice gets {joined}');
+alice.send('joinRoom', ROOM);
+expectEqual(await alice.nextEvent('userJoined'), { userId: 'alice', roomId: ROOM }, 'alice sees her own userJoined');
+expectEqual(await alice.next(), { joined: ROOM }, 'alice gets {joined}');
 
-bob.send('joinRoom', 'general');
-const bobJoined = await alice.nextEvent('userJoined');
-expectEqual(bobJoined.roomId, 'general', 'alice sees bob join');
-const bobId = bobJoined.userId;
+bob.send('joinRoom', ROOM);
+expectEqual(await alice.nextEvent('userJoined'), { userId: 'bob', roomId: ROOM }, 'alice sees bob join');
 await bob.nextEvent('userJoined');
-expectEqual(await bob.next(), { joined: 'general' }, 'bob gets {joined}');
+expectEqual(await bob.next(), { joined: ROOM }, 'bob gets {joined}');
 
-alice.send('sendMessage', { roomId: 'general', message: 'hello bob' });
+alice.send('sendMessage', { roomId: ROOM, message: 'hello bob' });
 expectEqual(await alice.next(), { sent: true }, 'alice gets {sent: true}');
 const message = await bob.nextEvent('newMessage');
-expectEqual({ userId: message.userId, message: message.message }, { userId: aliceId, message: 'hello bob' }, 'bob gets newMessage');
+expectEqual({ userId: message.userId, message: message.message }, { userId: 'alice', message: 'hello bob' }, 'bob gets newMessage');
 if (Number.isNaN(Date.parse(message.timestamp))) fail(`bad timestamp ${message.timestamp}`);
 
-bob.send('leaveRoom', 'general');
-expectEqual(await bob.next(), { left: 'general' }, 'bob gets {left}');
-expectEqual(await alice.nextEvent('userLeft'), { userId: bobId, roomId: 'general' }, 'alice sees bob leave');
+// SendMessageDto: roomId must be a UUID, message must not be empty.
+alice.send('sendMessage', { roomId: 'general', message: '' });
+const invalid = await alice.nextEvent('exception');
+expectEqual(invalid.map((e) => [e.property, Object.keys(e.constraints)]), [['message', ['isNotEmpty']], ['roomId', ['isUuid']]], 'invalid sendMessage: field errors');
+
+bob.send('leaveRoom', ROOM);
+expectEqual(await bob.next(), { left: ROOM }, 'bob gets {left}');
+expectEqual(await alice.nextEvent('userLeft'), { userId: 'bob', roomId: ROOM }, 'alice sees bob leave');
 
 // The same app serves the events gateway at its own path.
 const events = client('/events');

@@ -2,11 +2,12 @@
 
 use gateway_core::test::TestClient;
 use gateway_core::GatewayApp;
-use gateway_examples::chat::{ChatGateway, ChatService};
+use gateway_examples::chat::{mint_token, ChatGateway, ChatService};
 use gateway_examples::events::EventsGateway;
 use gateway_examples::notifications::{NotificationsGateway, NotificationsService};
 use gateway_tests::{raw_http, serve, upgrade_request, wait_until, ws_url};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Guide 000's `events.gateway.spec.ts`: "should receive message response".
 #[tokio::test]
@@ -38,69 +39,162 @@ async fn events_gateway_ping_boom_and_crash() {
     );
 }
 
+const SECRET: &str = "example-secret";
+const ROOM: &str = "6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f";
+const OTHER_ROOM: &str = "0b8c6f7e-1d2a-4e3b-9c4d-5e6f7a8b9c0d";
+
+async fn chat_client(
+    server: &gateway_core::RunningApp,
+    sub: &str,
+    role: Option<&str>,
+) -> TestClient {
+    let token = mint_token(SECRET, sub, role);
+    TestClient::connect(&ws_url(server, &format!("/chat?token={token}"))).await
+}
+
 #[tokio::test]
 async fn chat_rooms_as_in_the_guide() {
     let app = GatewayApp::builder()
-        .gateway(ChatGateway)
+        .gateway(ChatGateway::new(SECRET))
         .gateway(EventsGateway)
         .build()
         .unwrap();
     let service = ChatService::new(app.namespace("/chat").unwrap());
     let server = app.listen("127.0.0.1:0").await.unwrap();
-    let mut alice = TestClient::connect(&ws_url(&server, "/chat")).await;
-    let mut bob = TestClient::connect(&ws_url(&server, "/chat")).await;
-    let mut carol = TestClient::connect(&ws_url(&server, "/chat")).await;
+    let mut alice = chat_client(&server, "alice", None).await;
+    let mut bob = chat_client(&server, "bob", None).await;
+    let mut carol = chat_client(&server, "carol", None).await;
 
-    alice.emit("joinRoom", "general").await;
-    let joined = alice.recv_event("userJoined").await;
-    assert_eq!(joined["roomId"], "general");
-    let alice_id = joined["userId"].clone();
-    assert_eq!(alice.recv().await, json!({"joined": "general"}));
+    alice.emit("joinRoom", ROOM).await;
+    assert_eq!(
+        alice.recv_event("userJoined").await,
+        json!({"userId": "alice", "roomId": ROOM})
+    );
+    assert_eq!(alice.recv().await, json!({"joined": ROOM}));
 
-    bob.emit("joinRoom", "general").await;
+    bob.emit("joinRoom", ROOM).await;
     bob.recv_event("userJoined").await;
-    assert_eq!(bob.recv().await, json!({"joined": "general"}));
-    let bob_id = alice.recv_event("userJoined").await["userId"].clone();
+    assert_eq!(bob.recv().await, json!({"joined": ROOM}));
+    assert_eq!(alice.recv_event("userJoined").await["userId"], "bob");
 
-    // Carol is in another room: she must not see general's traffic.
-    carol.emit("joinRoom", "random").await;
+    // Carol is in another room: she must not see this room's traffic.
+    carol.emit("joinRoom", OTHER_ROOM).await;
     carol.recv_event("userJoined").await;
-    assert_eq!(carol.recv().await, json!({"joined": "random"}));
+    assert_eq!(carol.recv().await, json!({"joined": OTHER_ROOM}));
 
     alice
-        .emit(
-            "sendMessage",
-            json!({"roomId": "general", "message": "hi bob"}),
-        )
+        .emit("sendMessage", json!({"roomId": ROOM, "message": "hi bob"}))
         .await;
     assert_eq!(alice.recv().await, json!({"sent": true}));
     let message = bob.recv_event("newMessage").await;
-    assert_eq!(message["userId"], alice_id);
+    assert_eq!(message["userId"], "alice");
     assert_eq!(message["message"], "hi bob");
     assert!(message["timestamp"].as_str().unwrap().ends_with('Z'));
 
-    bob.emit("leaveRoom", "general").await;
-    assert_eq!(bob.recv().await, json!({"left": "general"}));
+    bob.emit("leaveRoom", ROOM).await;
+    assert_eq!(bob.recv().await, json!({"left": ROOM}));
     assert_eq!(
         alice.recv_event("userLeft").await,
-        json!({"userId": bob_id, "roomId": "general"})
+        json!({"userId": "bob", "roomId": ROOM})
     );
 
-    // The service emits from outside the gateway.
+    // The service emits from outside the gateway, to a room or to a user's own room.
     assert_eq!(
         service
-            .broadcast_to_room("general", "announcement", &"hello room")
+            .broadcast_to_room(ROOM, "announcement", &"hello room")
             .unwrap(),
         1
     );
     assert_eq!(alice.recv_event("announcement").await, json!("hello room"));
-    carol.emit("leaveRoom", "random").await;
-    assert_eq!(carol.recv().await, json!({"left": "random"}));
+    assert_eq!(service.send_to_user("carol", "dm", &"psst").unwrap(), 1);
+    assert_eq!(carol.recv_event("dm").await, json!("psst"));
 
     // One app, two gateways: the events gateway answers on the same port.
     let mut events = TestClient::connect(&ws_url(&server, "/events")).await;
     events.emit("ping", ()).await;
     assert_eq!(events.recv().await, json!("pong"));
+}
+
+#[tokio::test]
+async fn chat_refuses_clients_without_a_valid_token() {
+    let server = serve(GatewayApp::builder().gateway(ChatGateway::new(SECRET))).await;
+    for path in [
+        "/chat".to_owned(),
+        format!("/chat?token={}", mint_token("wrong-secret", "eve", None)),
+    ] {
+        let mut client = TestClient::connect(&ws_url(&server, &path)).await;
+        assert_eq!(
+            client.recv().await,
+            json!({"event": "error", "data": {"message": "Authentication failed"}})
+        );
+        assert_eq!(client.expect_close().await, Some(1000));
+    }
+    // The token may also come in the Authorization header.
+    let mut request = ws_url(&server, "/chat").into_client_request().unwrap();
+    let bearer = format!("Bearer {}", mint_token(SECRET, "dora", None));
+    request
+        .headers_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    let mut dora = TestClient::try_connect(request).await.unwrap();
+    dora.emit("joinRoom", ROOM).await;
+    assert_eq!(dora.recv_event("userJoined").await["userId"], "dora");
+}
+
+#[tokio::test]
+async fn chat_validates_send_message() {
+    let server = serve(GatewayApp::builder().gateway(ChatGateway::new(SECRET))).await;
+    let mut alice = chat_client(&server, "alice", None).await;
+    alice
+        .emit("sendMessage", json!({"roomId": "general", "message": ""}))
+        .await;
+    assert_eq!(
+        alice.recv_event("exception").await,
+        json!([
+            {"value": "", "property": "message", "constraints": {"isNotEmpty": "message should not be empty"}, "children": []},
+            {"value": "general", "property": "roomId", "constraints": {"isUuid": "roomId must be a UUID"}, "children": []}
+        ])
+    );
+    alice
+        .emit(
+            "sendMessage",
+            json!({"roomId": ROOM, "message": "x".repeat(1001)}),
+        )
+        .await;
+    let errors = alice.recv_event("exception").await;
+    assert_eq!(errors[0]["property"], "message");
+    assert_eq!(
+        errors[0]["constraints"],
+        json!({"maxLength": "message must be shorter than or equal to 1000 characters"})
+    );
+    // Not even an object: a clear error, not a drop.
+    alice.emit("sendMessage", "hello").await;
+    let exception = alice.recv_event("exception").await;
+    assert!(
+        exception["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid message body"),
+        "{exception}"
+    );
+    alice
+        .emit("sendMessage", json!({"roomId": ROOM, "message": "fine"}))
+        .await;
+    assert_eq!(alice.recv().await, json!({"sent": true}));
+}
+
+#[tokio::test]
+async fn chat_admin_action_needs_the_admin_role() {
+    let server = serve(GatewayApp::builder().gateway(ChatGateway::new(SECRET))).await;
+    let mut user = chat_client(&server, "alice", Some("user")).await;
+    user.emit("adminAction", ()).await;
+    // Shaped by the guide's AllWsExceptionsFilter.
+    assert_eq!(
+        user.recv().await,
+        json!({"event": "exception", "data": {"status": "error", "message": "Forbidden"}})
+    );
+    let mut admin = chat_client(&server, "root", Some("admin")).await;
+    admin.emit("adminAction", ()).await;
+    assert_eq!(admin.recv().await, json!({"success": true}));
 }
 
 #[tokio::test]

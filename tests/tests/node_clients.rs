@@ -1,19 +1,20 @@
 //! The chat example's gateways, driven by the real npm `ws` client (tests/node/chat_flow.mjs).
 
 use gateway_core::GatewayApp;
-use gateway_examples::{chat::ChatGateway, events::EventsGateway};
+use gateway_examples::chat::{mint_token, ChatGateway};
+use gateway_examples::events::EventsGateway;
 use gateway_tests::{run_node, serve};
 
 #[tokio::test]
 async fn two_ws_clients_chat_as_in_the_guide() {
-    let server = serve(
-        GatewayApp::builder()
-            .gateway(ChatGateway)
-            .gateway(EventsGateway),
-    )
-    .await;
+    let app = GatewayApp::builder()
+        .gateway(ChatGateway::new("node-secret"))
+        .gateway(EventsGateway);
+    let server = serve(app).await;
     let base = format!("ws://{}", server.local_addr());
-    let out = run_node("chat_flow.mjs", &[&base]).await;
+    let alice = mint_token("node-secret", "alice", None);
+    let bob = mint_token("node-secret", "bob", None);
+    let out = run_node("chat_flow.mjs", &[&base, &alice, &bob]).await;
     assert!(out.contains("chat flow passed"), "{out}");
     server.shutdown().await;
 }
