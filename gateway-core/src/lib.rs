@@ -129,9 +129,7 @@ pub mod __private {
     /// `msg` with the validation rules of the argument about to be extracted.
     pub fn with_validator(
         msg: &crate::Message,
-        validator: Option<
-            fn(&dyn std::any::Any) -> Option<Result<(), Vec<crate::validation::ValidationError>>>,
-        >,
+        validator: Option<crate::validation::Validator>,
     ) -> crate::Message {
         msg.with_validator(validator)
     }

@@ -24,7 +24,8 @@ use crate::MessageBody;
 use crate::WsException;
 
 /// Runs a value's validation rules: `None` if the value is not of the expected type.
-pub(crate) type Validator = fn(&dyn Any) -> Option<Result<(), Vec<ValidationError>>>;
+#[doc(hidden)]
+pub type Validator = fn(&dyn Any) -> Option<Result<(), Vec<ValidationError>>>;
 
 /// One failed property, shaped like class-validator's `ValidationError`.
 ///

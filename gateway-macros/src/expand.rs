@@ -290,14 +290,16 @@ fn handler(
     errors: &mut Errors,
 ) -> Option<TokenStream> {
     let enhancers = take_enhancers(&mut method.attrs, ENHANCERS, errors);
-    for attr in &method.attrs {
-        if is_attr(attr, CONNECTION_GUARDS.0) {
+    method.attrs.retain(|attr| {
+        let misplaced = is_attr(attr, CONNECTION_GUARDS.0);
+        if misplaced {
             errors.push(syn::Error::new_spanned(
                 attr,
                 "`#[use_connection_guards]` goes on the `#[gateway]` impl: they run at the handshake",
             ));
         }
-    }
+        !misplaced
+    });
     let sources = strip_param_attrs(method, errors, true);
     let mut ok = check_receiver(method, "`#[subscribe_message]` handlers", errors);
     if method.sig.asyncness.is_none() {
