@@ -8,14 +8,13 @@
 //! - `sendMessage` is validated against the guide's [`SendMessageDto`].
 //! - `adminAction` needs the `admin` role.
 
-use gateway_core::enhancers::LoggingInterceptor;
 use gateway_core::jwt::{Claims, JwtAuthGuard, RoleGuard};
 use gateway_core::validation::ValidationPipe;
 use gateway_core::{gateway, EmitError, Handshake, MessageBody, Namespace, Socket};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use crate::common::AllWsExceptionsFilter;
+use crate::common::{AllWsExceptionsFilter, WsLoggingInterceptor};
 use crate::iso_timestamp;
 
 /// The guide's `ChatGateway`.
@@ -117,7 +116,7 @@ fn user_id(client: &Socket) -> String {
 }
 
 #[gateway(namespace = "/chat")]
-#[use_interceptors(LoggingInterceptor)]
+#[use_interceptors(WsLoggingInterceptor)]
 impl ChatGateway {
     /// The guide's `AuthenticatedGateway.handleConnection`.
     fn handle_connection(&self, client: Socket, handshake: Handshake) {

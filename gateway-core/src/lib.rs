@@ -42,6 +42,8 @@
 //!   [`Handshake`], [`State`], [`Namespace`], [`Message`].
 //! - Handler results: [`IntoReply`], [`WsResponse`], [`StreamReply`], [`Json`], [`reply!`].
 //! - Errors for clients: [`WsException`].
+//! - Guards, interceptors, pipes, exception filters: [`pipeline`]; ready ones in [`enhancers`],
+//!   [`validation`] and `jwt` (feature `jwt`).
 //! - Rooms and broadcasts: [`Socket::join`], [`Namespace::to`], [`BroadcastOperator`].
 //!
 //! # The JSON wire format (NestJS `platform-ws` 12)
@@ -53,6 +55,27 @@
 //! `{"event":"exception","data":{"status":"error","message":…,"cause":{"pattern":…,"data":…}}}`.
 //! Frames that are not such JSON objects, and unknown events, are dropped (logged at debug level);
 //! the connection stays open. A message over the size limit closes the connection with 1009.
+//!
+//! # Guards, pipes, interceptors and exception filters
+//!
+//! The [`pipeline`] module has the traits, their closure forms and ready-made ones
+//! ([`enhancers`], [`validation`], `jwt`). They attach globally (`with_global_*`), to a gateway
+//! (`#[use_guards(..)]` on the impl) or to a handler (`#[use_guards(..)]` on the method), and run
+//! in NestJS order:
+//!
+//! ```text
+//!  message ─► guards ──────► interceptors (before) ─► pipes + extractors ─► handler
+//!             global           global                 global                  │
+//!             gateway          gateway                gateway                 ▼
+//!             handler          handler                handler        interceptors (after)
+//!                │                    │                     │                 │
+//!                └──── any error ─────┴─────────────────────┴─────────────────┤
+//!                                                                             ▼
+//!                              exception filters: handler ─► gateway ─► global ─► default
+//! ```
+//!
+//! `#[use_connection_guards(..)]` runs guards at the handshake, before the upgrade (a refused
+//! client gets HTTP 401/403 with a JSON body).
 //!
 //! # Order and concurrency
 //!
@@ -70,7 +93,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 /// The README's examples, compiled as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "jwt", feature = "validation"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 

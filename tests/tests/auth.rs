@@ -340,3 +340,33 @@ async fn validation_errors_are_shaped_like_class_validator() {
     .await;
     assert_eq!(c.recv().await, json!("bob (3) b@x.io"));
 }
+
+#[derive(Debug, Deserialize, Validate)]
+struct Nick {
+    #[validate(length(max = 3))]
+    nick: String,
+}
+
+struct WithTarget;
+
+#[gateway(namespace = "/target")]
+impl WithTarget {
+    #[subscribe_message("nick")]
+    #[use_pipes(ValidationPipe::new().with_target(true))]
+    async fn nick(&self, MessageBody(n): MessageBody<Nick>) -> String {
+        n.nick
+    }
+}
+
+#[tokio::test]
+async fn target_is_included_only_when_configured() {
+    let server = serve(GatewayApp::builder().gateway(WithTarget)).await;
+    let mut c = TestClient::connect(&ws_url(&server, "/target")).await;
+    c.emit("nick", json!({"nick": "longer"})).await;
+    let errors = c.recv_event("exception").await;
+    assert_eq!(errors[0]["target"], json!({"nick": "longer"}));
+    assert_eq!(
+        errors[0]["constraints"],
+        json!({"maxLength": "nick must be shorter than or equal to 3 characters"})
+    );
+}

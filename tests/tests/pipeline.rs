@@ -455,3 +455,34 @@ async fn handler_metadata_overrides_gateway_metadata() {
         ]
     );
 }
+
+struct ShortCircuit;
+
+#[gateway(namespace = "/short")]
+#[use_interceptors(interceptor_fn(|cx: ExecutionContext, next: Next| async move {
+    if cx.pattern() == "closed" {
+        return Reply::json(&"maintenance"); // answers without running the handler
+    }
+    next.run().await
+}))]
+impl ShortCircuit {
+    #[subscribe_message("closed")]
+    async fn closed(&self) -> &'static str {
+        panic!("the interceptor answers first")
+    }
+
+    #[subscribe_message("open")]
+    async fn open(&self) -> &'static str {
+        "open"
+    }
+}
+
+#[tokio::test]
+async fn an_interceptor_can_answer_without_the_handler() {
+    let server = serve(GatewayApp::builder().gateway(ShortCircuit)).await;
+    let mut c = TestClient::connect(&ws_url(&server, "/short")).await;
+    c.emit("closed", ()).await;
+    assert_eq!(c.recv().await, json!("maintenance"));
+    c.emit("open", ()).await;
+    assert_eq!(c.recv().await, json!("open"));
+}

@@ -18,17 +18,12 @@ use crate::WsException;
 /// use gateway_core::pipeline::{ExceptionFilter, ExecutionContext};
 /// use gateway_core::WsException;
 ///
-/// /// The guide's `AllWsExceptionsFilter`.
-/// struct AllWsExceptions;
+/// /// Sends every error as an `error` event with just its message.
+/// struct ToErrorEvent;
 ///
-/// impl ExceptionFilter for AllWsExceptions {
-///     async fn catch(&self, exception: WsException, cx: &ExecutionContext) -> Result<(), WsException> {
-///         let error = if exception.is_internal() {
-///             serde_json::json!({"status": "error", "message": "Internal error", "code": "INTERNAL_ERROR"})
-///         } else {
-///             serde_json::json!({"status": "error", "message": exception.message()})
-///         };
-///         cx.socket().emit("exception", &error).ok();
+/// impl ExceptionFilter for ToErrorEvent {
+///     async fn catch(&self, e: WsException, cx: &ExecutionContext) -> Result<(), WsException> {
+///         cx.socket().emit("error", &serde_json::json!({"message": e.message()}))?;
 ///         Ok(())
 ///     }
 /// }
