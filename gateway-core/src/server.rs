@@ -300,6 +300,10 @@ async fn route(
             }
         }
     }
+    if shared.shutdown.is_cancelled() {
+        // Shutdown began while the guards ran: do not start a socket it would not wait for.
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down");
+    }
     let data = cx.into_data();
     let ns = ns.clone();
     let config = WebSocketConfig::default()

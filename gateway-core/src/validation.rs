@@ -75,6 +75,8 @@ impl ValidationError {
 
 /// Validates body arguments (NestJS `ValidationPipe` with `exceptionFactory: errors => new WsException(errors)`).
 ///
+/// It checks the arguments of `#[gateway]` handlers (see [`Validated`] for hand-written ones).
+///
 /// ```
 /// use gateway_core::validation::ValidationPipe;
 /// let strict = ValidationPipe::new().with_forbid_unknown_fields(true);
@@ -161,6 +163,44 @@ fn name_as_received(errors: &mut [ValidationError], json: &Value) {
         if let Some(nested) = received {
             name_as_received(&mut error.children, nested);
         }
+    }
+}
+
+/// The message body, deserialized and checked with its `validator::Validate` rules, whatever the
+/// pipes (feature `validation`).
+///
+/// `#[gateway]` handlers get validation from a [`ValidationPipe`] on any body argument, because
+/// the macro finds each argument's rules at compile time. Hand-written handlers (closures given
+/// to [`GatewayBuilder::on`](crate::GatewayBuilder::on)) have no such probe: take `Validated<T>`
+/// there. A failure is the same class-validator-shaped `exception`.
+///
+/// ```
+/// use gateway_core::validation::Validated;
+/// #[derive(serde::Deserialize, validator::Validate)]
+/// struct Dto { #[validate(length(max = 10))] name: String }
+///
+/// let mut gateway = gateway_core::GatewayBuilder::new(gateway_core::GatewayOptions::new("/v"));
+/// gateway.on("hello", |Validated(dto): Validated<Dto>| async move { dto.name });
+/// ```
+#[cfg(feature = "validation")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Validated<T>(pub T);
+
+#[cfg(feature = "validation")]
+impl<T> crate::FromMessage for Validated<T>
+where
+    T: serde::de::DeserializeOwned + validator::Validate + 'static,
+{
+    fn from_message(msg: &crate::Message) -> Result<Self, WsException> {
+        let value: T = msg.body()?;
+        if let Err(errors) = value.validate() {
+            let mut errors = convert(&errors);
+            let json: Value =
+                serde_json::from_str(msg.data_json().unwrap_or("null")).unwrap_or(Value::Null);
+            name_as_received(&mut errors, &json);
+            return Err(WsException::from_object(errors));
+        }
+        Ok(Validated(value))
     }
 }
 

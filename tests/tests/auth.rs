@@ -370,3 +370,31 @@ async fn target_is_included_only_when_configured() {
         json!({"maxLength": "nick must be shorter than or equal to 3 characters"})
     );
 }
+
+#[tokio::test]
+async fn hand_written_handlers_validate_with_validated() {
+    use gateway_core::validation::Validated;
+    use gateway_core::{Gateway, GatewayBuilder, GatewayOptions};
+
+    struct ByHand;
+    impl Gateway for ByHand {
+        fn options(&self) -> GatewayOptions {
+            GatewayOptions::new("/by-hand")
+        }
+        fn register(self: std::sync::Arc<Self>, gateway: &mut GatewayBuilder) {
+            gateway.on(
+                "nick",
+                |Validated(n): Validated<Nick>| async move { n.nick },
+            );
+        }
+    }
+    let server = serve(GatewayApp::builder().gateway(ByHand)).await;
+    let mut c = TestClient::connect(&ws_url(&server, "/by-hand")).await;
+    c.emit("nick", json!({"nick": "toolong"})).await;
+    assert_eq!(
+        c.recv_event("exception").await,
+        json!([{"value": "toolong", "property": "nick", "constraints": {"maxLength": "nick must be shorter than or equal to 3 characters"}, "children": []}])
+    );
+    c.emit("nick", json!({"nick": "bo"})).await;
+    assert_eq!(c.recv().await, json!("bo"));
+}
