@@ -24,6 +24,9 @@ pub(crate) struct AppConfig {
     pub(crate) send_queue_capacity: usize,
     pub(crate) max_queued_bytes: usize,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) ping_interval: Duration,
+    pub(crate) ping_timeout: Duration,
+    pub(crate) socketio_path: String,
 }
 
 impl Default for AppConfig {
@@ -34,6 +37,9 @@ impl Default for AppConfig {
             send_queue_capacity: 1024,
             max_queued_bytes: 16 << 20,
             shutdown_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            socketio_path: "/socket.io/".to_owned(),
         }
     }
 }
@@ -227,6 +233,47 @@ impl GatewayAppBuilder {
     /// ```
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How often Socket.IO clients are pinged (default 25 s, as socket.io).
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_ping_interval(std::time::Duration::from_secs(10));
+    /// ```
+    pub fn with_ping_interval(mut self, interval: Duration) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// How long a Socket.IO client may take to answer a ping before it is disconnected
+    /// (default 20 s, as socket.io).
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_ping_timeout(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn with_ping_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ping_timeout = timeout;
+        self
+    }
+
+    /// The URL path of the Socket.IO endpoint on every listener (default `/socket.io/`).
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_socketio_path("/realtime/");
+    /// ```
+    pub fn with_socketio_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
+        self.config.socketio_path = if path.ends_with('/') {
+            path
+        } else {
+            format!("{path}/")
+        };
         self
     }
 

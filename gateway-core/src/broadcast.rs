@@ -6,7 +6,7 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::namespace::NamespaceInner;
-use crate::protocol::json;
+use crate::protocol::Wire;
 use crate::{IntoRooms, Room, Socket, SocketId};
 
 /// Why an emit failed.
@@ -96,10 +96,18 @@ impl BroadcastOperator {
     /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<usize, EmitError> {
         let data = serde_json::to_string(data)?;
-        let frame = Utf8Bytes::from(json::encode_event(event, &data));
+        // Encoded once per wire format, on first use; every recipient of a format shares the bytes.
+        let (mut as_json, mut as_socketio) = (None, None);
         let mut sent = 0;
         self.ns.for_each_recipient(&self.target, |socket| {
-            if socket.outbox().push_text(frame.clone()).is_ok() {
+            let slot = match socket.wire() {
+                Wire::Json => &mut as_json,
+                Wire::SocketIo { .. } => &mut as_socketio,
+            };
+            let frame = slot
+                .get_or_insert_with(|| Utf8Bytes::from(socket.wire().event_frame(event, &data)))
+                .clone();
+            if socket.outbox().push_text(frame).is_ok() {
                 sent += 1;
             }
         });

@@ -15,11 +15,12 @@ use tokio_util::sync::CancellationToken;
 use crate::namespace::{NamespaceInner, Route};
 use crate::outbox::{write_loop, Outbox};
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
-use crate::protocol::json;
+use crate::protocol::json::{self, Inbound};
+use crate::protocol::Wire;
 use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
 
 /// How long to wait for the client's close frame after ours, and for a hook after a hard stop.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Bytes read and discarded after an oversized message, so the close frame is not lost to a reset.
 const MAX_DRAIN_BYTES: usize = 64 << 20;
 
@@ -38,7 +39,13 @@ pub(crate) async fn serve<S>(
     let stop_writer = CancellationToken::new();
     let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
 
-    let socket = Socket::new(ns.clone(), outbox.clone(), handshake.clone(), data);
+    let socket = Socket::new(
+        ns.clone(),
+        outbox.clone(),
+        handshake.clone(),
+        data,
+        Wire::Json,
+    );
     ns.register(&socket);
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
 
@@ -53,17 +60,7 @@ pub(crate) async fn serve<S>(
     outbox.seal();
     let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);
 
-    ns.unregister(socket.id());
-    if let Some(hook) = ns.hooks.disconnect.clone() {
-        let hook = AssertUnwindSafe(hook(socket.clone(), reason)).catch_unwind();
-        if hard_stopped {
-            let _ = tokio::time::timeout(CLOSE_GRACE, hook).await;
-        } else if hook.await.is_err() {
-            tracing::error!(gateway = ns.gateway(), "handle_disconnect panicked");
-        }
-    }
-    socket.data().clear();
-    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
+    finish_socket(&socket, &ns, reason, hard_stopped).await;
 
     stop_writer.cancel();
     let Ok(sink) = writer.await else { return };
@@ -83,6 +80,27 @@ pub(crate) async fn serve<S>(
     }
 }
 
+/// Releases everything a socket owns: its registry entry and room memberships, then
+/// `handle_disconnect` (bounded after a hard stop), then its data.
+pub(crate) async fn finish_socket(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    reason: DisconnectReason,
+    hard_stopped: bool,
+) {
+    ns.unregister(socket.id());
+    if let Some(hook) = ns.hooks.disconnect.clone() {
+        let hook = AssertUnwindSafe(hook(socket.clone(), reason)).catch_unwind();
+        if hard_stopped {
+            let _ = tokio::time::timeout(CLOSE_GRACE, hook).await;
+        } else if hook.await.is_err() {
+            tracing::error!(gateway = ns.gateway(), "handle_disconnect panicked");
+        }
+    }
+    socket.data().clear();
+    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
+}
+
 async fn drain<S: AsyncRead + Unpin>(io: &mut S) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut total = 0;
@@ -94,7 +112,11 @@ async fn drain<S: AsyncRead + Unpin>(io: &mut S) {
     }
 }
 
-async fn run_connection_hook(socket: &Socket, ns: &NamespaceInner, handshake: Handshake) {
+pub(crate) async fn run_connection_hook(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    handshake: Handshake,
+) {
     let Some(hook) = ns.hooks.connection.clone() else {
         return;
     };
@@ -196,15 +218,21 @@ fn classify(err: &WsError) -> DisconnectReason {
     }
 }
 
-/// Decodes one frame, runs it through the pipeline and sends the reply or the exception.
+/// Decodes one JSON-format frame and handles it.
 async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
-    let inbound = match json::decode(frame) {
-        Ok(inbound) => inbound,
-        Err(err) => {
-            tracing::debug!(gateway = ns.gateway(), error = %err, "dropping frame");
-            return;
-        }
-    };
+    match json::decode(frame) {
+        Ok(inbound) => handle_message(socket, ns, inbound, None).await,
+        Err(err) => tracing::debug!(gateway = ns.gateway(), error = %err, "dropping frame"),
+    }
+}
+
+/// Runs one message through the pipeline and sends the reply (or ack) or the exception.
+pub(crate) async fn handle_message(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    inbound: Inbound,
+    ack: Option<u64>,
+) {
     let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
         tracing::debug!(
             gateway = ns.gateway(),
@@ -230,7 +258,7 @@ async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
         Err(_) => Err(WsException::internal("handler panicked")),
     };
     match result {
-        Ok(reply) => send_reply(socket, reply, route, cx),
+        Ok(reply) => send_reply(socket, reply, route, cx, ack),
         Err(exception) => handle_exception(exception, &cx, &route).await,
     }
 }
@@ -277,11 +305,19 @@ async fn handle_exception(mut exception: WsException, cx: &ExecutionContext, rou
     BaseWsExceptionFilter::default().send(&exception, cx);
 }
 
-fn send_reply(socket: &Socket, reply: Reply, route: Arc<Route>, cx: ExecutionContext) {
+fn send_reply(
+    socket: &Socket,
+    reply: Reply,
+    route: Arc<Route>,
+    cx: ExecutionContext,
+    ack: Option<u64>,
+) {
     match reply {
         Reply::Empty => {}
         Reply::Json(json) => {
-            let _ = socket.push(Utf8Bytes::from(json));
+            if let Some(frame) = socket.wire().reply_frame(json, ack) {
+                let _ = socket.push(Utf8Bytes::from(frame));
+            }
         }
         Reply::Stream(mut items) => {
             let socket = socket.clone();
@@ -294,7 +330,10 @@ fn send_reply(socket: &Socket, reply: Reply, route: Arc<Route>, cx: ExecutionCon
                     match item {
                         None => break,
                         Some(Ok(Reply::Json(json))) => {
-                            if socket.push(Utf8Bytes::from(json)).is_err() {
+                            let Some(frame) = socket.wire().reply_frame(json, ack) else {
+                                continue;
+                            };
+                            if socket.push(Utf8Bytes::from(frame)).is_err() {
                                 break;
                             }
                         }
@@ -323,5 +362,7 @@ pub(crate) fn send_exception(
         tracing::error!(gateway, pattern, error = %source, "unhandled error");
     }
     let payload = exception.payload(pattern, data, include_cause);
-    let _ = socket.push(Utf8Bytes::from(json::encode_event("exception", &payload)));
+    let _ = socket.push(Utf8Bytes::from(
+        socket.wire().event_frame("exception", &payload),
+    ));
 }

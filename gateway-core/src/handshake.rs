@@ -31,6 +31,7 @@ struct Inner {
     query: Vec<(String, String)>,
     remote_addr: SocketAddr,
     issued: SystemTime,
+    auth: Option<serde_json::Value>,
 }
 
 impl Handshake {
@@ -46,7 +47,30 @@ impl Handshake {
             query,
             remote_addr,
             issued: SystemTime::now(),
+            auth: None,
         }))
+    }
+
+    /// This handshake with a Socket.IO CONNECT `auth` payload.
+    pub(crate) fn with_auth(&self, auth: serde_json::Value) -> Self {
+        Self(Arc::new(Inner {
+            uri: self.0.uri.clone(),
+            headers: self.0.headers.clone(),
+            query: self.0.query.clone(),
+            remote_addr: self.0.remote_addr,
+            issued: self.0.issued,
+            auth: Some(auth),
+        }))
+    }
+
+    /// The Socket.IO CONNECT payload (`io(url, { auth })`); `None` for JSON-format clients.
+    ///
+    /// ```
+    /// # let hs = gateway_core::Handshake::new("/".parse().unwrap(), Default::default(), "127.0.0.1:1".parse().unwrap());
+    /// assert!(hs.auth().is_none());
+    /// ```
+    pub fn auth(&self) -> Option<&serde_json::Value> {
+        self.0.auth.as_ref()
     }
 
     /// All request headers.

@@ -24,7 +24,8 @@ use crate::{FromMessage, Handshake, Message, SocketData, WsException};
 /// Where the guard looks for the token, in the order given to [`JwtAuthGuard::with_token_sources`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
-    /// The Socket.IO handshake's `auth.token` (for Socket.IO clients; JSON-format clients have none).
+    /// The Socket.IO CONNECT payload's `auth.token` (a `Bearer ` prefix is allowed); JSON-format
+    /// clients have none.
     AuthPayload,
     /// `Authorization: Bearer <token>`.
     AuthorizationHeader,
@@ -118,7 +119,11 @@ impl JwtAuthGuard {
     /// The token of `handshake`, from the first source that has one.
     pub fn token<'a>(&self, handshake: &'a Handshake) -> Option<&'a str> {
         self.sources.iter().find_map(|source| match source {
-            TokenSource::AuthPayload => None,
+            TokenSource::AuthPayload => handshake
+                .auth()
+                .and_then(|auth| auth.get("token"))
+                .and_then(serde_json::Value::as_str)
+                .map(|t| t.strip_prefix("Bearer ").unwrap_or(t).trim()),
             TokenSource::AuthorizationHeader => handshake
                 .header("authorization")
                 .and_then(|h| h.strip_prefix("Bearer "))

@@ -100,6 +100,7 @@ struct ReadmeDoctests;
 mod app;
 mod broadcast;
 mod connection;
+mod engineio;
 pub mod enhancers;
 mod exception;
 pub mod extract;

@@ -22,6 +22,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{find_namespace, AppShared};
+use crate::engineio::{self, NamespaceTable};
 use crate::namespace::NamespaceInner;
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::{connection, GatewayApp, Handshake, Namespace, WsException};
@@ -33,6 +34,13 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The gateways served on one listener, by URL path.
 type PathTable = HashMap<String, Arc<NamespaceInner>>;
+
+/// What one listener serves: JSON-format gateways by path, Socket.IO namespaces by name.
+#[derive(Default)]
+struct Routes {
+    by_path: PathTable,
+    by_namespace: Arc<NamespaceTable>,
+}
 
 /// A listening app. Dropping it leaves the server running; call [`shutdown`](Self::shutdown) to stop.
 pub struct RunningApp {
@@ -142,17 +150,20 @@ pub(crate) async fn start(
     let main = TcpListener::bind(addr).await?;
     let main_addr = main.local_addr()?;
 
-    let mut tables: HashMap<u16, PathTable> = HashMap::new();
+    let mut tables: HashMap<u16, (PathTable, NamespaceTable)> = HashMap::new();
     for ns in &namespaces {
-        tables
-            .entry(ns.options().port())
-            .or_default()
-            .insert(ns.options().path().to_owned(), ns.clone());
+        let (by_path, by_namespace) = tables.entry(ns.options().port()).or_default();
+        by_path.insert(ns.options().path().to_owned(), ns.clone());
+        by_namespace.insert(ns.name().to_owned(), ns.clone());
     }
     tables.entry(0).or_default();
 
     let mut bound = Vec::new();
-    for (port, table) in tables {
+    for (port, (by_path, by_namespace)) in tables {
+        let table = Routes {
+            by_path,
+            by_namespace: Arc::new(by_namespace),
+        };
         let listener = if port == 0 {
             None
         } else if let Some(std_listener) = listeners.remove(&port) {
@@ -212,7 +223,7 @@ pub(crate) async fn start(
 
 async fn accept_loop(
     listener: TcpListener,
-    table: Arc<PathTable>,
+    table: Arc<Routes>,
     shared: Arc<AppShared>,
     stop: CancellationToken,
 ) {
@@ -259,11 +270,18 @@ async fn accept_loop(
 /// Answers one HTTP request: a WebSocket upgrade to a gateway's path, or an error status.
 async fn route(
     mut req: Request<Incoming>,
-    table: &PathTable,
+    table: &Routes,
     shared: &Arc<AppShared>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
-    let Some(ns) = table.get(req.uri().path()) else {
+    let path = req.uri().path();
+    let io_path = shared.config.socketio_path.as_str();
+    if !table.by_namespace.is_empty()
+        && (path == io_path || Some(path) == io_path.strip_suffix('/'))
+    {
+        return socketio_upgrade(req, table, shared, remote);
+    }
+    let Some(ns) = table.by_path.get(path) else {
         return plain(StatusCode::NOT_FOUND, "Not Found");
     };
     if shared.shutdown.is_cancelled() {
@@ -306,10 +324,7 @@ async fn route(
     }
     let data = cx.into_data();
     let ns = ns.clone();
-    let config = WebSocketConfig::default()
-        .read_buffer_size(shared.config.read_buffer_size)
-        .max_message_size(Some(shared.config.max_message_size))
-        .max_frame_size(Some(shared.config.max_message_size));
+    let config = websocket_config(shared);
     shared.tasks.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -325,6 +340,80 @@ async fn route(
         }
     });
 
+    switching_protocols(&key)
+}
+
+/// Answers a request to the Socket.IO path: an Engine.IO v4 WebSocket upgrade, or Engine.IO's
+/// HTTP 400 errors. Namespaces are joined later, inside the connection.
+fn socketio_upgrade(
+    mut req: Request<Incoming>,
+    table: &Routes,
+    shared: &Arc<AppShared>,
+    remote: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
+    let engine_error = |code: u8, message: &str| {
+        json_body(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "code": code, "message": message }).to_string(),
+        )
+    };
+    match handshake.query("transport") {
+        Some("websocket") => {}
+        // Long-polling is not served yet: Socket.IO clients need `transports: ["websocket"]`.
+        _ => return engine_error(0, "Transport unknown"),
+    }
+    if handshake.query("EIO") != Some("4") {
+        return engine_error(5, "Unsupported protocol version");
+    }
+    if shared.shutdown.is_cancelled() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down");
+    }
+    let key = match websocket_key(&req) {
+        Ok(key) => key,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok());
+    if !table
+        .by_namespace
+        .values()
+        .any(|ns| ns.options().allowed_origins().allows(origin))
+    {
+        return json_error(StatusCode::FORBIDDEN, "Origin not allowed");
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let namespaces = table.by_namespace.clone();
+    let config = websocket_config(shared);
+    let app = shared.clone();
+    shared.tasks.spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                engineio::serve(ws, namespaces, handshake, app).await;
+            }
+            Err(err) => tracing::debug!(error = %err, "upgrade failed"),
+        }
+    });
+    switching_protocols(&key)
+}
+
+fn websocket_config(shared: &AppShared) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(shared.config.read_buffer_size)
+        .max_message_size(Some(shared.config.max_message_size))
+        .max_frame_size(Some(shared.config.max_message_size))
+}
+
+/// The `101 Switching Protocols` answer to an upgrade with `key`.
+fn switching_protocols(key: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();

@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::broadcast::{BroadcastOperator, EmitError};
 use crate::namespace::NamespaceInner;
 use crate::outbox::{Outbox, PushError};
-use crate::protocol::json;
+use crate::protocol::{socketio, Wire};
 use crate::{Handshake, IntoRooms, Namespace, Room, SocketData, SocketId};
 
 /// A connected client. Cheap to clone; every clone is the same socket.
@@ -26,6 +26,7 @@ struct Inner {
     outbox: Outbox,
     handshake: Handshake,
     data: Arc<SocketData>,
+    wire: Wire,
 }
 
 impl Socket {
@@ -34,6 +35,7 @@ impl Socket {
         outbox: Outbox,
         handshake: Handshake,
         data: Arc<SocketData>,
+        wire: Wire,
     ) -> Self {
         Self(Arc::new(Inner {
             id: SocketId::random(),
@@ -41,6 +43,7 @@ impl Socket {
             outbox,
             handshake,
             data,
+            wire,
         }))
     }
 
@@ -136,7 +139,7 @@ impl Socket {
     /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let data = serde_json::to_string(data)?;
-        let frame = Utf8Bytes::from(json::encode_event(event, &data));
+        let frame = Utf8Bytes::from(self.0.wire.event_frame(event, &data));
         self.push(frame)
     }
 
@@ -185,6 +188,10 @@ impl Socket {
     /// # }
     /// ```
     pub fn disconnect(&self) {
+        if let Wire::SocketIo { prefix } = &self.0.wire {
+            // Socket.IO clients learn why ("io server disconnect") before the connection closes.
+            let _ = self.push(Utf8Bytes::from(socketio::encode_disconnect(prefix)));
+        }
         self.0
             .outbox
             .close(crate::DisconnectReason::ServerDisconnect);
@@ -205,6 +212,10 @@ impl Socket {
 
     pub(crate) fn outbox(&self) -> &Outbox {
         &self.0.outbox
+    }
+
+    pub(crate) fn wire(&self) -> &Wire {
+        &self.0.wire
     }
 
     pub(crate) fn ns(&self) -> &Arc<NamespaceInner> {
@@ -253,6 +264,10 @@ pub enum DisconnectReason {
     MessageTooBig,
     /// The socket's send queue overflowed (close code 1008).
     SlowConsumer,
+    /// A Socket.IO client did not answer a ping in time.
+    PingTimeout,
+    /// A Socket.IO client sent a packet that is not valid.
+    ParseError,
 }
 
 impl DisconnectReason {
@@ -264,7 +279,9 @@ impl DisconnectReason {
             Self::ServerShutdown => Some(1001),
             Self::MessageTooBig => Some(1009),
             Self::SlowConsumer => Some(1008),
-            Self::TransportClose | Self::TransportError => None,
+            Self::TransportClose | Self::TransportError | Self::PingTimeout | Self::ParseError => {
+                None
+            }
         }
     }
 
@@ -278,6 +295,8 @@ impl DisconnectReason {
             Self::ServerShutdown => "server shutting down",
             Self::MessageTooBig => "message too big",
             Self::SlowConsumer => "send queue full",
+            Self::PingTimeout => "ping timeout",
+            Self::ParseError => "parse error",
         }
     }
 }

@@ -1,0 +1,308 @@
+//! Engine.IO v4 and Socket.IO v5 packets, over the WebSocket transport.
+//!
+//! An Engine.IO text frame is `<type digit><data>` (`0` open, `1` close, `2` ping, `3` pong,
+//! `4` message). A Socket.IO packet rides in a message: `4` + `<type>[<nsp>,][<ack id>][<json>]`
+//! with types `0` CONNECT, `1` DISCONNECT, `2` EVENT, `3` ACK, `4` CONNECT_ERROR (binary types 5
+//! and 6 are not supported yet).
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Event names a client may not use (socket.io-parser's reserved list).
+const RESERVED_EVENTS: &[&str] = &[
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// One decoded Engine.IO frame from a client.
+#[derive(Debug)]
+pub(crate) enum EioPacket {
+    /// `1`: the client closes the session.
+    Close,
+    /// `3`: answer to our ping.
+    Pong,
+    /// `4…`: a Socket.IO packet.
+    Message(SioPacket),
+}
+
+/// A Socket.IO packet from a client.
+#[derive(Debug)]
+pub(crate) enum SioPacket {
+    Connect {
+        nsp: String,
+        auth: Option<serde_json::Value>,
+    },
+    Disconnect {
+        nsp: String,
+    },
+    Event {
+        nsp: String,
+        ack: Option<u64>,
+        event: Utf8Bytes,
+        data: Option<Utf8Bytes>,
+    },
+    /// An ack of a server emit (server emits with acks are not supported yet).
+    Ack,
+}
+
+/// The frame is not a valid packet; Socket.IO closes the connection ("parse error").
+#[derive(Debug, thiserror::Error)]
+#[error("invalid Engine.IO / Socket.IO packet: {0}")]
+pub(crate) struct ParseError(&'static str);
+
+/// Decodes one text frame.
+pub(crate) fn decode(frame: Utf8Bytes) -> Result<EioPacket, ParseError> {
+    let text = frame.as_str();
+    match text.as_bytes().first() {
+        Some(b'1') if text.len() == 1 => Ok(EioPacket::Close),
+        Some(b'3') => Ok(EioPacket::Pong),
+        Some(b'4') => decode_sio(&frame, 1).map(EioPacket::Message),
+        Some(b'2') => Err(ParseError(
+            "a client must not ping (Engine.IO v4 reversed the heartbeat)",
+        )),
+        _ => Err(ParseError("unknown Engine.IO packet type")),
+    }
+}
+
+fn decode_sio(frame: &Utf8Bytes, start: usize) -> Result<SioPacket, ParseError> {
+    let text = &frame.as_str()[start..];
+    let bytes = text.as_bytes();
+    let kind = *bytes.first().ok_or(ParseError("empty Socket.IO packet"))?;
+    let mut rest = &text[1..];
+    let nsp = if rest.starts_with('/') {
+        let end = rest.find(',').unwrap_or(rest.len());
+        let nsp = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or("");
+        nsp.to_owned()
+    } else {
+        "/".to_owned()
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let ack = if digits > 0 {
+        Some(
+            rest[..digits]
+                .parse::<u64>()
+                .map_err(|_| ParseError("ack id too large"))?,
+        )
+    } else {
+        None
+    };
+    rest = &rest[digits..];
+    match kind {
+        b'0' => {
+            let auth = if rest.is_empty() {
+                None
+            } else {
+                let value: serde_json::Value = serde_json::from_str(rest)
+                    .map_err(|_| ParseError("CONNECT payload is not JSON"))?;
+                if !value.is_object() {
+                    return Err(ParseError("CONNECT payload must be an object"));
+                }
+                Some(value)
+            };
+            Ok(SioPacket::Connect { nsp, auth })
+        }
+        b'1' if rest.is_empty() => Ok(SioPacket::Disconnect { nsp }),
+        b'2' => {
+            let args: Vec<&RawValue> = serde_json::from_str(rest)
+                .map_err(|_| ParseError("EVENT payload must be an array"))?;
+            let (name, args) = args
+                .split_first()
+                .ok_or(ParseError("EVENT without a name"))?;
+            let event: String = serde_json::from_str(name.get())
+                .map_err(|_| ParseError("event name must be a string"))?;
+            if RESERVED_EVENTS.contains(&event.as_str()) {
+                return Err(ParseError("reserved event name"));
+            }
+            // NestJS IoAdapter: one argument is the data, several are an array of them.
+            let data = match args {
+                [] => None,
+                [one] => Some(subslice(frame, one.get())),
+                several => {
+                    let joined: Vec<&str> = several.iter().map(|a| a.get()).collect();
+                    Some(Utf8Bytes::from(format!("[{}]", joined.join(","))))
+                }
+            };
+            Ok(SioPacket::Event {
+                nsp,
+                ack,
+                event: Utf8Bytes::from(event),
+                data,
+            })
+        }
+        b'3' => {
+            ack.ok_or(ParseError("ACK without an id"))?;
+            let _: Vec<&RawValue> = serde_json::from_str(rest)
+                .map_err(|_| ParseError("ACK payload must be an array"))?;
+            Ok(SioPacket::Ack)
+        }
+        b'5' | b'6' => Err(ParseError("binary packets are not supported yet")),
+        _ => Err(ParseError("unknown Socket.IO packet type")),
+    }
+}
+
+/// `s` (which lies inside `frame`) as a zero-copy slice of it.
+fn subslice(frame: &Utf8Bytes, s: &str) -> Utf8Bytes {
+    let base = frame.as_str().as_ptr() as usize;
+    let start = (s.as_ptr() as usize).saturating_sub(base);
+    let bytes: Bytes = Bytes::from(frame.clone());
+    match bytes.get(start..start + s.len()) {
+        Some(_) => Utf8Bytes::try_from(bytes.slice(start..start + s.len()))
+            .unwrap_or_else(|_| Utf8Bytes::from(s.to_owned())),
+        None => Utf8Bytes::from(s.to_owned()),
+    }
+}
+
+/// The Engine.IO open packet.
+pub(crate) fn open_packet(
+    sid: &str,
+    ping_interval_ms: u64,
+    ping_timeout_ms: u64,
+    max_payload: usize,
+) -> String {
+    format!(
+        r#"0{{"sid":"{sid}","upgrades":[],"pingInterval":{ping_interval_ms},"pingTimeout":{ping_timeout_ms},"maxPayload":{max_payload}}}"#
+    )
+}
+
+/// `"/chat,"` for a namespace other than `/`, else `""`: what follows the packet type.
+pub(crate) fn nsp_prefix(nsp: &str) -> String {
+    if nsp == "/" {
+        String::new()
+    } else {
+        format!("{nsp},")
+    }
+}
+
+/// `42<prefix>["event",data]`.
+pub(crate) fn encode_event(prefix: &str, event: &str, data_json: &str) -> String {
+    let event = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".to_owned());
+    format!("42{prefix}[{event},{data_json}]")
+}
+
+/// `43<prefix><id>[data]`.
+pub(crate) fn encode_ack(prefix: &str, ack: u64, data_json: &str) -> String {
+    format!("43{prefix}{ack}[{data_json}]")
+}
+
+/// `40<prefix>{"sid":…}`.
+pub(crate) fn encode_connect(prefix: &str, sid: &str) -> String {
+    format!(r#"40{prefix}{{"sid":"{sid}"}}"#)
+}
+
+/// `44<prefix>{"message":…[,"data":…]}`.
+pub(crate) fn encode_connect_error(
+    prefix: &str,
+    message: &str,
+    data: Option<&serde_json::Value>,
+) -> String {
+    let mut payload = serde_json::json!({ "message": message });
+    if let Some(data) = data {
+        payload["data"] = data.clone();
+    }
+    format!("44{prefix}{payload}")
+}
+
+/// `41<prefix>`.
+pub(crate) fn encode_disconnect(prefix: &str) -> String {
+    format!("41{prefix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sio(s: &str) -> SioPacket {
+        match decode(Utf8Bytes::from(s.to_owned())).unwrap() {
+            EioPacket::Message(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_connects() {
+        assert!(matches!(sio("40"), SioPacket::Connect { nsp, auth: None } if nsp == "/"));
+        assert!(
+            matches!(sio("40/admin,"), SioPacket::Connect { nsp, auth: None } if nsp == "/admin")
+        );
+        assert!(matches!(sio("40/admin"), SioPacket::Connect { nsp, .. } if nsp == "/admin"));
+        match sio(r#"40/admin,{"token":"x"}"#) {
+            SioPacket::Connect {
+                auth: Some(auth), ..
+            } => assert_eq!(auth["token"], "x"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_events_with_nest_payload_mapping() {
+        match sio(r#"42["foo","bar"]"#) {
+            SioPacket::Event {
+                nsp,
+                ack: None,
+                event,
+                data,
+            } => {
+                assert_eq!(
+                    (nsp.as_str(), event.as_str(), data.unwrap().as_str()),
+                    ("/", "foo", r#""bar""#)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match sio(r#"42/chat,12["foo",1,{"a":2}]"#) {
+            SioPacket::Event {
+                nsp,
+                ack: Some(12),
+                data,
+                ..
+            } => {
+                assert_eq!(nsp, "/chat");
+                assert_eq!(data.unwrap().as_str(), r#"[1,{"a":2}]"#);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            sio(r#"42["ping"]"#),
+            SioPacket::Event { data: None, .. }
+        ));
+    }
+
+    #[test]
+    fn rejects_invalid_packets() {
+        for bad in [
+            "",
+            "9",
+            "2",
+            "4",
+            "42",
+            "42{}",
+            "42[]",
+            r#"42[1]"#,
+            r#"42["connect"]"#,
+            "43[]",
+            "41/a,x",
+            "40[1]",
+            "451-[\"a\"]",
+        ] {
+            assert!(decode(Utf8Bytes::from(bad.to_owned())).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn encodes() {
+        assert_eq!(encode_event("/chat,", "a", "1"), r#"42/chat,["a",1]"#);
+        assert_eq!(encode_ack("", 3, r#""pong""#), r#"433["pong"]"#);
+        assert_eq!(encode_connect("", "abc"), r#"40{"sid":"abc"}"#);
+        assert_eq!(
+            encode_connect_error("/x,", "Invalid namespace", None),
+            r#"44/x,{"message":"Invalid namespace"}"#
+        );
+        assert_eq!(nsp_prefix("/"), "");
+    }
+}

@@ -1,0 +1,234 @@
+//! Socket.IO v5 over the Engine.IO v4 WebSocket transport, spoken as raw frames.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
+use gateway_core::{gateway, GatewayApp, MessageBody, RunningApp};
+use gateway_tests::{raw_http, serve, upgrade_request, PATIENCE};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+struct Events;
+
+#[gateway(namespace = "/events")]
+impl Events {
+    #[subscribe_message("ping")]
+    async fn ping(&self) -> &'static str {
+        "pong"
+    }
+
+    #[subscribe_message("sum")]
+    async fn sum(&self, MessageBody(numbers): MessageBody<Vec<i64>>) -> i64 {
+        numbers.iter().sum()
+    }
+}
+
+struct Guarded;
+
+#[gateway(namespace = "/guarded")]
+#[use_connection_guards(connection_guard_fn(|cx: ConnectionContext| async move {
+    cx.handshake().auth().and_then(|a| a.get("key")).and_then(Value::as_str) == Some("open-sesame")
+}))]
+impl Guarded {
+    #[subscribe_message("hello")]
+    async fn hello(&self) -> &'static str {
+        "inside"
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn server(ping: Duration) -> RunningApp {
+    serve(
+        GatewayApp::builder()
+            .gateway(Events)
+            .gateway(Guarded)
+            .with_ping_interval(ping)
+            .with_ping_timeout(ping),
+    )
+    .await
+}
+
+async fn connect(server: &RunningApp) -> (Ws, Value) {
+    let url = format!(
+        "ws://{}/socket.io/?EIO=4&transport=websocket",
+        server.local_addr()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let open = recv(&mut ws).await;
+    let open: Value =
+        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).unwrap();
+    (ws, open)
+}
+
+async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.unwrap();
+}
+
+/// The next text frame, skipping pings.
+async fn recv(ws: &mut Ws) -> String {
+    loop {
+        match tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("a frame in time")
+        {
+            Some(Ok(Message::Text(t))) if t.as_str() != "2" => return t.as_str().to_owned(),
+            Some(Ok(Message::Text(_))) => {}
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return "<closed>".to_owned(),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_open_packet_has_exactly_the_expected_keys() {
+    let server = server(Duration::from_secs(25)).await;
+    let (_ws, open) = connect(&server).await;
+    let mut keys: Vec<&String> = open.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "maxPayload",
+            "pingInterval",
+            "pingTimeout",
+            "sid",
+            "upgrades"
+        ]
+    );
+    assert_eq!(open["upgrades"], json!([]));
+    assert_eq!(open["pingInterval"], 25000);
+    assert_eq!(open["maxPayload"], 1 << 20);
+    assert_eq!(open["sid"].as_str().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn bad_engine_io_queries_get_400() {
+    let server = server(Duration::from_secs(25)).await;
+    for (query, code) in [
+        ("EIO=3&transport=websocket", 5),
+        ("EIO=4&transport=polling", 0),
+        ("EIO=4", 0),
+    ] {
+        let (status, text) = raw_http(
+            server.local_addr(),
+            &upgrade_request(&format!("/socket.io/?{query}"), ""),
+        )
+        .await;
+        assert_eq!(status, 400, "{query}");
+        assert!(
+            text.contains(&format!(r#""code":{code}"#)),
+            "{query}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn namespaces_events_and_acks() {
+    let server = server(Duration::from_secs(25)).await;
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, "40").await;
+    assert_eq!(recv(&mut ws).await, r#"44{"message":"Invalid namespace"}"#);
+    send(&mut ws, "40/events,").await;
+    let connected = recv(&mut ws).await;
+    let sid: Value = serde_json::from_str(connected.strip_prefix("40/events,").unwrap()).unwrap();
+    assert_eq!(sid["sid"].as_str().unwrap().len(), 20);
+    send(&mut ws, r#"42/events,7["ping"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/events,7["pong"]"#);
+    // Several arguments arrive as one array (NestJS IoAdapter).
+    send(&mut ws, r#"42/events,8["sum",1,2,3]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/events,8[6]"#);
+    // Without an ack id, a plain reply sends nothing: the next frame answers the next ack.
+    send(&mut ws, r#"42/events,["ping"]"#).await;
+    send(&mut ws, r#"42/events,9["ping"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/events,9["pong"]"#);
+    // Events for a namespace the client has not joined are ignored.
+    send(&mut ws, r#"42/guarded,1["hello"]"#).await;
+    send(&mut ws, r#"42/events,10["ping"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/events,10["pong"]"#);
+}
+
+#[tokio::test]
+async fn connection_guards_answer_with_connect_error() {
+    let server = server(Duration::from_secs(25)).await;
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, r#"40/guarded,{"key":"wrong"}"#).await;
+    assert_eq!(
+        recv(&mut ws).await,
+        r#"44/guarded,{"message":"Forbidden resource"}"#
+    );
+    send(&mut ws, r#"40/guarded,{"key":"open-sesame"}"#).await;
+    assert!(recv(&mut ws).await.starts_with(r#"40/guarded,{"sid":""#));
+    send(&mut ws, r#"42/guarded,1["hello"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/guarded,1["inside"]"#);
+}
+
+#[tokio::test]
+async fn the_server_pings_and_drops_clients_that_do_not_answer() {
+    let server = server(Duration::from_millis(100)).await;
+    let (mut ws, open) = connect(&server).await;
+    assert_eq!(open["pingInterval"], 100);
+    for _ in 0..3 {
+        let ping = tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(ping, Message::text("2"));
+        send(&mut ws, "3").await;
+    }
+    // Stop answering: the server closes the connection.
+    loop {
+        match tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("the server closes in time")
+        {
+            Some(Ok(Message::Text(t))) if t.as_str() == "2" => {}
+            other => {
+                assert!(
+                    matches!(other, Some(Ok(Message::Close(_))) | None | Some(Err(_))),
+                    "{other:?}"
+                );
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn invalid_packets_close_the_connection() {
+    let server = server(Duration::from_secs(25)).await;
+    for bad in [
+        "abc",
+        "2",
+        r#"42["connect"]"#,
+        "42{}",
+        r#"451-["a",{"_placeholder":true,"num":0}]"#,
+    ] {
+        let (mut ws, _) = connect(&server).await;
+        send(&mut ws, "40/events,").await;
+        recv(&mut ws).await;
+        send(&mut ws, bad).await;
+        assert_eq!(recv(&mut ws).await, "<closed>", "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn client_disconnect_leaves_one_namespace_only() {
+    let server = server(Duration::from_secs(25)).await;
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, "40/events,").await;
+    recv(&mut ws).await;
+    send(&mut ws, r#"40/guarded,{"key":"open-sesame"}"#).await;
+    recv(&mut ws).await;
+    let events = server.namespace("/events").unwrap();
+    assert_eq!(events.socket_count(), 1);
+    send(&mut ws, "41/events,").await;
+    send(&mut ws, r#"42/guarded,2["hello"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/guarded,2["inside"]"#);
+    assert_eq!(events.socket_count(), 0);
+    assert_eq!(server.namespace("/guarded").unwrap().socket_count(), 1);
+}
