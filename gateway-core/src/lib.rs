@@ -77,6 +77,14 @@
 //! `#[use_connection_guards(..)]` runs guards at the handshake, before the upgrade (a refused
 //! client gets HTTP 401/403 with a JSON body).
 //!
+//! # Socket.IO
+//!
+//! The same gateways serve Socket.IO v5 clients at `/socket.io/` (Engine.IO v4, WebSocket
+//! transport; long-polling is not served yet, so clients need `transports: ["websocket"]`). A
+//! gateway's namespace is its Socket.IO namespace. A handler's return value is the ack when the
+//! client asked for one; a reply with an `event` field (a [`WsResponse`]) is emitted as that event
+//! instead, as NestJS's IoAdapter does. Errors arrive as the `exception` event.
+//!
 //! # Order and concurrency
 //!
 //! Messages from one socket are handled one at a time, in order, so a `joinRoom` is seen by the
