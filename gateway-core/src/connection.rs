@@ -1,6 +1,7 @@
 //! One WebSocket connection: the read loop, in-order dispatch, replies and exceptions.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +90,7 @@ pub(crate) async fn finish_socket(
     hard_stopped: bool,
 ) {
     ns.unregister(socket.id());
+    socket.drop_pending_acks();
     if let Some(hook) = ns.hooks.disconnect.clone() {
         let hook = AssertUnwindSafe(hook(socket.clone(), reason)).catch_unwind();
         if hard_stopped {
@@ -249,7 +251,14 @@ pub(crate) async fn handle_message(
         route.name.clone(),
         route.metadata.clone(),
     );
-    let msg = Message::new(socket.clone(), inbound, route.pipes.clone());
+    let ack_taken = Arc::new(AtomicBool::new(false));
+    let msg = Message::new(
+        socket.clone(),
+        inbound,
+        route.pipes.clone(),
+        ack,
+        ack_taken.clone(),
+    );
     let result = match AssertUnwindSafe(run_pipeline(&route, &cx, msg))
         .catch_unwind()
         .await
@@ -257,6 +266,8 @@ pub(crate) async fn handle_message(
         Ok(result) => result,
         Err(_) => Err(WsException::internal("handler panicked")),
     };
+    // A handler that took `Ack` answers the ack itself (NestJS `isAckHandledManually`).
+    let ack = ack.filter(|_| !ack_taken.load(Ordering::Acquire));
     match result {
         Ok(reply) => send_reply(socket, reply, route, cx, ack),
         Err(exception) => handle_exception(exception, &cx, &route).await,

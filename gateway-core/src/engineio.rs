@@ -159,7 +159,11 @@ impl Session {
                     handle_message(socket, ns, Inbound { event, data }, ack).await;
                 }
             }
-            SioPacket::Ack => {} // acks of server emits: not supported yet
+            SioPacket::Ack { nsp, ack, data } => {
+                if let Some((socket, _)) = self.sockets.get(&nsp) {
+                    socket.resolve_ack(ack, data);
+                }
+            }
         }
     }
 

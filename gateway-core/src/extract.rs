@@ -9,11 +9,13 @@
 //! | [`Handshake`] | the upgrade request | headers, query, remote address |
 //! | [`State<T>`] | an injected provider | shared app state from `with_state` |
 //! | [`Namespace`] | `@WebSocketServer()` | the gateway's namespace handle |
+//! | [`Ack`] | `@Ack()` | the Socket.IO ack callback, answered by hand |
 //! | [`Message`] | the raw arguments | all of the above |
 //!
 //! Extraction failures become an `exception` event for the client, never a silent drop.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -22,8 +24,9 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::pipeline::{ArgumentKind, ArgumentMetadata, DynPipe, TypedArgument};
 use crate::protocol::json::Inbound;
+use crate::protocol::{socketio, Wire};
 use crate::validation::Validator;
-use crate::{Handshake, Namespace, Socket, WsException};
+use crate::{EmitError, Handshake, Namespace, Socket, WsException};
 
 /// One inbound message: the socket it came from, its event name and its raw JSON data.
 ///
@@ -42,16 +45,27 @@ pub struct Message {
     data: Option<Utf8Bytes>,
     pipes: Arc<[Arc<dyn DynPipe>]>,
     validator: Option<Validator>,
+    ack: Option<u64>,
+    /// Set when a handler takes the [`Ack`] extractor: its return value is then not the ack.
+    ack_taken: Arc<AtomicBool>,
 }
 
 impl Message {
-    pub(crate) fn new(socket: Socket, inbound: Inbound, pipes: Arc<[Arc<dyn DynPipe>]>) -> Self {
+    pub(crate) fn new(
+        socket: Socket,
+        inbound: Inbound,
+        pipes: Arc<[Arc<dyn DynPipe>]>,
+        ack: Option<u64>,
+        ack_taken: Arc<AtomicBool>,
+    ) -> Self {
         Self {
             socket,
             event: inbound.event,
             data: inbound.data,
             pipes,
             validator: None,
+            ack,
+            ack_taken,
         }
     }
 
@@ -236,6 +250,52 @@ impl FromMessage for Handshake {
 impl FromMessage for Namespace {
     fn from_message(msg: &Message) -> Result<Self, WsException> {
         Ok(msg.socket.namespace())
+    }
+}
+
+/// The client's ack callback (NestJS `@Ack()`): answer it yourself, and the handler's return
+/// value is no longer sent as the ack.
+///
+/// Only Socket.IO clients send acks; for a JSON-format client, or an event sent without an ack,
+/// [`send`](Self::send) does nothing.
+///
+/// ```
+/// use gateway_core::{Ack, MessageBody};
+/// async fn manual(ack: Ack, MessageBody(data): MessageBody<serde_json::Value>) {
+///     // …some work, then:
+///     let _ = ack.send(&serde_json::json!({"status": "success", "data": data}));
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Ack {
+    socket: Socket,
+    id: Option<u64>,
+}
+
+impl Ack {
+    /// Whether the client asked for an ack.
+    pub fn is_requested(&self) -> bool {
+        self.id.is_some() && matches!(self.socket.wire(), Wire::SocketIo { .. })
+    }
+
+    /// Answers the client's ack with `data`.
+    pub fn send<T: serde::Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
+        let (Some(id), Wire::SocketIo { prefix }) = (self.id, self.socket.wire()) else {
+            return Ok(());
+        };
+        let json = serde_json::to_string(data)?;
+        self.socket
+            .push(Utf8Bytes::from(socketio::encode_ack(prefix, id, &json)))
+    }
+}
+
+impl FromMessage for Ack {
+    fn from_message(msg: &Message) -> Result<Self, WsException> {
+        msg.ack_taken.store(true, Ordering::Release);
+        Ok(Ack {
+            socket: msg.socket.clone(),
+            id: msg.ack,
+        })
     }
 }
 

@@ -133,7 +133,7 @@ pub mod validation;
 pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
 pub use broadcast::{BroadcastOperator, EmitError};
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
-pub use extract::{Event, FromMessage, Message, MessageBody, State};
+pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
 pub use gateway::{
     AllowedOrigins, Gateway, GatewayBuilder, GatewayOptions, IntoHookResult, RouteBuilder,
 };
@@ -143,7 +143,7 @@ pub use namespace::Namespace;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
 pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
 pub use server::RunningApp;
-pub use socket::{DisconnectReason, Socket};
+pub use socket::{AckError, DisconnectReason, Socket};
 pub use state::SocketData;
 
 #[cfg(feature = "macros")]

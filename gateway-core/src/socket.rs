@@ -1,7 +1,12 @@
 //! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -27,6 +32,14 @@ struct Inner {
     handshake: Handshake,
     data: Arc<SocketData>,
     wire: Wire,
+    acks: Mutex<AckTable>,
+}
+
+/// Server emits waiting for the client's ack, by ack id.
+#[derive(Default)]
+struct AckTable {
+    next: u64,
+    pending: HashMap<u64, oneshot::Sender<String>>,
 }
 
 impl Socket {
@@ -44,6 +57,7 @@ impl Socket {
             handshake,
             data,
             wire,
+            acks: Mutex::default(),
         }))
     }
 
@@ -143,6 +157,80 @@ impl Socket {
         self.push(frame)
     }
 
+    /// Sends `event` and waits up to `timeout` for the client's ack (socket.io
+    /// `socket.timeout(t).emitWithAck(event, data)`); resolves with the ack's first argument.
+    ///
+    /// Only Socket.IO clients can ack: for a JSON-format socket this fails with
+    /// [`AckError::Unsupported`].
+    ///
+    /// A socket's messages are handled one at a time, so its ack is read only after the current
+    /// handler returns: from a handler of the same socket, wait for the ack in a spawned task
+    /// (awaiting it inline would always time out).
+    ///
+    /// ```
+    /// # async fn demo(client: gateway_core::Socket) -> Result<(), gateway_core::AckError> {
+    /// let answer: String = client.emit_with_ack("question", &"ready?", std::time::Duration::from_secs(5)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let Wire::SocketIo { prefix } = &self.0.wire else {
+            return Err(AckError::Unsupported);
+        };
+        let data = serde_json::to_string(data).map_err(AckError::Serialize)?;
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut acks = self.0.acks.lock().unwrap_or_else(|e| e.into_inner());
+            let id = acks.next;
+            acks.next += 1;
+            acks.pending.insert(id, tx);
+            id
+        };
+        let frame = socketio::encode_event_with_ack(prefix, id, event, &data);
+        if let Err(err) = self.push(Utf8Bytes::from(frame)) {
+            self.forget_ack(id);
+            return Err(AckError::Emit(err));
+        }
+        let answer = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => return Err(AckError::Disconnected),
+            Err(_) => {
+                self.forget_ack(id);
+                return Err(AckError::Timeout);
+            }
+        };
+        serde_json::from_str(&answer).map_err(AckError::Deserialize)
+    }
+
+    /// Delivers the client's ack `id`.
+    pub(crate) fn resolve_ack(&self, id: u64, data: String) {
+        let waiting = self.acks().pending.remove(&id);
+        if let Some(tx) = waiting {
+            let _ = tx.send(data);
+        }
+    }
+
+    fn forget_ack(&self, id: u64) {
+        self.acks().pending.remove(&id);
+    }
+
+    /// Fails every emit still waiting for an ack (the socket is gone).
+    pub(crate) fn drop_pending_acks(&self) {
+        self.acks().pending.clear();
+    }
+
+    fn acks(&self) -> std::sync::MutexGuard<'_, AckTable> {
+        self.0.acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Broadcasts to `rooms`, leaving this socket out (NestJS `client.to(room).emit`).
     ///
     /// ```
@@ -237,6 +325,30 @@ impl fmt::Debug for Socket {
             .field("namespace", &self.0.ns.name())
             .finish()
     }
+}
+
+/// Why [`Socket::emit_with_ack`] got no answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AckError {
+    /// The socket speaks the JSON wire format, which has no acks (as NestJS's `platform-ws`).
+    #[error("this socket's wire format has no acks")]
+    Unsupported,
+    /// The event could not be queued.
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// The data could not be serialized.
+    #[error("could not serialize the event data: {0}")]
+    Serialize(serde_json::Error),
+    /// No ack within the timeout.
+    #[error("no ack within the timeout")]
+    Timeout,
+    /// The socket disconnected before acking.
+    #[error("the socket disconnected before acking")]
+    Disconnected,
+    /// The ack could not be deserialized into the expected type.
+    #[error("unexpected ack: {0}")]
+    Deserialize(serde_json::Error),
 }
 
 /// Why a socket disconnected; given to `handle_disconnect`.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
-use gateway_core::{gateway, GatewayApp, MessageBody, RunningApp};
+use gateway_core::{gateway, Ack, AckError, GatewayApp, MessageBody, RunningApp, Socket};
 use gateway_tests::{raw_http, serve, upgrade_request, PATIENCE};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -23,6 +23,32 @@ impl Events {
     #[subscribe_message("sum")]
     async fn sum(&self, MessageBody(numbers): MessageBody<Vec<i64>>) -> i64 {
         numbers.iter().sum()
+    }
+
+    /// NestJS's `manual-ack` test gateway: the ack is sent by hand, the return value is not.
+    #[subscribe_message("manual")]
+    async fn manual(&self, ack: Ack, MessageBody(data): MessageBody<Value>) -> Value {
+        assert!(ack.is_requested());
+        ack.send(&json!({"status": "success", "data": data}))
+            .unwrap();
+        json!({"status": "ignored"})
+    }
+
+    /// Asks the client a question and reports the answer (or the failure) as `answered`.
+    /// The wait runs in its own task: this socket's next messages (the ack among them) are
+    /// only read once this handler returns.
+    #[subscribe_message("askMe")]
+    async fn ask_me(&self, client: Socket, MessageBody(timeout_ms): MessageBody<u64>) {
+        tokio::spawn(async move {
+            let answer: Result<String, AckError> = client
+                .emit_with_ack("question", "ready?", Duration::from_millis(timeout_ms))
+                .await;
+            let report = match answer {
+                Ok(answer) => json!({"answer": answer}),
+                Err(err) => json!({"error": err.to_string()}),
+            };
+            let _ = client.emit("answered", &report);
+        });
     }
 }
 
@@ -231,4 +257,42 @@ async fn client_disconnect_leaves_one_namespace_only() {
     assert_eq!(recv(&mut ws).await, r#"43/guarded,2["inside"]"#);
     assert_eq!(events.socket_count(), 0);
     assert_eq!(server.namespace("/guarded").unwrap().socket_count(), 1);
+}
+
+#[tokio::test]
+async fn a_handler_can_answer_the_ack_by_hand() {
+    let server = server(Duration::from_secs(25)).await;
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, "40/events,").await;
+    recv(&mut ws).await;
+    send(&mut ws, r#"42/events,4["manual",{"x":1}]"#).await;
+    assert_eq!(
+        recv(&mut ws).await,
+        r#"43/events,4[{"data":{"x":1},"status":"success"}]"#
+    );
+    // The returned `{"status":"ignored"}` was not sent: the next frame answers the next message.
+    send(&mut ws, r#"42/events,5["ping"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/events,5["pong"]"#);
+}
+
+#[tokio::test]
+async fn the_server_can_emit_and_wait_for_the_ack() {
+    let server = server(Duration::from_secs(25)).await;
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, "40/events,").await;
+    recv(&mut ws).await;
+    send(&mut ws, r#"42/events,["askMe",10000]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"42/events,0["question","ready?"]"#);
+    send(&mut ws, r#"43/events,0["yes"]"#).await;
+    assert_eq!(
+        recv(&mut ws).await,
+        r#"42/events,["answered",{"answer":"yes"}]"#
+    );
+    // No answer: a timeout.
+    send(&mut ws, r#"42/events,["askMe",50]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"42/events,1["question","ready?"]"#);
+    assert_eq!(
+        recv(&mut ws).await,
+        r#"42/events,["answered",{"error":"no ack within the timeout"}]"#
+    );
 }

@@ -46,8 +46,12 @@ pub(crate) enum SioPacket {
         event: Utf8Bytes,
         data: Option<Utf8Bytes>,
     },
-    /// An ack of a server emit (server emits with acks are not supported yet).
-    Ack,
+    /// The client's answer to a server emit with an ack: the first argument, as JSON.
+    Ack {
+        nsp: String,
+        ack: u64,
+        data: String,
+    },
 }
 
 /// The frame is not a valid packet; Socket.IO closes the connection ("parse error").
@@ -136,10 +140,13 @@ fn decode_sio(frame: &Utf8Bytes, start: usize) -> Result<SioPacket, ParseError> 
             })
         }
         b'3' => {
-            ack.ok_or(ParseError("ACK without an id"))?;
-            let _: Vec<&RawValue> = serde_json::from_str(rest)
+            let ack = ack.ok_or(ParseError("ACK without an id"))?;
+            let args: Vec<&RawValue> = serde_json::from_str(rest)
                 .map_err(|_| ParseError("ACK payload must be an array"))?;
-            Ok(SioPacket::Ack)
+            let data = args
+                .first()
+                .map_or_else(|| "null".to_owned(), |a| a.get().to_owned());
+            Ok(SioPacket::Ack { nsp, ack, data })
         }
         b'5' | b'6' => Err(ParseError("binary packets are not supported yet")),
         _ => Err(ParseError("unknown Socket.IO packet type")),
@@ -183,6 +190,17 @@ pub(crate) fn nsp_prefix(nsp: &str) -> String {
 pub(crate) fn encode_event(prefix: &str, event: &str, data_json: &str) -> String {
     let event = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".to_owned());
     format!("42{prefix}[{event},{data_json}]")
+}
+
+/// `42<prefix><id>["event",data]`: an event the client must ack.
+pub(crate) fn encode_event_with_ack(
+    prefix: &str,
+    ack: u64,
+    event: &str,
+    data_json: &str,
+) -> String {
+    let event = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".to_owned());
+    format!("42{prefix}{ack}[{event},{data_json}]")
 }
 
 /// `43<prefix><id>[data]`.
