@@ -5,6 +5,7 @@
 
 pub mod chat;
 pub mod common;
+pub mod conformance;
 pub mod events;
 pub mod notifications;
 

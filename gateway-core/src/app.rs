@@ -27,6 +27,9 @@ pub(crate) struct AppConfig {
     pub(crate) ping_interval: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) socketio_path: String,
+    pub(crate) connect_timeout: Duration,
+    /// Where a bare Engine.IO echo is served (conformance testing only).
+    pub(crate) engine_io_echo_path: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -40,6 +43,8 @@ impl Default for AppConfig {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             socketio_path: "/socket.io/".to_owned(),
+            connect_timeout: Duration::from_secs(45),
+            engine_io_echo_path: None,
         }
     }
 }
@@ -53,6 +58,8 @@ pub(crate) struct AppShared {
     /// The shutdown timeout passed: drop what is still running.
     pub(crate) hard_stop: CancellationToken,
     pub(crate) tasks: TaskTracker,
+    /// Socket.IO sessions on HTTP long-polling, by sid.
+    pub(crate) polling: crate::engineio::PollingSessions,
 }
 
 /// The app was configured inconsistently (e.g. an event handled twice, two gateways on one path).
@@ -257,6 +264,31 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// How long a Socket.IO client may take to join its first namespace before its connection is
+    /// closed (socket.io `connectTimeout`, default 45 s).
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_connect_timeout(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Also serves a bare Engine.IO v4 echo at `path` on every listener: each message packet
+    /// (text or binary) is sent back unchanged. This is the server the official
+    /// engine.io-protocol conformance suite expects at `/engine.io/`; it has no other use.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_engine_io_echo("/engine.io/");
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn with_engine_io_echo(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.config.engine_io_echo_path = Some(path.trim_end_matches('/').to_owned() + "/");
+        self
+    }
+
     /// The URL path of the Socket.IO endpoint on every listener (default `/socket.io/`).
     ///
     /// ```
@@ -319,6 +351,7 @@ impl GatewayAppBuilder {
             shutdown: CancellationToken::new(),
             hard_stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            polling: Default::default(),
         });
         let namespaces = self
             .gateways

@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::namespace::NamespaceInner;
 use crate::protocol::Wire;
-use crate::{IntoRooms, Room, Socket, SocketId};
+use crate::{AckError, IntoRooms, Room, Socket, SocketId};
 
 /// Why an emit failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +112,79 @@ impl BroadcastOperator {
             }
         });
         Ok(sent)
+    }
+
+    /// Sends `event` with the arguments and binary attachments of `payload` to every recipient
+    /// (see [`Payload`](crate::Payload)); returns how many it was queued to. Encoded once per
+    /// wire format.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// use gateway_core::Payload;
+    /// server.to("viewers").emit_payload("frame", &Payload::new().with_binary(vec![0u8; 64]));
+    /// # }
+    /// ```
+    pub fn emit_payload(&self, event: &str, payload: &crate::Payload) -> usize {
+        let (mut as_json, mut as_socketio) = (None, None);
+        let mut sent = 0;
+        self.ns.for_each_recipient(&self.target, |socket| {
+            let slot = match socket.wire() {
+                Wire::Json => &mut as_json,
+                Wire::SocketIo { .. } => &mut as_socketio,
+            };
+            let frame = slot
+                .get_or_insert_with(|| payload.event_frame(socket.wire(), event, None))
+                .clone();
+            if socket.outbox().push(frame).is_ok() {
+                sent += 1;
+            }
+        });
+        sent
+    }
+
+    /// Sends `event` to every recipient and waits up to `timeout` for each one's ack (socket.io
+    /// `io.timeout(t).emitWithAck(event, data)`): one answer per recipient, by socket id.
+    ///
+    /// Fails only if `data` cannot be serialized. JSON-format sockets receive the event but
+    /// cannot ack ([`AckError::Unsupported`]). From a handler, run this in a spawned task if the
+    /// sender is among the recipients (its ack is read only after the handler returns).
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::EmitError> {
+    /// use std::time::Duration;
+    /// let answers = server.to("voters").emit_with_ack::<_, bool>("vote", "lunch?", Duration::from_secs(5)).await?;
+    /// let yes = answers.iter().filter(|(_, answer)| matches!(answer, Ok(true))).count();
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<(SocketId, Result<R, AckError>)>, EmitError>
+    where
+        T: Serialize + ?Sized,
+        R: serde::de::DeserializeOwned,
+    {
+        let data = serde_json::to_string(data)?;
+        let waits = self.sockets().into_iter().map(|socket| {
+            let data = &data;
+            async move {
+                let answer = match socket.wire() {
+                    Wire::Json => {
+                        let frame = socket.wire().event_frame(event, data);
+                        let _ = socket.push(Utf8Bytes::from(frame));
+                        Err(AckError::Unsupported)
+                    }
+                    Wire::SocketIo { .. } => match socket.send_with_ack(event, data) {
+                        Ok((id, rx)) => socket.wait_for_ack(id, rx, timeout).await,
+                        Err(err) => Err(err),
+                    },
+                };
+                (socket.id(), answer)
+            }
+        });
+        Ok(futures_util::future::join_all(waits).await)
     }
 
     /// The sockets this broadcast would reach, on this instance.

@@ -330,6 +330,11 @@ fn send_reply(
                 let _ = socket.push(Utf8Bytes::from(frame));
             }
         }
+        Reply::Payload(payload) => {
+            if let Some(frame) = payload.reply_frame(socket.wire(), ack) {
+                let _ = socket.push_frame(frame);
+            }
+        }
         Reply::Stream(mut items) => {
             let socket = socket.clone();
             socket.ns().app.tasks.clone().spawn(async move {
@@ -345,6 +350,14 @@ fn send_reply(
                                 continue;
                             };
                             if socket.push(Utf8Bytes::from(frame)).is_err() {
+                                break;
+                            }
+                        }
+                        Some(Ok(Reply::Payload(payload))) => {
+                            let Some(frame) = payload.reply_frame(socket.wire(), ack) else {
+                                continue;
+                            };
+                            if socket.push_frame(frame).is_err() {
                                 break;
                             }
                         }

@@ -1,13 +1,25 @@
-//! One Socket.IO connection over the Engine.IO WebSocket transport: the open packet, heartbeats,
-//! and the namespaces multiplexed over it, each a [`Socket`] of its gateway.
+//! Engine.IO v4 sessions: the open packet, heartbeats, and the Socket.IO namespaces multiplexed
+//! over one session, each a [`Socket`] of its gateway.
+//!
+//! A session is transport-independent: packets from the client reach it through one channel, and
+//! everything it sends goes through the connection's [`Outbox`]. A WebSocket connection feeds the
+//! channel from its frames and drains the outbox with a writer task; a long-polling session is
+//! fed by POSTs and drained by GETs, until the client upgrades it to a WebSocket.
+//!
+//! A session serves the Socket.IO namespaces of a listener, or (for the engine.io-protocol
+//! conformance suite only) echoes every message back.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{FutureExt, StreamExt};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
@@ -16,84 +28,378 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppShared;
 use crate::connection::{finish_socket, handle_message, run_connection_hook, CLOSE_GRACE};
 use crate::namespace::NamespaceInner;
-use crate::outbox::{write_loop, Outbox};
+use crate::outbox::{write_loop, OutFrame, Outbox};
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::protocol::json::Inbound;
-use crate::protocol::socketio::{self, EioPacket, SioPacket};
+use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
 use crate::protocol::Wire;
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 
 /// The gateways of one listener, by namespace name.
 pub(crate) type NamespaceTable = HashMap<String, Arc<NamespaceInner>>;
 
-/// Serves one Engine.IO connection until it ends, then disconnects each of its namespace sockets.
-pub(crate) async fn serve<S>(
-    ws: WebSocketStream<S>,
-    namespaces: Arc<NamespaceTable>,
+/// What an Engine.IO session serves.
+#[derive(Clone)]
+pub(crate) enum Service {
+    /// Socket.IO, with these namespaces.
+    SocketIo(Arc<NamespaceTable>),
+    /// Every message packet is sent back as it came (conformance testing).
+    Echo,
+}
+
+/// One Engine.IO frame from the client, whichever the transport.
+#[derive(Debug)]
+pub(crate) enum InFrame {
+    Text(Utf8Bytes),
+    /// A binary message (a WebSocket binary frame, or a long-polling `b<base64>` packet).
+    Binary(Bytes),
+}
+
+/// Packets from the client waiting for the session: bounded, so a client that floods waits.
+const INBOUND_CAPACITY: usize = 64;
+/// How long a client may take to finish the polling → WebSocket upgrade.
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The long-polling sessions of an app, by sid, until they end or upgrade.
+#[derive(Default)]
+pub(crate) struct PollingSessions(Mutex<HashMap<String, Arc<PollingSession>>>);
+
+impl PollingSessions {
+    /// The live session `sid`; a session closed by force (ping timeout, bad packet) is gone.
+    pub(crate) fn get(&self, sid: &str) -> Option<Arc<PollingSession>> {
+        self.lock()
+            .get(sid)
+            .filter(|s| !s.outbox.is_forced())
+            .cloned()
+    }
+
+    fn insert(&self, session: Arc<PollingSession>) {
+        self.lock().insert(session.sid.clone(), session);
+    }
+
+    fn remove(&self, sid: &str) {
+        self.lock().remove(sid);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<PollingSession>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A session served over HTTP long-polling.
+pub(crate) struct PollingSession {
+    sid: String,
+    outbox: Outbox,
+    /// Taken by one GET at a time, and for good by the upgrade.
+    rx: tokio::sync::Mutex<Option<mpsc::Receiver<OutFrame>>>,
+    inbound: mpsc::Sender<InFrame>,
+    /// True from the client's `2probe` until the upgrade completes or fails: GETs are then
+    /// answered with a noop, so the client can finish the upgrade.
+    upgrading: watch::Sender<bool>,
+}
+
+/// What a polling request can do wrong (Engine.IO answers HTTP 400 with these codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PollError {
+    /// Code 3: two GETs at once, a POST over the size limit, or a session that has upgraded.
+    BadRequest,
+}
+
+impl PollingSession {
+    /// Answers a GET: what is queued, joined with `\x1e`, waiting for at least one packet.
+    pub(crate) async fn poll(&self, wait: Duration) -> Result<String, PollError> {
+        let Ok(mut slot) = self.rx.try_lock() else {
+            // Engine.IO closes a session that polls twice at once.
+            self.outbox.close(DisconnectReason::TransportError);
+            return Err(PollError::BadRequest);
+        };
+        let rx = slot.as_mut().ok_or(PollError::BadRequest)?;
+        let mut frames = Vec::new();
+        let mut upgrading = self.upgrading.subscribe();
+        let got = tokio::select! {
+            biased;
+            () = self.outbox.forced() => None,
+            got = tokio::time::timeout(wait, rx.recv_many(&mut frames, 64)) => Some(got),
+            _ = upgrading.wait_for(|u| *u) => return Ok("6".to_owned()),
+        };
+        let mut packets = Vec::with_capacity(frames.len());
+        match got {
+            Some(Err(_)) => packets.push("6".to_owned()), // nothing to say: a noop keeps the client polling
+            None | Some(Ok(0)) => packets.push("1".to_owned()),
+            Some(Ok(_)) => {
+                for frame in frames {
+                    self.outbox.sent(&frame);
+                    match frame {
+                        OutFrame::Text(text) => packets.push(text.as_str().to_owned()),
+                        OutFrame::Binary(bytes) => packets.push(base64_packet(&bytes)),
+                        OutFrame::Attached(text, bins) => {
+                            packets.push(text.as_str().to_owned());
+                            packets.extend(bins.iter().map(|b| base64_packet(b)));
+                        }
+                        OutFrame::Close(_) => {
+                            // A client that closed is answered with a noop, as Engine.IO does.
+                            let closed_by_client = matches!(
+                                self.outbox.reason(),
+                                Some(DisconnectReason::ClientClose(_))
+                            );
+                            packets.push(if closed_by_client { "6" } else { "1" }.to_owned());
+                            *slot = None;
+                            self.outbox.finish_writing();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if got.is_none() || matches!(got, Some(Ok(0))) {
+            *slot = None;
+            self.outbox.finish_writing();
+        }
+        Ok(packets.join("\u{1e}"))
+    }
+
+    /// Handles a POST: each `\x1e`-separated packet goes to the session, in order.
+    pub(crate) async fn post(&self, body: &str) -> Result<(), PollError> {
+        let mut frames = Vec::new();
+        for packet in body.split('\u{1e}') {
+            match decode_polling_packet(packet) {
+                Some(frame) => frames.push(frame),
+                // Engine.IO closes the session on a malformed payload before handling any of it.
+                None => {
+                    self.outbox.force_close(DisconnectReason::ParseError);
+                    return Err(PollError::BadRequest);
+                }
+            }
+        }
+        for frame in frames {
+            if self.inbound.send(frame).await.is_err() {
+                return Err(PollError::BadRequest);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `b<base64>`: a binary message in a long-polling payload.
+fn base64_packet(bytes: &[u8]) -> String {
+    format!("b{}", BASE64.encode(bytes))
+}
+
+/// One packet of a POSTed payload, or `None` if it is malformed.
+fn decode_polling_packet(packet: &str) -> Option<InFrame> {
+    match packet.strip_prefix('b') {
+        Some(encoded) => BASE64
+            .decode(encoded)
+            .ok()
+            .map(|b| InFrame::Binary(b.into())),
+        None if socketio::is_engine_io_packet(packet) => {
+            Some(InFrame::Text(Utf8Bytes::from(packet.to_owned())))
+        }
+        None => None,
+    }
+}
+
+/// Starts a long-polling session; returns the open packet, the body of the handshake response.
+pub(crate) fn start_polling(
+    service: Service,
     handshake: Handshake,
-    app: Arc<AppShared>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sink, mut stream) = ws.split();
+    app: &Arc<AppShared>,
+) -> String {
+    let sid = SocketId::random().to_string();
     let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
-    let stop_writer = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
-    let open = socketio::open_packet(
-        SocketId::random().as_str(),
+    let (inbound, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
+    let polling = Arc::new(PollingSession {
+        sid: sid.clone(),
+        outbox: outbox.clone(),
+        rx: tokio::sync::Mutex::new(Some(rx)),
+        inbound,
+        upgrading: watch::Sender::new(false),
+    });
+    app.polling.insert(polling);
+    let session = Session::new(service, handshake, outbox.clone());
+    let app_for_task = app.clone();
+    let sid_for_task = sid.clone();
+    app.tasks.spawn(async move {
+        session.run(inbound_rx, &app_for_task).await;
+        // The client may still be on its way to collect the close packet.
+        let _ = tokio::time::timeout(CLOSE_GRACE, outbox.writer_done()).await;
+        app_for_task.polling.remove(&sid_for_task);
+    });
+    open_packet(&sid, app, &["websocket"])
+}
+
+fn open_packet(sid: &str, app: &AppShared, upgrades: &[&str]) -> String {
+    socketio::open_packet(
+        sid,
         millis(app.config.ping_interval),
         millis(app.config.ping_timeout),
         app.config.max_message_size,
-    );
-    let _ = outbox.push_text(Utf8Bytes::from(open));
-
-    let mut session = Session {
-        namespaces,
-        handshake,
-        outbox: outbox.clone(),
-        sockets: HashMap::new(),
-    };
-    let hard_stopped = tokio::select! {
-        reason = session.read_loop(&mut stream, &app) => { outbox.record_reason(reason); false }
-        _ = app.hard_stop.cancelled() => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
-    };
-    outbox.seal();
-    let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-    for (socket, ns) in session.sockets.into_values() {
-        finish_socket(&socket, &ns, reason, hard_stopped).await;
-    }
-    stop_writer.cancel();
-    let _ = writer.await;
+        upgrades,
+    )
 }
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Serves a session that starts on a WebSocket.
+pub(crate) async fn serve_websocket<S>(
+    ws: WebSocketStream<S>,
+    service: Service,
+    handshake: Handshake,
+    app: Arc<AppShared>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sink, stream) = ws.split();
+    let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
+    let stop_writer = CancellationToken::new();
+    let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
+    let sid = SocketId::random().to_string();
+    let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
+    let (inbound, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
+    let session = Session::new(service, handshake, outbox.clone());
+    let reader = forward_frames(stream, inbound, outbox.clone());
+    tokio::pin!(reader);
+    let run = session.run(inbound_rx, &app);
+    tokio::pin!(run);
+    tokio::select! {
+        () = &mut run => {}
+        () = &mut reader => run.await,
+    }
+    stop_writer.cancel();
+    let _ = writer.await;
+}
+
+/// Upgrades a polling session to the WebSocket `ws` (`2probe` / `3probe` / `5`).
+pub(crate) async fn upgrade<S>(
+    mut ws: WebSocketStream<S>,
+    polling: Arc<PollingSession>,
+    app: Arc<AppShared>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if polling.upgrading.send_replace(true) {
+        return; // a second upgrade attempt
+    }
+    let probed = tokio::time::timeout(UPGRADE_TIMEOUT, async {
+        match ws.next().await {
+            Some(Ok(WsMessage::Text(t))) if t.as_str() == "2probe" => {}
+            _ => return false,
+        }
+        if ws.send(WsMessage::text("3probe")).await.is_err() {
+            return false;
+        }
+        matches!(ws.next().await, Some(Ok(WsMessage::Text(t))) if t.as_str() == "5")
+    })
+    .await;
+    if probed != Ok(true) {
+        polling.upgrading.send_replace(false);
+        return;
+    }
+    let Some(rx) = polling.rx.lock().await.take() else {
+        return;
+    };
+    app.polling.remove(&polling.sid);
+    let outbox = polling.outbox.clone();
+    let inbound = polling.inbound.clone();
+    drop(polling);
+    let (sink, stream) = ws.split();
+    let stop_writer = CancellationToken::new();
+    let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
+    tokio::select! {
+        () = forward_frames(stream, inbound, outbox.clone()) => {}
+        () = outbox.writer_done() => {}
+    }
+    stop_writer.cancel();
+    let _ = writer.await;
+}
+
+/// Passes WebSocket frames to the session until the connection ends (recording why).
+async fn forward_frames<S>(
+    mut stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
+    inbound: mpsc::Sender<InFrame>,
+    outbox: Outbox,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            () = inbound.closed() => return,
+        };
+        let frame = match frame {
+            None | Some(Err(_)) => return outbox.record_reason(DisconnectReason::TransportClose),
+            Some(Ok(WsMessage::Close(frame))) => {
+                let code = frame.map(|f| u16::from(f.code));
+                return outbox.record_reason(DisconnectReason::ClientClose(code));
+            }
+            Some(Ok(WsMessage::Text(text))) => InFrame::Text(text),
+            Some(Ok(WsMessage::Binary(bytes))) => InFrame::Binary(bytes),
+            Some(Ok(_)) => continue,
+        };
+        if inbound.send(frame).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The state of one Engine.IO session: the namespaces this client joined.
 struct Session {
-    namespaces: Arc<NamespaceTable>,
+    service: Service,
     handshake: Handshake,
     outbox: Outbox,
-    /// The namespaces this client joined, by name.
     sockets: HashMap<String, (Socket, Arc<NamespaceInner>)>,
+    /// A binary packet waiting for its attachments, and those received so far.
+    partial: Option<(SioPacket, Vec<Bytes>)>,
+    /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
+    joined: bool,
 }
 
 impl Session {
-    /// Reads packets and handles them in order; sends pings and closes on a missing pong.
-    async fn read_loop<S>(
+    fn new(service: Service, handshake: Handshake, outbox: Outbox) -> Self {
+        Self {
+            service,
+            handshake,
+            outbox,
+            sockets: HashMap::new(),
+            partial: None,
+            joined: false,
+        }
+    }
+
+    /// Handles packets until the session ends, then disconnects every namespace socket.
+    async fn run(mut self, inbound: mpsc::Receiver<InFrame>, app: &AppShared) {
+        let hard_stopped = tokio::select! {
+            reason = self.read_loop(inbound, app) => { self.outbox.record_reason(reason); false }
+            _ = app.hard_stop.cancelled() => { self.outbox.record_reason(DisconnectReason::ServerShutdown); true }
+        };
+        self.outbox.seal();
+        let reason = self
+            .outbox
+            .reason()
+            .unwrap_or(DisconnectReason::TransportClose);
+        for (socket, ns) in std::mem::take(&mut self.sockets).into_values() {
+            finish_socket(&socket, &ns, reason, hard_stopped).await;
+        }
+    }
+
+    /// Handles packets in order; sends pings and closes on a missing pong.
+    async fn read_loop(
         &mut self,
-        stream: &mut futures_util::stream::SplitStream<WebSocketStream<S>>,
+        mut inbound: mpsc::Receiver<InFrame>,
         app: &AppShared,
-    ) -> DisconnectReason
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    ) -> DisconnectReason {
         let outbox = self.outbox.clone();
         let far = || Instant::now() + Duration::from_secs(365 * 24 * 3600);
         let mut next_ping = Instant::now() + app.config.ping_interval;
         let mut pong_due = far();
         let mut close_by = far();
         let mut closing = false;
+        let connect_by = match self.service {
+            Service::SocketIo(_) => Instant::now() + app.config.connect_timeout,
+            Service::Echo => far(),
+        };
         loop {
             if !closing && outbox.is_closing() {
                 closing = true;
@@ -103,44 +409,97 @@ impl Session {
                 biased;
                 _ = app.shutdown.cancelled(), if !closing => outbox.close(DisconnectReason::ServerShutdown),
                 _ = outbox.writer_done(), if !closing => outbox.seal(),
+                _ = outbox.writer_done(), if closing => {
+                    return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+                }
                 _ = tokio::time::sleep_until(close_by), if closing => {
                     return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
                 }
-                _ = tokio::time::sleep_until(pong_due), if !closing => outbox.close(DisconnectReason::PingTimeout),
+                // The client is gone: drop what is queued (a long-polling session ends at once).
+                _ = tokio::time::sleep_until(pong_due), if !closing => outbox.force_close(DisconnectReason::PingTimeout),
+                _ = tokio::time::sleep_until(connect_by), if !closing && !self.joined => {
+                    tracing::debug!("no namespace joined within the connect timeout");
+                    outbox.close(DisconnectReason::TransportClose);
+                }
                 _ = tokio::time::sleep_until(next_ping), if !closing => {
                     let _ = outbox.push_text(Utf8Bytes::from_static("2"));
                     next_ping = far();
                     pong_due = Instant::now() + app.config.ping_timeout;
                 }
-                frame = stream.next() => match frame {
-                    None | Some(Err(_)) => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
-                    Some(Ok(WsMessage::Close(frame))) => {
-                        let code = frame.map(|f| u16::from(f.code));
-                        return outbox.reason().unwrap_or(DisconnectReason::ClientClose(code));
+                frame = inbound.recv() => match frame {
+                    None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
+                    Some(_) if closing => {}
+                    Some(InFrame::Binary(bytes)) => {
+                        if let Err(err) = self.on_binary(bytes).await {
+                            tracing::debug!(error = %err, "closing Engine.IO session");
+                            outbox.close(DisconnectReason::ParseError);
+                        }
                     }
-                    Some(Ok(WsMessage::Text(text))) if !closing => match socketio::decode(text) {
+                    Some(InFrame::Text(text)) => match socketio::decode(text.clone()) {
                         Ok(EioPacket::Pong) => {
                             pong_due = far();
                             next_ping = Instant::now() + app.config.ping_interval;
                         }
-                        Ok(EioPacket::Close) => return DisconnectReason::ClientClose(None),
-                        Ok(EioPacket::Message(packet)) => self.handle(packet).await,
+                        Ok(EioPacket::Noop) => {}
+                        Ok(EioPacket::Close) => {
+                            outbox.close(DisconnectReason::ClientClose(None));
+                            return DisconnectReason::ClientClose(None);
+                        }
+                        Ok(EioPacket::Message(payload)) => {
+                            if let Err(err) = self.on_message(text, payload).await {
+                                tracing::debug!(error = %err, "closing Engine.IO session");
+                                outbox.close(DisconnectReason::ParseError);
+                            }
+                        }
                         Err(err) => {
-                            tracing::debug!(error = %err, "closing Socket.IO connection");
+                            tracing::debug!(error = %err, "closing Engine.IO session");
                             outbox.close(DisconnectReason::ParseError);
                         }
                     },
-                    Some(Ok(WsMessage::Binary(_))) if !closing => {
-                        tracing::debug!("binary Socket.IO packets are not supported yet");
-                        outbox.close(DisconnectReason::ParseError);
-                    }
-                    Some(Ok(_)) => {}
                 }
             }
         }
     }
 
-    async fn handle(&mut self, packet: SioPacket) {
+    /// A text message: echoed, or a Socket.IO packet (held back until its attachments arrive).
+    async fn on_message(&mut self, frame: Utf8Bytes, payload: Utf8Bytes) -> Result<(), ParseError> {
+        if let Service::Echo = self.service {
+            let _ = self.outbox.push_text(frame);
+            return Ok(());
+        }
+        if self.partial.is_some() {
+            return Err(ParseError::new(
+                "a text packet came before the awaited attachments",
+            ));
+        }
+        let packet = socketio::decode_packet(&payload)?;
+        if packet.attachments() > 0 {
+            self.partial = Some((packet, Vec::new()));
+        } else {
+            self.handle(packet, Vec::new()).await;
+        }
+        Ok(())
+    }
+
+    /// A binary message: echoed, or the next attachment of the packet being received.
+    async fn on_binary(&mut self, bytes: Bytes) -> Result<(), ParseError> {
+        if let Service::Echo = self.service {
+            let _ = self.outbox.push(OutFrame::Binary(bytes));
+            return Ok(());
+        }
+        let Some((packet, attachments)) = self.partial.as_mut() else {
+            return Err(ParseError::new("a binary frame no packet announced"));
+        };
+        attachments.push(bytes);
+        if attachments.len() == packet.attachments() {
+            if let Some((packet, attachments)) = self.partial.take() {
+                self.handle(packet, attachments).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, packet: SioPacket, attachments: Vec<Bytes>) {
         match packet {
             SioPacket::Connect { nsp, auth } => self.connect(nsp, auth).await,
             SioPacket::Disconnect { nsp } => {
@@ -153,13 +512,21 @@ impl Session {
                 ack,
                 event,
                 data,
+                several,
+                ..
             } => {
                 // Socket.IO ignores events for namespaces the client has not joined.
                 if let Some((socket, ns)) = self.sockets.get(&nsp) {
-                    handle_message(socket, ns, Inbound { event, data }, ack).await;
+                    let inbound = Inbound {
+                        event,
+                        data,
+                        several,
+                        attachments,
+                    };
+                    handle_message(socket, ns, inbound, ack).await;
                 }
             }
-            SioPacket::Ack { nsp, ack, data } => {
+            SioPacket::Ack { nsp, ack, data, .. } => {
                 if let Some((socket, _)) = self.sockets.get(&nsp) {
                     socket.resolve_ack(ack, data);
                 }
@@ -173,7 +540,10 @@ impl Session {
         if self.sockets.contains_key(&nsp) {
             return;
         }
-        let Some(ns) = self.namespaces.get(&nsp).cloned() else {
+        let Service::SocketIo(namespaces) = &self.service else {
+            return;
+        };
+        let Some(ns) = namespaces.get(&nsp).cloned() else {
             self.send(socketio::encode_connect_error(
                 &prefix,
                 "Invalid namespace",
@@ -219,6 +589,7 @@ impl Session {
         ns.register(&socket);
         self.send(socketio::encode_connect(&prefix, socket.id().as_str()));
         self.sockets.insert(nsp, (socket.clone(), ns.clone()));
+        self.joined = true;
         run_connection_hook(&socket, &ns, handshake).await;
     }
 

@@ -48,6 +48,8 @@ pub struct Message {
     ack: Option<u64>,
     /// Set when a handler takes the [`Ack`] extractor: its return value is then not the ack.
     ack_taken: Arc<AtomicBool>,
+    several: bool,
+    attachments: Arc<[bytes::Bytes]>,
 }
 
 impl Message {
@@ -62,6 +64,8 @@ impl Message {
             socket,
             event: inbound.event,
             data: inbound.data,
+            several: inbound.several,
+            attachments: inbound.attachments.into(),
             pipes,
             validator: None,
             ack,
@@ -108,6 +112,24 @@ impl Message {
     /// ```
     pub fn data_json(&self) -> Option<&str> {
         self.data.as_ref().map(Utf8Bytes::as_str)
+    }
+
+    /// The Socket.IO binary attachments that came with the message (none in the JSON format);
+    /// see [`Payload`](crate::Payload).
+    ///
+    /// ```
+    /// # fn demo(msg: gateway_core::Message) {
+    /// let bytes: usize = msg.attachments().iter().map(|b| b.len()).sum();
+    /// # }
+    /// ```
+    pub fn attachments(&self) -> &[bytes::Bytes] {
+        &self.attachments
+    }
+
+    /// Whether the data is the array of several Socket.IO arguments (NestJS's mapping) rather
+    /// than one argument.
+    pub(crate) fn has_several_args(&self) -> bool {
+        self.several
     }
 
     /// The data deserialized as `T` (absent data reads as `null`).

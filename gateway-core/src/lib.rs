@@ -119,6 +119,7 @@ mod handshake;
 pub mod jwt;
 mod namespace;
 mod outbox;
+mod payload;
 pub mod pipeline;
 mod protocol;
 mod reply;
@@ -140,6 +141,7 @@ pub use gateway::{
 pub use handler::Handler;
 pub use handshake::Handshake;
 pub use namespace::Namespace;
+pub use payload::Payload;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
 pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
 pub use server::RunningApp;

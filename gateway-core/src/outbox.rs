@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::{Sink, SinkExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -24,11 +25,30 @@ const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Frames taken from the queue per write batch.
 const BATCH: usize = 64;
 
-/// One frame waiting to be written.
+/// One frame (or group of frames) waiting to be written.
 #[derive(Debug, Clone)]
 pub(crate) enum OutFrame {
     Text(Utf8Bytes),
+    /// A binary frame (an Engine.IO binary message).
+    Binary(Bytes),
+    /// A text frame and the binary frames that belong to it (a Socket.IO packet with binary
+    /// attachments), queued as one so no other frame can come between them.
+    Attached(Utf8Bytes, Arc<[Bytes]>),
     Close(CloseFrame),
+}
+
+impl OutFrame {
+    /// The bytes this frame counts against the queue's byte bound.
+    fn queued_len(&self) -> usize {
+        match self {
+            OutFrame::Text(text) => text.len(),
+            OutFrame::Binary(bytes) => bytes.len(),
+            OutFrame::Attached(text, bins) => {
+                text.len() + bins.iter().map(Bytes::len).sum::<usize>()
+            }
+            OutFrame::Close(_) => 0,
+        }
+    }
 }
 
 /// Why a frame was not queued.
@@ -79,17 +99,22 @@ impl Outbox {
 
     /// Queues a text frame without waiting.
     pub(crate) fn push_text(&self, text: Utf8Bytes) -> Result<(), PushError> {
+        self.push(OutFrame::Text(text))
+    }
+
+    /// Queues a frame (not a close) without waiting.
+    pub(crate) fn push(&self, frame: OutFrame) -> Result<(), PushError> {
         if self.0.closing.load(Ordering::Acquire) {
             return Err(PushError::Closed);
         }
-        let len = text.len();
+        let len = frame.queued_len();
         let queued = self.0.queued_bytes.fetch_add(len, Ordering::AcqRel) + len;
         if queued > self.0.max_queued_bytes {
             self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             self.force_close(DisconnectReason::SlowConsumer);
             return Err(PushError::Full);
         }
-        match self.0.tx.try_send(OutFrame::Text(text)) {
+        match self.0.tx.try_send(frame) {
             Ok(()) => Ok(()),
             Err(err) => {
                 self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
@@ -102,6 +127,25 @@ impl Outbox {
                 }
             }
         }
+    }
+
+    /// Accounts for `frame`, taken off the queue by a long-polling response.
+    pub(crate) fn sent(&self, frame: &OutFrame) {
+        self.0
+            .queued_bytes
+            .fetch_sub(frame.queued_len(), Ordering::AcqRel);
+    }
+
+    /// Resolves when a close has been forced (the queue is to be dropped).
+    pub(crate) fn forced(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.0.force.cancelled()
+    }
+
+    /// Marks the connection written to the end, for transports without a writer task
+    /// (long-polling hands the close packet to the client in a response).
+    pub(crate) fn finish_writing(&self) {
+        self.seal();
+        self.0.writer_done.cancel();
     }
 
     /// Queues a close frame after what is already queued, and refuses anything after it.
@@ -117,8 +161,13 @@ impl Outbox {
         }
     }
 
+    /// Whether a close was forced: the queue is dropped and the session is over.
+    pub(crate) fn is_forced(&self) -> bool {
+        self.0.force.is_cancelled()
+    }
+
     /// Closes now, dropping whatever is still queued.
-    fn force_close(&self, reason: DisconnectReason) {
+    pub(crate) fn force_close(&self, reason: DisconnectReason) {
         let _ = self.0.reason.set(reason);
         self.0.closing.store(true, Ordering::Release);
         let mut slot = self
@@ -225,21 +274,23 @@ where
 {
     let mut done = false;
     for frame in batch.drain(..) {
-        let message = match frame {
-            OutFrame::Text(text) => {
-                outbox
-                    .0
-                    .queued_bytes
-                    .fetch_sub(text.len(), Ordering::AcqRel);
-                Message::Text(text)
-            }
+        outbox.sent(&frame);
+        let (first, attachments) = match frame {
+            OutFrame::Text(text) => (Message::Text(text), None),
+            OutFrame::Binary(bytes) => (Message::Binary(bytes), None),
+            OutFrame::Attached(text, bins) => (Message::Text(text), Some(bins)),
             OutFrame::Close(frame) => {
                 done = true;
-                Message::Close(Some(frame))
+                (Message::Close(Some(frame)), None)
             }
         };
-        if sink.feed(message).await.is_err() {
+        if sink.feed(first).await.is_err() {
             return true;
+        }
+        for bin in attachments.iter().flat_map(|bins| bins.iter()) {
+            if sink.feed(Message::Binary(bin.clone())).await.is_err() {
+                return true;
+            }
         }
         if done {
             break;

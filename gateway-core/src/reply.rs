@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::WsException;
 
-/// A handler's reply, ready to send: nothing, one JSON value, or a stream of replies.
+/// A handler's reply, ready to send: nothing, one JSON value, Socket.IO arguments with binary
+/// attachments, or a stream of replies.
 ///
 /// NestJS semantics: `null`/`undefined` send nothing, any other value is sent as its JSON (for the
 /// JSON wire format, exactly as returned), and each item of a stream is a separate reply.
@@ -16,6 +17,8 @@ pub enum Reply {
     Empty,
     /// Send this JSON text.
     Json(String),
+    /// Send these arguments and attachments (see [`Payload`](crate::Payload)).
+    Payload(crate::Payload),
     /// Send each item as it arrives.
     Stream(BoxStream<'static, Result<Reply, WsException>>),
 }
@@ -43,6 +46,7 @@ impl fmt::Debug for Reply {
         match self {
             Reply::Empty => f.write_str("Empty"),
             Reply::Json(j) => f.debug_tuple("Json").field(j).finish(),
+            Reply::Payload(p) => f.debug_tuple("Payload").field(p).finish(),
             Reply::Stream(_) => f.write_str("Stream(..)"),
         }
     }

@@ -22,7 +22,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{find_namespace, AppShared};
-use crate::engineio::{self, NamespaceTable};
+use crate::engineio::{self, NamespaceTable, Service};
 use crate::namespace::NamespaceInner;
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::{connection, GatewayApp, Handshake, Namespace, WsException};
@@ -275,11 +275,13 @@ async fn route(
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    let io_path = shared.config.socketio_path.as_str();
-    if !table.by_namespace.is_empty()
-        && (path == io_path || Some(path) == io_path.strip_suffix('/'))
-    {
-        return socketio_upgrade(req, table, shared, remote);
+    let at = |endpoint: &str| path == endpoint || Some(path) == endpoint.strip_suffix('/');
+    if !table.by_namespace.is_empty() && at(&shared.config.socketio_path) {
+        let service = Service::SocketIo(table.by_namespace.clone());
+        return socketio(req, service, shared, remote).await;
+    }
+    if shared.config.engine_io_echo_path.as_deref().is_some_and(at) {
+        return socketio(req, Service::Echo, shared, remote).await;
     }
     let Some(ns) = table.by_path.get(path) else {
         return plain(StatusCode::NOT_FOUND, "Not Found");
@@ -343,49 +345,117 @@ async fn route(
     switching_protocols(&key)
 }
 
-/// Answers a request to the Socket.IO path: an Engine.IO v4 WebSocket upgrade, or Engine.IO's
-/// HTTP 400 errors. Namespaces are joined later, inside the connection.
-fn socketio_upgrade(
+/// Answers a request to the Socket.IO path: Engine.IO long-polling (handshake, GET, POST), a
+/// WebSocket upgrade (new, or of a polling session), or Engine.IO's HTTP 400 errors. Namespaces
+/// are joined later, inside the session.
+async fn socketio(
     mut req: Request<Incoming>,
-    table: &Routes,
+    service: Service,
     shared: &Arc<AppShared>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    let origin_allowed = match &service {
+        Service::SocketIo(namespaces) => namespaces
+            .values()
+            .any(|ns| ns.options().allowed_origins().allows(origin.as_deref())),
+        Service::Echo => true,
+    };
+    let cors = |mut response: Response<Full<Bytes>>| {
+        if let (Some(origin), true) = (&origin, origin_allowed) {
+            if let Ok(value) = HeaderValue::from_str(origin) {
+                let headers = response.headers_mut();
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    HeaderValue::from_static("true"),
+                );
+            }
+        }
+        response
+    };
     let engine_error = |code: u8, message: &str| {
         json_body(
             StatusCode::BAD_REQUEST,
             serde_json::json!({ "code": code, "message": message }).to_string(),
         )
     };
-    match handshake.query("transport") {
-        Some("websocket") => {}
-        // Long-polling is not served yet: Socket.IO clients need `transports: ["websocket"]`.
-        _ => return engine_error(0, "Transport unknown"),
+    if req.method() == Method::OPTIONS {
+        let mut response = cors(plain(StatusCode::NO_CONTENT, ""));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        return response;
+    }
+    if !origin_allowed {
+        return json_error(StatusCode::FORBIDDEN, "Origin not allowed");
+    }
+    let transport = handshake.query("transport").map(str::to_owned);
+    if !matches!(transport.as_deref(), Some("websocket" | "polling")) {
+        return cors(engine_error(0, "Transport unknown"));
     }
     if handshake.query("EIO") != Some("4") {
-        return engine_error(5, "Unsupported protocol version");
+        return cors(engine_error(5, "Unsupported protocol version"));
     }
     if shared.shutdown.is_cancelled() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down");
     }
+    let polling = match handshake.query("sid") {
+        None => None,
+        Some(sid) => match shared.polling.get(sid) {
+            Some(session) => Some(session),
+            None => return cors(engine_error(1, "Session ID unknown")),
+        },
+    };
+
+    if transport.as_deref() == Some("polling") {
+        let body = match (req.method(), polling) {
+            (&Method::GET, None) => engineio::start_polling(service, handshake, shared),
+            (&Method::GET, Some(session)) => {
+                let wait = shared.config.ping_interval + shared.config.ping_timeout;
+                match session.poll(wait).await {
+                    Ok(body) => body,
+                    Err(_) => return cors(engine_error(3, "Bad request")),
+                }
+            }
+            (&Method::POST, Some(session)) => {
+                let limit = shared.config.max_message_size;
+                let body = http_body_util::Limited::new(req.into_body(), limit);
+                let Ok(collected) = http_body_util::BodyExt::collect(body).await else {
+                    return cors(engine_error(3, "Bad request"));
+                };
+                let bytes = collected.to_bytes();
+                let Ok(text) = std::str::from_utf8(&bytes) else {
+                    return cors(engine_error(3, "Bad request"));
+                };
+                if session.post(text).await.is_err() {
+                    return cors(engine_error(3, "Bad request"));
+                }
+                "ok".to_owned()
+            }
+            _ => return cors(engine_error(2, "Bad handshake method")),
+        };
+        let mut response = cors(plain(StatusCode::OK, ""));
+        *response.body_mut() = Full::new(Bytes::from(body));
+        return response;
+    }
+
     let key = match websocket_key(&req) {
         Ok(key) => key,
         Err(refusal) => return refusal.into_response(),
     };
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok());
-    if !table
-        .by_namespace
-        .values()
-        .any(|ns| ns.options().allowed_origins().allows(origin))
-    {
-        return json_error(StatusCode::FORBIDDEN, "Origin not allowed");
-    }
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let namespaces = table.by_namespace.clone();
     let config = websocket_config(shared);
     let app = shared.clone();
     shared.tasks.spawn(async move {
@@ -397,7 +467,10 @@ fn socketio_upgrade(
                     Some(config),
                 )
                 .await;
-                engineio::serve(ws, namespaces, handshake, app).await;
+                match polling {
+                    Some(session) => engineio::upgrade(ws, session, app).await,
+                    None => engineio::serve_websocket(ws, service, handshake, app).await,
+                }
             }
             Err(err) => tracing::debug!(error = %err, "upgrade failed"),
         }

@@ -13,9 +13,9 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::broadcast::{BroadcastOperator, EmitError};
 use crate::namespace::NamespaceInner;
-use crate::outbox::{Outbox, PushError};
+use crate::outbox::{OutFrame, Outbox, PushError};
 use crate::protocol::{socketio, Wire};
-use crate::{Handshake, IntoRooms, Namespace, Room, SocketData, SocketId};
+use crate::{Handshake, IntoRooms, Namespace, Payload, Room, SocketData, SocketId};
 
 /// A connected client. Cheap to clone; every clone is the same socket.
 ///
@@ -182,23 +182,43 @@ impl Socket {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        let data = serde_json::to_string(data).map_err(AckError::Serialize)?;
+        let (id, rx) = self.send_with_ack(event, &data)?;
+        self.wait_for_ack(id, rx, timeout).await
+    }
+
+    /// Sends `event` with this socket's next ack id; the receiver gets the ack's first argument.
+    pub(crate) fn send_with_ack(
+        &self,
+        event: &str,
+        data_json: &str,
+    ) -> Result<(u64, oneshot::Receiver<String>), AckError> {
         let Wire::SocketIo { prefix } = &self.0.wire else {
             return Err(AckError::Unsupported);
         };
-        let data = serde_json::to_string(data).map_err(AckError::Serialize)?;
         let (tx, rx) = oneshot::channel();
         let id = {
-            let mut acks = self.0.acks.lock().unwrap_or_else(|e| e.into_inner());
+            let mut acks = self.acks();
             let id = acks.next;
             acks.next += 1;
             acks.pending.insert(id, tx);
             id
         };
-        let frame = socketio::encode_event_with_ack(prefix, id, event, &data);
+        let frame = socketio::encode_event_with_ack(prefix, id, event, data_json);
         if let Err(err) = self.push(Utf8Bytes::from(frame)) {
             self.forget_ack(id);
             return Err(AckError::Emit(err));
         }
+        Ok((id, rx))
+    }
+
+    /// Waits up to `timeout` for ack `id`, then deserializes it.
+    pub(crate) async fn wait_for_ack<R: DeserializeOwned>(
+        &self,
+        id: u64,
+        rx: oneshot::Receiver<String>,
+        timeout: Duration,
+    ) -> Result<R, AckError> {
         let answer = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => return Err(AckError::Disconnected),
@@ -208,6 +228,18 @@ impl Socket {
             }
         };
         serde_json::from_str(&answer).map_err(AckError::Deserialize)
+    }
+
+    /// Sends `event` with the arguments and binary attachments of `payload` to this socket only.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// use gateway_core::Payload;
+    /// client.emit_payload("file", &Payload::new().with_arg("a.bin".into()).with_binary(vec![1u8, 2])).ok();
+    /// # }
+    /// ```
+    pub fn emit_payload(&self, event: &str, payload: &Payload) -> Result<(), EmitError> {
+        self.push_frame(payload.event_frame(&self.0.wire, event, None))
     }
 
     /// Delivers the client's ack `id`.
@@ -311,7 +343,11 @@ impl Socket {
     }
 
     pub(crate) fn push(&self, frame: Utf8Bytes) -> Result<(), EmitError> {
-        self.0.outbox.push_text(frame).map_err(|e| match e {
+        self.push_frame(OutFrame::Text(frame))
+    }
+
+    pub(crate) fn push_frame(&self, frame: OutFrame) -> Result<(), EmitError> {
+        self.0.outbox.push(frame).map_err(|e| match e {
             PushError::Closed => EmitError::Disconnected,
             PushError::Full => EmitError::QueueFull,
         })

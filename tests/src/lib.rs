@@ -1,5 +1,7 @@
 //! Shared helpers for the end-to-end tests: start an app on loopback, count events, raw HTTP.
 
+pub mod eio;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -111,6 +113,26 @@ fn is_complete(response: &[u8]) -> bool {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(0);
     response.len() >= end + 4 + length
+}
+
+/// Sends one plain HTTP request (`Connection: close`) and returns the status and the body.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, text) = raw_http(addr, &request).await;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// A GET upgrade request for `path` with extra header lines (each ending in `\r\n`).

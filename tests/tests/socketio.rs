@@ -136,7 +136,7 @@ async fn bad_engine_io_queries_get_400() {
     let server = server(Duration::from_secs(25)).await;
     for (query, code) in [
         ("EIO=3&transport=websocket", 5),
-        ("EIO=4&transport=polling", 0),
+        ("EIO=4&transport=carrier-pigeon", 0),
         ("EIO=4", 0),
     ] {
         let (status, text) = raw_http(

@@ -16,6 +16,10 @@ pub(crate) struct Inbound {
     pub(crate) event: Utf8Bytes,
     /// `None` when the frame had no `data` key (NestJS: `undefined`).
     pub(crate) data: Option<Utf8Bytes>,
+    /// Whether `data` is the array of several Socket.IO arguments.
+    pub(crate) several: bool,
+    /// Socket.IO binary attachments (none in the JSON format).
+    pub(crate) attachments: Vec<bytes::Bytes>,
 }
 
 /// Why a frame was not a message; frames like these are dropped.
@@ -52,7 +56,12 @@ pub(crate) fn decode(frame: Bytes) -> Result<Inbound, DecodeError> {
         Some(raw) => Some(subslice(&frame, raw.get()).ok_or(DecodeError::NotUtf8)?),
         None => None,
     };
-    Ok(Inbound { event, data })
+    Ok(Inbound {
+        event,
+        data,
+        several: false,
+        attachments: Vec::new(),
+    })
 }
 
 /// `s` as a zero-copy slice of `frame` when it lies inside it, else a copy.

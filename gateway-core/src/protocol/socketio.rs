@@ -2,8 +2,9 @@
 //!
 //! An Engine.IO text frame is `<type digit><data>` (`0` open, `1` close, `2` ping, `3` pong,
 //! `4` message). A Socket.IO packet rides in a message: `4` + `<type>[<nsp>,][<ack id>][<json>]`
-//! with types `0` CONNECT, `1` DISCONNECT, `2` EVENT, `3` ACK, `4` CONNECT_ERROR (binary types 5
-//! and 6 are not supported yet).
+//! with types `0` CONNECT, `1` DISCONNECT, `2` EVENT, `3` ACK, `4` CONNECT_ERROR, `5`
+//! BINARY_EVENT and `6` BINARY_ACK (`5<n>-…`: `n` binary frames follow, each standing for a
+//! `{"_placeholder":true,"num":i}` in the JSON).
 
 use bytes::Bytes;
 use serde_json::value::RawValue;
@@ -19,15 +20,17 @@ const RESERVED_EVENTS: &[&str] = &[
     "removeListener",
 ];
 
-/// One decoded Engine.IO frame from a client.
+/// One decoded Engine.IO text frame from a client.
 #[derive(Debug)]
 pub(crate) enum EioPacket {
     /// `1`: the client closes the session.
     Close,
     /// `3`: answer to our ping.
     Pong,
-    /// `4…`: a Socket.IO packet.
-    Message(SioPacket),
+    /// `6`: nothing (sent by clients while upgrading).
+    Noop,
+    /// `4…`: a message; the payload after the type digit.
+    Message(Utf8Bytes),
 }
 
 /// A Socket.IO packet from a client.
@@ -45,27 +48,55 @@ pub(crate) enum SioPacket {
         ack: Option<u64>,
         event: Utf8Bytes,
         data: Option<Utf8Bytes>,
+        /// Whether `data` is the array of several arguments (NestJS's mapping).
+        several: bool,
+        /// Binary frames that follow this packet (BINARY_EVENT).
+        attachments: usize,
     },
     /// The client's answer to a server emit with an ack: the first argument, as JSON.
     Ack {
         nsp: String,
         ack: u64,
         data: String,
+        /// Binary frames that follow this packet (BINARY_ACK).
+        attachments: usize,
     },
 }
+
+impl SioPacket {
+    /// How many binary frames complete this packet.
+    pub(crate) fn attachments(&self) -> usize {
+        match self {
+            SioPacket::Event { attachments, .. } | SioPacket::Ack { attachments, .. } => {
+                *attachments
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Most binary attachments one packet may announce (socket.io-parser's `maxAttachments`).
+pub(crate) const MAX_ATTACHMENTS: usize = 10;
 
 /// The frame is not a valid packet; Socket.IO closes the connection ("parse error").
 #[derive(Debug, thiserror::Error)]
 #[error("invalid Engine.IO / Socket.IO packet: {0}")]
 pub(crate) struct ParseError(&'static str);
 
-/// Decodes one text frame.
+impl ParseError {
+    pub(crate) fn new(why: &'static str) -> Self {
+        Self(why)
+    }
+}
+
+/// Decodes one Engine.IO text frame (long-polling's `b` packets are decoded by the transport).
 pub(crate) fn decode(frame: Utf8Bytes) -> Result<EioPacket, ParseError> {
     let text = frame.as_str();
     match text.as_bytes().first() {
         Some(b'1') if text.len() == 1 => Ok(EioPacket::Close),
         Some(b'3') => Ok(EioPacket::Pong),
-        Some(b'4') => decode_sio(&frame, 1).map(EioPacket::Message),
+        Some(b'6') => Ok(EioPacket::Noop),
+        Some(b'4') => Ok(EioPacket::Message(subslice(&frame, &text[1..]))),
         Some(b'2') => Err(ParseError(
             "a client must not ping (Engine.IO v4 reversed the heartbeat)",
         )),
@@ -73,11 +104,36 @@ pub(crate) fn decode(frame: Utf8Bytes) -> Result<EioPacket, ParseError> {
     }
 }
 
-fn decode_sio(frame: &Utf8Bytes, start: usize) -> Result<SioPacket, ParseError> {
-    let text = &frame.as_str()[start..];
-    let bytes = text.as_bytes();
-    let kind = *bytes.first().ok_or(ParseError("empty Socket.IO packet"))?;
+/// Whether `packet` starts like an Engine.IO packet: a type digit (`1`–`6`), or `b` (base64
+/// binary, long-polling only).
+pub(crate) fn is_engine_io_packet(packet: &str) -> bool {
+    matches!(packet.as_bytes().first(), Some(b'1'..=b'6' | b'b'))
+}
+
+/// Decodes the Socket.IO packet carried by an Engine.IO message.
+pub(crate) fn decode_packet(payload: &Utf8Bytes) -> Result<SioPacket, ParseError> {
+    let text = payload.as_str();
+    let kind = *text
+        .as_bytes()
+        .first()
+        .ok_or(ParseError("empty Socket.IO packet"))?;
     let mut rest = &text[1..];
+    let attachments = if matches!(kind, b'5' | b'6') {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || rest.as_bytes().get(digits) != Some(&b'-') {
+            return Err(ParseError("binary packet without an attachment count"));
+        }
+        let count: usize = rest[..digits]
+            .parse()
+            .map_err(|_| ParseError("attachment count too large"))?;
+        if count > MAX_ATTACHMENTS {
+            return Err(ParseError("too many attachments"));
+        }
+        rest = &rest[digits + 1..];
+        count
+    } else {
+        0
+    };
     let nsp = if rest.starts_with('/') {
         let end = rest.find(',').unwrap_or(rest.len());
         let nsp = &rest[..end];
@@ -112,7 +168,7 @@ fn decode_sio(frame: &Utf8Bytes, start: usize) -> Result<SioPacket, ParseError> 
             Ok(SioPacket::Connect { nsp, auth })
         }
         b'1' if rest.is_empty() => Ok(SioPacket::Disconnect { nsp }),
-        b'2' => {
+        b'2' | b'5' => {
             let args: Vec<&RawValue> = serde_json::from_str(rest)
                 .map_err(|_| ParseError("EVENT payload must be an array"))?;
             let (name, args) = args
@@ -126,7 +182,7 @@ fn decode_sio(frame: &Utf8Bytes, start: usize) -> Result<SioPacket, ParseError> 
             // NestJS IoAdapter: one argument is the data, several are an array of them.
             let data = match args {
                 [] => None,
-                [one] => Some(subslice(frame, one.get())),
+                [one] => Some(subslice(payload, one.get())),
                 several => {
                     let joined: Vec<&str> = several.iter().map(|a| a.get()).collect();
                     Some(Utf8Bytes::from(format!("[{}]", joined.join(","))))
@@ -137,18 +193,24 @@ fn decode_sio(frame: &Utf8Bytes, start: usize) -> Result<SioPacket, ParseError> 
                 ack,
                 event: Utf8Bytes::from(event),
                 data,
+                several: args.len() > 1,
+                attachments,
             })
         }
-        b'3' => {
+        b'3' | b'6' => {
             let ack = ack.ok_or(ParseError("ACK without an id"))?;
             let args: Vec<&RawValue> = serde_json::from_str(rest)
                 .map_err(|_| ParseError("ACK payload must be an array"))?;
             let data = args
                 .first()
                 .map_or_else(|| "null".to_owned(), |a| a.get().to_owned());
-            Ok(SioPacket::Ack { nsp, ack, data })
+            Ok(SioPacket::Ack {
+                nsp,
+                ack,
+                data,
+                attachments,
+            })
         }
-        b'5' | b'6' => Err(ParseError("binary packets are not supported yet")),
         _ => Err(ParseError("unknown Socket.IO packet type")),
     }
 }
@@ -166,14 +228,19 @@ fn subslice(frame: &Utf8Bytes, s: &str) -> Utf8Bytes {
 }
 
 /// The Engine.IO open packet.
+///
+/// `upgrades` is empty on a WebSocket (a client probes every listed upgrade), `["websocket"]` on
+/// long-polling.
 pub(crate) fn open_packet(
     sid: &str,
     ping_interval_ms: u64,
     ping_timeout_ms: u64,
     max_payload: usize,
+    upgrades: &[&str],
 ) -> String {
+    let upgrades = serde_json::to_string(upgrades).unwrap_or_else(|_| "[]".to_owned());
     format!(
-        r#"0{{"sid":"{sid}","upgrades":[],"pingInterval":{ping_interval_ms},"pingTimeout":{ping_timeout_ms},"maxPayload":{max_payload}}}"#
+        r#"0{{"sid":"{sid}","upgrades":{upgrades},"pingInterval":{ping_interval_ms},"pingTimeout":{ping_timeout_ms},"maxPayload":{max_payload}}}"#
     )
 }
 
@@ -188,8 +255,43 @@ pub(crate) fn nsp_prefix(nsp: &str) -> String {
 
 /// `42<prefix>["event",data]`.
 pub(crate) fn encode_event(prefix: &str, event: &str, data_json: &str) -> String {
+    encode_event_args(prefix, None, event, data_json, 0)
+}
+
+/// `42<prefix>[<ack id>]["event",<args>]`, or `45<n>-…` when `attachments` binary frames follow.
+/// `args_json` is the arguments' JSON joined by commas (empty for none).
+pub(crate) fn encode_event_args(
+    prefix: &str,
+    ack: Option<u64>,
+    event: &str,
+    args_json: &str,
+    attachments: usize,
+) -> String {
     let event = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".to_owned());
-    format!("42{prefix}[{event},{data_json}]")
+    let kind = packet_kind(2, attachments);
+    let ack = ack.map(|id| id.to_string()).unwrap_or_default();
+    let sep = if args_json.is_empty() { "" } else { "," };
+    format!("4{kind}{prefix}{ack}[{event}{sep}{args_json}]")
+}
+
+/// `43<prefix><id>[<args>]`, or `46<n>-…` when `attachments` binary frames follow.
+pub(crate) fn encode_ack_args(
+    prefix: &str,
+    ack: u64,
+    args_json: &str,
+    attachments: usize,
+) -> String {
+    let kind = packet_kind(3, attachments);
+    format!("4{kind}{prefix}{ack}[{args_json}]")
+}
+
+/// The packet type (with the attachment count of a binary packet): `2`, `3`, `5<n>-`, `6<n>-`.
+fn packet_kind(plain: u8, attachments: usize) -> String {
+    if attachments == 0 {
+        plain.to_string()
+    } else {
+        format!("{}{attachments}-", plain + 3)
+    }
 }
 
 /// `42<prefix><id>["event",data]`: an event the client must ack.
@@ -205,7 +307,7 @@ pub(crate) fn encode_event_with_ack(
 
 /// `43<prefix><id>[data]`.
 pub(crate) fn encode_ack(prefix: &str, ack: u64, data_json: &str) -> String {
-    format!("43{prefix}{ack}[{data_json}]")
+    encode_ack_args(prefix, ack, data_json, 0)
 }
 
 /// `40<prefix>{"sid":…}`.
@@ -237,8 +339,16 @@ mod tests {
 
     fn sio(s: &str) -> SioPacket {
         match decode(Utf8Bytes::from(s.to_owned())).unwrap() {
-            EioPacket::Message(p) => p,
+            EioPacket::Message(p) => decode_packet(&p).unwrap(),
             other => panic!("{other:?}"),
+        }
+    }
+
+    fn parses(s: &str) -> bool {
+        match decode(Utf8Bytes::from(s.to_owned())) {
+            Ok(EioPacket::Message(p)) => decode_packet(&p).is_ok(),
+            Ok(_) => true,
+            Err(_) => false,
         }
     }
 
@@ -265,6 +375,7 @@ mod tests {
                 ack: None,
                 event,
                 data,
+                ..
             } => {
                 assert_eq!(
                     (nsp.as_str(), event.as_str(), data.unwrap().as_str()),
@@ -306,10 +417,42 @@ mod tests {
             "43[]",
             "41/a,x",
             "40[1]",
-            "451-[\"a\"]",
+            "45-[\"a\"]",
+            "4511-[\"a\"]",
+            "45x-[\"a\"]",
+            "42abc[\"a\"]",
         ] {
-            assert!(decode(Utf8Bytes::from(bad.to_owned())).is_err(), "{bad}");
+            assert!(!parses(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn decodes_binary_packets() {
+        match sio(
+            r#"452-/chat,7["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        ) {
+            SioPacket::Event {
+                nsp,
+                ack: Some(7),
+                attachments: 2,
+                several: true,
+                ..
+            } => assert_eq!(nsp, "/chat"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            sio("461-3[1]"),
+            SioPacket::Ack {
+                ack: 3,
+                attachments: 1,
+                ..
+            }
+        ));
+        assert_eq!(
+            encode_event_args("", None, "a", "1,2", 2),
+            r#"452-["a",1,2]"#
+        );
+        assert_eq!(encode_ack_args("/x,", 4, "", 1), "461-/x,4[]");
     }
 
     #[test]
