@@ -232,7 +232,8 @@ async fn invalid_packets_close_the_connection() {
         "2",
         r#"42["connect"]"#,
         "42{}",
-        r#"451-["a",{"_placeholder":true,"num":0}]"#,
+        r#"4511-["a"]"#,
+        r#"42abc["a"]"#,
     ] {
         let (mut ws, _) = connect(&server).await;
         send(&mut ws, "40/events,").await;
