@@ -221,8 +221,12 @@ pub(crate) fn start_polling(
     let sid_for_task = sid.clone();
     app.tasks.spawn(async move {
         session.run(inbound_rx, &app_for_task).await;
-        // The client may still be on its way to collect the close packet.
-        let _ = tokio::time::timeout(CLOSE_GRACE, outbox.writer_done()).await;
+        // The client may still be on its way to collect the close packet (but a shutdown
+        // does not wait for that).
+        tokio::select! {
+            _ = tokio::time::timeout(CLOSE_GRACE, outbox.writer_done()) => {}
+            () = app_for_task.shutdown.cancelled() => {}
+        }
         app_for_task.polling.remove(&sid_for_task);
     });
     open_packet(&sid, app, &["websocket"])

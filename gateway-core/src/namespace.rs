@@ -284,6 +284,41 @@ impl Namespace {
         BroadcastOperator::new(self.0.clone()).emit(event, data)
     }
 
+    /// Sends `event` with the arguments and attachments of `payload` to every socket of the
+    /// namespace (see [`Payload`](crate::Payload)); returns how many it was queued to.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.emit_payload("tick", &gateway_core::Payload::new().with_binary(vec![1u8]));
+    /// # }
+    /// ```
+    pub fn emit_payload(&self, event: &str, payload: &crate::Payload) -> usize {
+        BroadcastOperator::new(self.0.clone()).emit_payload(event, payload)
+    }
+
+    /// Sends `event` to every socket of the namespace and waits up to `timeout` for each ack
+    /// (see [`BroadcastOperator::emit_with_ack`]).
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::EmitError> {
+    /// let answers = server.emit_with_ack::<_, String>("roll-call", &(), std::time::Duration::from_secs(5)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<(SocketId, Result<R, crate::AckError>)>, EmitError>
+    where
+        T: Serialize + ?Sized,
+        R: serde::de::DeserializeOwned,
+    {
+        BroadcastOperator::new(self.0.clone())
+            .emit_with_ack(event, data, timeout)
+            .await
+    }
+
     /// A broadcast to the members of `rooms` (a socket id is a room too).
     ///
     /// ```
