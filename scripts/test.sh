@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what is missing, checks formatting and
 # lints, runs every Rust test (unit, doc, trybuild UI, end-to-end over loopback with real
-# clients), then runs the chat example binary and drives it with the npm `ws` client.
+# clients: npm socket.io-client and ws, python-socketio), then runs the chat example binary and drives it with the npm `ws` client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ step() { printf '\n==> %s\n' "$*"; }
 need_apt=()
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   apt-get update
@@ -18,6 +20,12 @@ fi
 
 step "npm ci (Node test clients)"
 (cd tests/node && npm ci --no-audit --no-fund)
+
+step "python venv (python-socketio test client)"
+if [ ! -x tests/python/.venv/bin/python ]; then
+  python3 -m venv tests/python/.venv
+  tests/python/.venv/bin/pip install -q -r tests/python/requirements.txt
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -181,6 +181,55 @@ pub async fn run_node(script: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Runs `python <script> <args…>` from `tests/python` in its virtualenv (`tests/python/.venv`),
+/// creating it from the pinned `requirements.txt` first if it is missing. Returns the script's
+/// stdout; fails the test with its output if it exits non-zero.
+pub async fn run_python(script: &str, args: &[&str]) -> String {
+    static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    let python = dir.join(".venv/bin/python");
+    {
+        let _one_at_a_time = SETUP.lock().await;
+        if !python.exists() {
+            run_checked("python3", &["-m", "venv", ".venv"], &dir).await;
+            let pip = dir.join(".venv/bin/pip");
+            let pip = pip.to_str().expect("a UTF-8 path");
+            run_checked(pip, &["install", "-q", "-r", "requirements.txt"], &dir).await;
+        }
+    }
+    let run = tokio::process::Command::new(&python)
+        .arg(script)
+        .args(args)
+        .current_dir(&dir)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, run)
+        .await
+        .expect("the python script finished")
+        .expect("the virtualenv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "python {script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+async fn run_checked(program: &str, args: &[&str], dir: &std::path::Path) {
+    let status = tokio::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .await
+        .unwrap_or_else(|e| panic!("{program} could not run: {e}"));
+    assert!(
+        status.success(),
+        "{program} {args:?} failed in {}",
+        dir.display()
+    );
+}
+
 /// Waits until `condition` holds, checking every millisecond; fails the test after [`PATIENCE`].
 /// For state the test cannot subscribe to (prefer [`Counter`] where it can).
 pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {

@@ -1,11 +1,12 @@
 //! The npm `socket.io-client` 4.8 against our Socket.IO server over each transport: its
 //! default (long-polling, then the upgrade to WebSocket), long-polling only, and WebSocket only.
 //! Namespaces multiplexed, auth, several arguments, binary both ways, acks both ways, and a
-//! broadcast collecting every recipient's ack (tests/node/socketio_interop.mjs).
+//! broadcast collecting every recipient's ack (tests/node/socketio_interop.mjs). Then the same
+//! with an independent client implementation, python-socketio (tests/python/socketio_client.py).
 
 use gateway_core::{gateway, AckError, Socket};
 use gateway_examples::conformance;
-use gateway_tests::{run_node, serve, PATIENCE};
+use gateway_tests::{run_node, run_python, serve, PATIENCE};
 use serde_json::json;
 
 /// Server → client acks, one by one and from a whole room.
@@ -74,4 +75,30 @@ async fn long_polling_only() {
 #[tokio::test]
 async fn websocket_only() {
     run("websocket").await;
+}
+
+async fn run_python_client(transports: &str) {
+    let server = serve(conformance::app().gateway(Interop)).await;
+    let base = format!("http://{}", server.local_addr());
+    let out = run_python("socketio_client.py", &[&base, transports]).await;
+    assert!(
+        out.contains(&format!("python-socketio passed ({transports})")),
+        "{out}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn python_socketio_default_transports() {
+    run_python_client("polling,websocket").await;
+}
+
+#[tokio::test]
+async fn python_socketio_long_polling_only() {
+    run_python_client("polling").await;
+}
+
+#[tokio::test]
+async fn python_socketio_websocket_only() {
+    run_python_client("websocket").await;
 }
