@@ -28,6 +28,8 @@ pub(crate) struct AppConfig {
     pub(crate) ping_timeout: Duration,
     pub(crate) socketio_path: String,
     pub(crate) connect_timeout: Duration,
+    /// How long a dropped Socket.IO session can be recovered, when recovery is on.
+    pub(crate) recovery_window: Option<Duration>,
     /// Where a bare Engine.IO echo is served (conformance testing only).
     pub(crate) engine_io_echo_path: Option<String>,
 }
@@ -44,6 +46,7 @@ impl Default for AppConfig {
             ping_timeout: Duration::from_secs(20),
             socketio_path: "/socket.io/".to_owned(),
             connect_timeout: Duration::from_secs(45),
+            recovery_window: None,
             engine_io_echo_path: None,
         }
     }
@@ -272,6 +275,26 @@ impl GatewayAppBuilder {
     /// ```
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Turns on connection state recovery for Socket.IO clients (socket.io 4.6+
+    /// `connectionStateRecovery`): a client that drops without disconnecting and comes back
+    /// within `max_disconnection_duration` keeps its socket id, rooms and
+    /// [`data`](crate::Socket::data), and receives the events it missed
+    /// ([`Socket::recovered`](crate::Socket::recovered) tells). socket.io's default is 2 minutes.
+    ///
+    /// Every event sent to Socket.IO clients then carries an offset as its last argument
+    /// (socket.io-client strips it) and is kept for the window, so memory grows with the event
+    /// rate times the window. Connection guards run again on recovery, and so does
+    /// `handle_connection`. JSON-format clients are not affected.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder()
+    ///     .with_connection_state_recovery(std::time::Duration::from_secs(120));
+    /// ```
+    pub fn with_connection_state_recovery(mut self, max_disconnection_duration: Duration) -> Self {
+        self.config.recovery_window = Some(max_disconnection_duration);
         self
     }
 

@@ -6,7 +6,8 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::namespace::NamespaceInner;
-use crate::protocol::Wire;
+use crate::outbox::OutFrame;
+use crate::protocol::{socketio, Wire};
 use crate::{AckError, IntoRooms, Room, Socket, SocketId};
 
 /// Why an emit failed.
@@ -45,6 +46,24 @@ pub(crate) struct Target {
     pub(crate) rooms: Vec<Room>,
     pub(crate) except_rooms: Vec<Room>,
     pub(crate) except_socket: Option<SocketId>,
+}
+
+impl Target {
+    /// Only socket `id`.
+    pub(crate) fn socket(id: SocketId) -> Self {
+        Self {
+            rooms: vec![Room::from(id)],
+            ..Self::default()
+        }
+    }
+
+    /// Whether a socket `sid` in `rooms` (its own room included) is a recipient.
+    pub(crate) fn reaches(&self, sid: SocketId, rooms: &[Room]) -> bool {
+        let included = self.rooms.is_empty() || self.rooms.iter().any(|r| rooms.contains(r));
+        let excluded =
+            self.except_socket == Some(sid) || self.except_rooms.iter().any(|r| rooms.contains(r));
+        included && !excluded
+    }
 }
 
 impl BroadcastOperator {
@@ -96,22 +115,46 @@ impl BroadcastOperator {
     /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<usize, EmitError> {
         let data = serde_json::to_string(data)?;
-        // Encoded once per wire format, on first use; every recipient of a format shares the bytes.
+        Ok(self.emit_json(event, &data))
+    }
+
+    /// Sends `event` with `data` (already JSON) to every recipient.
+    pub(crate) fn emit_json(&self, event: &str, data: &str) -> usize {
+        let json_frame = || OutFrame::Text(Utf8Bytes::from(Wire::Json.event_frame(event, data)));
+        let prefix = socketio::nsp_prefix(self.ns.name());
+        match self.ns.recovery() {
+            None => self.deliver(json_frame, || {
+                OutFrame::Text(Utf8Bytes::from(socketio::encode_event(
+                    &prefix, event, data,
+                )))
+            }),
+            Some(recovery) => recovery.emit(
+                &self.target,
+                |offset| {
+                    let args = format!("{data},\"{offset}\"");
+                    OutFrame::Text(Utf8Bytes::from(socketio::encode_event_args(
+                        &prefix, None, event, &args, 0,
+                    )))
+                },
+                |socketio_frame| self.deliver(json_frame, || socketio_frame.clone()),
+            ),
+        }
+    }
+
+    /// Queues one frame per wire format, each built once on first use, to every recipient.
+    fn deliver(&self, json: impl Fn() -> OutFrame, socketio: impl Fn() -> OutFrame) -> usize {
         let (mut as_json, mut as_socketio) = (None, None);
         let mut sent = 0;
         self.ns.for_each_recipient(&self.target, |socket| {
-            let slot = match socket.wire() {
-                Wire::Json => &mut as_json,
-                Wire::SocketIo { .. } => &mut as_socketio,
+            let frame = match socket.wire() {
+                Wire::Json => as_json.get_or_insert_with(&json),
+                Wire::SocketIo { .. } => as_socketio.get_or_insert_with(&socketio),
             };
-            let frame = slot
-                .get_or_insert_with(|| Utf8Bytes::from(socket.wire().event_frame(event, &data)))
-                .clone();
-            if socket.outbox().push_text(frame).is_ok() {
+            if socket.outbox().push(frame.clone()).is_ok() {
                 sent += 1;
             }
         });
-        Ok(sent)
+        sent
     }
 
     /// Sends `event` with the arguments and binary attachments of `payload` to every recipient
@@ -125,21 +168,18 @@ impl BroadcastOperator {
     /// # }
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &crate::Payload) -> usize {
-        let (mut as_json, mut as_socketio) = (None, None);
-        let mut sent = 0;
-        self.ns.for_each_recipient(&self.target, |socket| {
-            let slot = match socket.wire() {
-                Wire::Json => &mut as_json,
-                Wire::SocketIo { .. } => &mut as_socketio,
-            };
-            let frame = slot
-                .get_or_insert_with(|| payload.event_frame(socket.wire(), event, None))
-                .clone();
-            if socket.outbox().push(frame).is_ok() {
-                sent += 1;
-            }
-        });
-        sent
+        let wire = Wire::SocketIo {
+            prefix: socketio::nsp_prefix(self.ns.name()).into(),
+        };
+        let json_frame = || payload.event_frame(&Wire::Json, event, None, None);
+        match self.ns.recovery() {
+            None => self.deliver(json_frame, || payload.event_frame(&wire, event, None, None)),
+            Some(recovery) => recovery.emit(
+                &self.target,
+                |offset| payload.event_frame(&wire, event, None, Some(offset)),
+                |socketio_frame| self.deliver(json_frame, || socketio_frame.clone()),
+            ),
+        }
     }
 
     /// Sends `event` to every recipient and waits up to `timeout` for each one's ack (socket.io

@@ -16,9 +16,13 @@ use tokio_util::sync::CancellationToken;
 use crate::namespace::{NamespaceInner, Route};
 use crate::outbox::{write_loop, Outbox};
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
+use crate::protocol::event_reply;
 use crate::protocol::json::{self, Inbound};
 use crate::protocol::Wire;
+use crate::socket::Identity;
+use crate::EmitError;
 use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
+use serde_json::value::RawValue;
 
 /// How long to wait for the client's close frame after ours, and for a hook after a hard stop.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -46,6 +50,7 @@ pub(crate) async fn serve<S>(
         handshake.clone(),
         data,
         Wire::Json,
+        Identity::new(false),
     );
     ns.register(&socket);
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
@@ -89,6 +94,11 @@ pub(crate) async fn finish_socket(
     reason: DisconnectReason,
     hard_stopped: bool,
 ) {
+    let recoverable = ns
+        .recovery()
+        .zip(socket.pid())
+        .filter(|_| reason.is_recoverable());
+    let rooms = recoverable.map(|_| ns.rooms_of(socket.id()));
     ns.unregister(socket.id());
     socket.drop_pending_acks();
     if let Some(hook) = ns.hooks.disconnect.clone() {
@@ -98,6 +108,9 @@ pub(crate) async fn finish_socket(
         } else if hook.await.is_err() {
             tracing::error!(gateway = ns.gateway(), "handle_disconnect panicked");
         }
+    }
+    if let (Some((recovery, pid)), Some(rooms)) = (recoverable, rooms) {
+        recovery.persist(pid, socket.id(), rooms, socket.data().take_all());
     }
     socket.data().clear();
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
@@ -326,9 +339,7 @@ fn send_reply(
     match reply {
         Reply::Empty => {}
         Reply::Json(json) => {
-            if let Some(frame) = socket.wire().reply_frame(json, ack) {
-                let _ = socket.push(Utf8Bytes::from(frame));
-            }
+            let _ = send_json_reply(socket, json, ack);
         }
         Reply::Payload(payload) => {
             if let Some(frame) = payload.reply_frame(socket.wire(), ack) {
@@ -346,10 +357,7 @@ fn send_reply(
                     match item {
                         None => break,
                         Some(Ok(Reply::Json(json))) => {
-                            let Some(frame) = socket.wire().reply_frame(json, ack) else {
-                                continue;
-                            };
-                            if socket.push(Utf8Bytes::from(frame)).is_err() {
+                            if send_json_reply(&socket, json, ack).is_err() {
                                 break;
                             }
                         }
@@ -373,6 +381,20 @@ fn send_reply(
     }
 }
 
+/// Sends a handler's JSON reply (or ack). Under connection state recovery an event reply to a
+/// Socket.IO client is an emit like any other, offset included.
+fn send_json_reply(socket: &Socket, json: String, ack: Option<u64>) -> Result<(), EmitError> {
+    if let (Wire::SocketIo { .. }, Some(_)) = (socket.wire(), socket.ns().recovery()) {
+        if let Some((event, data)) = event_reply(&json) {
+            return socket.emit_json(&event, data.map_or("null", RawValue::get));
+        }
+    }
+    match socket.wire().reply_frame(json, ack) {
+        Some(frame) => socket.push(Utf8Bytes::from(frame)),
+        None => Ok(()),
+    }
+}
+
 /// Sends `{"event":"exception","data":…}` in the default filter's shape, logging internal errors.
 pub(crate) fn send_exception(
     socket: &Socket,
@@ -386,7 +408,5 @@ pub(crate) fn send_exception(
         tracing::error!(gateway, pattern, error = %source, "unhandled error");
     }
     let payload = exception.payload(pattern, data, include_cause);
-    let _ = socket.push(Utf8Bytes::from(
-        socket.wire().event_frame("exception", &payload),
-    ));
+    let _ = socket.emit_json("exception", &payload);
 }

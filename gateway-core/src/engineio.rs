@@ -33,6 +33,7 @@ use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
 use crate::protocol::Wire;
+use crate::socket::Identity;
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 
 /// The gateways of one listener, by namespace name.
@@ -138,10 +139,8 @@ impl PollingSession {
                         }
                         OutFrame::Close(_) => {
                             // A client that closed is answered with a noop, as Engine.IO does.
-                            let closed_by_client = matches!(
-                                self.outbox.reason(),
-                                Some(DisconnectReason::ClientClose(_))
-                            );
+                            let closed_by_client =
+                                self.outbox.reason() == Some(DisconnectReason::TransportClose);
                             packets.push(if closed_by_client { "6" } else { "1" }.to_owned());
                             *slot = None;
                             self.outbox.finish_writing();
@@ -334,9 +333,8 @@ async fn forward_frames<S>(
         };
         let frame = match frame {
             None | Some(Err(_)) => return outbox.record_reason(DisconnectReason::TransportClose),
-            Some(Ok(WsMessage::Close(frame))) => {
-                let code = frame.map(|f| u16::from(f.code));
-                return outbox.record_reason(DisconnectReason::ClientClose(code));
+            Some(Ok(WsMessage::Close(_))) => {
+                return outbox.record_reason(DisconnectReason::TransportClose);
             }
             Some(Ok(WsMessage::Text(text))) => InFrame::Text(text),
             Some(Ok(WsMessage::Binary(bytes))) => InFrame::Binary(bytes),
@@ -423,7 +421,7 @@ impl Session {
                 _ = tokio::time::sleep_until(pong_due), if !closing => outbox.force_close(DisconnectReason::PingTimeout),
                 _ = tokio::time::sleep_until(connect_by), if !closing && !self.joined => {
                     tracing::debug!("no namespace joined within the connect timeout");
-                    outbox.close(DisconnectReason::TransportClose);
+                    outbox.close(DisconnectReason::ServerDisconnect);
                 }
                 _ = tokio::time::sleep_until(next_ping), if !closing => {
                     let _ = outbox.push_text(Utf8Bytes::from_static("2"));
@@ -445,9 +443,11 @@ impl Session {
                             next_ping = Instant::now() + app.config.ping_interval;
                         }
                         Ok(EioPacket::Noop) => {}
+                        // Socket.IO calls a closed Engine.IO connection "transport close", whoever
+                        // closed it (the namespaces did not say goodbye: recoverable).
                         Ok(EioPacket::Close) => {
-                            outbox.close(DisconnectReason::ClientClose(None));
-                            return DisconnectReason::ClientClose(None);
+                            outbox.close(DisconnectReason::TransportClose);
+                            return DisconnectReason::TransportClose;
                         }
                         Ok(EioPacket::Message(payload)) => {
                             if let Err(err) = self.on_message(text, payload).await {
@@ -583,15 +583,47 @@ impl Session {
         let wire = Wire::SocketIo {
             prefix: prefix.as_str().into(),
         };
-        let socket = Socket::new(
-            ns.clone(),
-            self.outbox.clone(),
-            handshake.clone(),
-            cx.into_data(),
-            wire,
+        let data = cx.into_data();
+        let outbox = self.outbox.clone();
+        let new_socket = |identity: Identity| {
+            let socket = Socket::new(
+                ns.clone(),
+                outbox.clone(),
+                handshake.clone(),
+                data.clone(),
+                wire.clone(),
+                identity,
+            );
+            ns.register(&socket);
+            let connect = socketio::encode_connect(&prefix, socket.id().as_str(), socket.pid());
+            let _ = outbox.push_text(Utf8Bytes::from(connect));
+            socket
+        };
+        let recovered = ns.recovery().zip(recovery_request(&handshake)).and_then(
+            |(recovery, (pid, offset))| {
+                recovery.restore(
+                    pid,
+                    offset,
+                    |session| {
+                        data.restore(session.data);
+                        let socket = new_socket(Identity {
+                            id: session.sid,
+                            pid: Some(pid.into()),
+                            recovered: true,
+                        });
+                        ns.join(&socket, session.rooms);
+                        socket
+                    },
+                    |socket, missed| {
+                        let _ = socket.push_frame(missed.clone());
+                    },
+                )
+            },
         );
-        ns.register(&socket);
-        self.send(socketio::encode_connect(&prefix, socket.id().as_str()));
+        let socket = match recovered {
+            Some(socket) => socket,
+            None => new_socket(Identity::new(ns.recovery().is_some())),
+        };
         self.sockets.insert(nsp, (socket.clone(), ns.clone()));
         self.joined = true;
         run_connection_hook(&socket, &ns, handshake).await;
@@ -600,4 +632,12 @@ impl Session {
     fn send(&self, frame: String) {
         let _ = self.outbox.push_text(Utf8Bytes::from(frame));
     }
+}
+
+/// The `pid` and `offset` a reconnecting socket.io-client puts in its CONNECT auth payload.
+fn recovery_request(handshake: &Handshake) -> Option<(&str, &str)> {
+    let auth = handshake.auth()?;
+    let pid = auth.get("pid")?.as_str()?;
+    let offset = auth.get("offset")?.as_str()?;
+    Some((pid, offset))
 }

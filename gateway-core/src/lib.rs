@@ -122,6 +122,7 @@ mod outbox;
 mod payload;
 pub mod pipeline;
 mod protocol;
+mod recovery;
 mod reply;
 mod room;
 mod server;

@@ -13,6 +13,7 @@ use crate::handler::BoxedHandler;
 use crate::pipeline::{
     DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,
 };
+use crate::recovery::Recovery;
 use crate::{GatewayOptions, IntoRooms, Room, Socket, SocketId};
 
 /// One event's handler with every enhancer that applies to it, in pipeline order.
@@ -51,6 +52,8 @@ pub(crate) struct NamespaceInner {
     pub(crate) hooks: Hooks,
     pub(crate) app: Arc<AppShared>,
     registry: RwLock<Registry>,
+    /// Connection state recovery, when the app turned it on.
+    recovery: Option<Recovery>,
 }
 
 #[derive(Default)]
@@ -83,6 +86,7 @@ impl NamespaceInner {
             routes,
             connection_guards: definition.connection_guards,
             hooks: definition.hooks,
+            recovery: app.config.recovery_window.map(Recovery::new),
             app,
             registry: RwLock::default(),
         }
@@ -102,6 +106,10 @@ impl NamespaceInner {
 
     pub(crate) fn connection_guards(&self) -> &[Arc<dyn DynConnectionGuard>] {
         &self.connection_guards
+    }
+
+    pub(crate) fn recovery(&self) -> Option<&Recovery> {
+        self.recovery.as_ref()
     }
 
     pub(crate) fn route(&self, event: &str) -> Option<&Arc<Route>> {

@@ -153,20 +153,38 @@ impl Payload {
         }
     }
 
-    /// The frame(s) emitting `event` with these arguments on `wire`.
-    pub(crate) fn event_frame(&self, wire: &Wire, event: &str, ack: Option<u64>) -> OutFrame {
+    /// The frame(s) emitting `event` with these arguments on `wire`; a Socket.IO `offset`
+    /// (connection state recovery) is appended as the last argument.
+    pub(crate) fn event_frame(
+        &self,
+        wire: &Wire,
+        event: &str,
+        ack: Option<u64>,
+        offset: Option<&str>,
+    ) -> OutFrame {
         match wire {
             Wire::Json => OutFrame::Text(Utf8Bytes::from(json::encode_event(
                 event,
                 &self.json_data().to_string(),
             ))),
-            Wire::SocketIo { prefix } => self.socketio_frame(socketio::encode_event_args(
-                prefix,
-                ack,
-                event,
-                &self.args_json(),
-                self.attachments.len(),
-            )),
+            Wire::SocketIo { prefix } => {
+                let mut args = self.args_json();
+                if let Some(offset) = offset {
+                    let offset = Value::from(offset).to_string();
+                    args = if args.is_empty() {
+                        offset
+                    } else {
+                        format!("{args},{offset}")
+                    };
+                }
+                self.socketio_frame(socketio::encode_event_args(
+                    prefix,
+                    ack,
+                    event,
+                    &args,
+                    self.attachments.len(),
+                ))
+            }
         }
     }
 
@@ -276,7 +294,7 @@ mod tests {
             .with_arg(Value::from(1))
             .with_binary(vec![7u8]);
         let wire = Wire::SocketIo { prefix: "".into() };
-        match p.event_frame(&wire, "up", None) {
+        match p.event_frame(&wire, "up", None, None) {
             OutFrame::Attached(header, bins) => {
                 assert_eq!(
                     header.as_str(),

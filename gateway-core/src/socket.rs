@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::broadcast::{BroadcastOperator, EmitError};
+use crate::broadcast::{BroadcastOperator, EmitError, Target};
 use crate::namespace::NamespaceInner;
 use crate::outbox::{OutFrame, Outbox, PushError};
 use crate::protocol::{socketio, Wire};
@@ -33,6 +33,27 @@ struct Inner {
     data: Arc<SocketData>,
     wire: Wire,
     acks: Mutex<AckTable>,
+    /// The private session id, when connection state recovery is on (Socket.IO only).
+    pid: Option<Box<str>>,
+    recovered: bool,
+}
+
+/// Who a new socket is: a new id, or the id of a recovered session.
+pub(crate) struct Identity {
+    pub(crate) id: SocketId,
+    pub(crate) pid: Option<Box<str>>,
+    pub(crate) recovered: bool,
+}
+
+impl Identity {
+    /// A new socket; `recoverable` gives it a private session id.
+    pub(crate) fn new(recoverable: bool) -> Self {
+        Self {
+            id: SocketId::random(),
+            pid: recoverable.then(|| SocketId::random().to_string().into()),
+            recovered: false,
+        }
+    }
 }
 
 /// Server emits waiting for the client's ack, by ack id.
@@ -49,16 +70,37 @@ impl Socket {
         handshake: Handshake,
         data: Arc<SocketData>,
         wire: Wire,
+        identity: Identity,
     ) -> Self {
         Self(Arc::new(Inner {
-            id: SocketId::random(),
+            id: identity.id,
             ns,
             outbox,
             handshake,
             data,
             wire,
             acks: Mutex::default(),
+            pid: identity.pid,
+            recovered: identity.recovered,
         }))
+    }
+
+    /// Whether this socket is a session restored by connection state recovery: same id, rooms
+    /// and data as before the client dropped (socket.io `socket.recovered`).
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// if !client.recovered() {
+    ///     client.join("lobby"); // first visit: set up from scratch
+    /// }
+    /// # }
+    /// ```
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    pub(crate) fn pid(&self) -> Option<&str> {
+        self.0.pid.as_deref()
     }
 
     /// This socket's id; it is also the name of a room holding only this socket.
@@ -153,8 +195,24 @@ impl Socket {
     /// ```
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         let data = serde_json::to_string(data)?;
-        let frame = Utf8Bytes::from(self.0.wire.event_frame(event, &data));
-        self.push(frame)
+        self.emit_json(event, &data)
+    }
+
+    /// Sends `event` with `data` (already JSON) to this socket only.
+    pub(crate) fn emit_json(&self, event: &str, data: &str) -> Result<(), EmitError> {
+        match (&self.0.wire, self.0.ns.recovery()) {
+            (Wire::SocketIo { prefix }, Some(recovery)) => recovery.emit(
+                &Target::socket(self.0.id),
+                |offset| {
+                    let args = format!("{data},\"{offset}\"");
+                    OutFrame::Text(Utf8Bytes::from(socketio::encode_event_args(
+                        prefix, None, event, &args, 0,
+                    )))
+                },
+                |frame| self.push_frame(frame.clone()),
+            ),
+            (wire, _) => self.push(Utf8Bytes::from(wire.event_frame(event, data))),
+        }
     }
 
     /// Sends `event` and waits up to `timeout` for the client's ack (socket.io
@@ -239,7 +297,14 @@ impl Socket {
     /// # }
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> Result<(), EmitError> {
-        self.push_frame(payload.event_frame(&self.0.wire, event, None))
+        match (&self.0.wire, self.0.ns.recovery()) {
+            (Wire::SocketIo { .. }, Some(recovery)) => recovery.emit(
+                &Target::socket(self.0.id),
+                |offset| payload.event_frame(&self.0.wire, event, None, Some(offset)),
+                |frame| self.push_frame(frame.clone()),
+            ),
+            (wire, _) => self.push_frame(payload.event_frame(wire, event, None, None)),
+        }
     }
 
     /// Delivers the client's ack `id`.
@@ -419,6 +484,15 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// Whether connection state recovery keeps the session (socket.io's recoverable reasons:
+    /// the client did not leave on purpose and was not thrown out).
+    pub(crate) fn is_recoverable(&self) -> bool {
+        matches!(
+            self,
+            Self::TransportClose | Self::TransportError | Self::PingTimeout | Self::ServerShutdown
+        )
+    }
+
     /// The WebSocket close code sent or received for this reason.
     pub fn close_code(&self) -> Option<u16> {
         match self {

@@ -42,8 +42,11 @@ impl AppState {
 /// ```
 #[derive(Default)]
 pub struct SocketData {
-    values: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    values: Mutex<DataMap>,
 }
+
+/// The values of a [`SocketData`], by type.
+pub(crate) type DataMap = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
 
 impl SocketData {
     /// Stores `value`, returning the previous value of that type.
@@ -93,7 +96,21 @@ impl SocketData {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TypeId, Box<dyn Any + Send + Sync>>> {
+    /// Takes every value out (a recoverable session keeps them).
+    pub(crate) fn take_all(&self) -> DataMap {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// Puts back values taken by [`take_all`](Self::take_all), keeping any value of the same
+    /// type stored since (fresh values win).
+    pub(crate) fn restore(&self, values: DataMap) {
+        let mut map = self.lock();
+        for (ty, value) in values {
+            map.entry(ty).or_insert(value);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DataMap> {
         // A panic while holding this lock cannot leave the map inconsistent: keep going.
         self.values.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -48,7 +48,7 @@ impl Wire {
 }
 
 /// `{"event": E, "data": D}` replies (NestJS `WsResponse`): the event and the raw data.
-fn event_reply(json: &str) -> Option<(Cow<'_, str>, Option<&RawValue>)> {
+pub(crate) fn event_reply(json: &str) -> Option<(Cow<'_, str>, Option<&RawValue>)> {
     #[derive(Deserialize)]
     struct EventReply<'a> {
         #[serde(borrow, default)]

@@ -310,9 +310,12 @@ pub(crate) fn encode_ack(prefix: &str, ack: u64, data_json: &str) -> String {
     encode_ack_args(prefix, ack, data_json, 0)
 }
 
-/// `40<prefix>{"sid":…}`.
-pub(crate) fn encode_connect(prefix: &str, sid: &str) -> String {
-    format!(r#"40{prefix}{{"sid":"{sid}"}}"#)
+/// `40<prefix>{"sid":…}`, with the private session id `pid` under connection state recovery.
+pub(crate) fn encode_connect(prefix: &str, sid: &str, pid: Option<&str>) -> String {
+    match pid {
+        None => format!(r#"40{prefix}{{"sid":"{sid}"}}"#),
+        Some(pid) => format!(r#"40{prefix}{{"sid":"{sid}","pid":"{pid}"}}"#),
+    }
 }
 
 /// `44<prefix>{"message":…[,"data":…]}`.
@@ -459,7 +462,7 @@ mod tests {
     fn encodes() {
         assert_eq!(encode_event("/chat,", "a", "1"), r#"42/chat,["a",1]"#);
         assert_eq!(encode_ack("", 3, r#""pong""#), r#"433["pong"]"#);
-        assert_eq!(encode_connect("", "abc"), r#"40{"sid":"abc"}"#);
+        assert_eq!(encode_connect("", "abc", None), r#"40{"sid":"abc"}"#);
         assert_eq!(
             encode_connect_error("/x,", "Invalid namespace", None),
             r#"44/x,{"message":"Invalid namespace"}"#
