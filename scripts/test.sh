@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what is missing, checks formatting and
 # lints, runs every Rust test (unit, doc, trybuild UI, end-to-end over loopback with real
-# clients: npm socket.io-client and ws, python-socketio), then runs the chat example binary and drives it with the npm `ws` client.
+# clients: npm socket.io-client and ws, python-socketio), then runs the chat example binary
+# and drives it with the npm `ws` client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

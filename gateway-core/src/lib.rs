@@ -79,11 +79,17 @@
 //!
 //! # Socket.IO
 //!
-//! The same gateways serve Socket.IO v5 clients at `/socket.io/` (Engine.IO v4, WebSocket
-//! transport; long-polling is not served yet, so clients need `transports: ["websocket"]`). A
-//! gateway's namespace is its Socket.IO namespace. A handler's return value is the ack when the
-//! client asked for one; a reply with an `event` field (a [`WsResponse`]) is emitted as that event
-//! instead, as NestJS's IoAdapter does. Errors arrive as the `exception` event.
+//! The same gateways serve Socket.IO v5 clients at `/socket.io/` (Engine.IO v4: HTTP
+//! long-polling, WebSocket, and the upgrade from one to the other, so socket.io-client works with
+//! its default options). A gateway's namespace is its Socket.IO namespace. A handler's return
+//! value is the ack when the client asked for one; a reply with an `event` field (a
+//! [`WsResponse`]) is emitted as that event instead, as NestJS's IoAdapter does. Errors arrive as
+//! the `exception` event. [`Payload`] carries several arguments and binary attachments;
+//! [`Socket::emit_with_ack`] and [`BroadcastOperator::emit_with_ack`] wait for acks; connection
+//! state recovery is [`GatewayAppBuilder::with_connection_state_recovery`].
+//!
+//! Long-polling keeps a session in one process: behind a load balancer, use sticky sessions (or
+//! have clients use `transports: ["websocket"]`).
 //!
 //! # Order and concurrency
 //!

@@ -463,9 +463,11 @@ pub enum AckError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DisconnectReason {
-    /// The client sent a close frame, with this code (NestJS `platform-ws` passes the code).
+    /// The client sent a close frame, with this code (NestJS `platform-ws` passes the code); for
+    /// Socket.IO, the client left the namespace (a DISCONNECT packet).
     ClientClose(Option<u16>),
-    /// The connection ended without a close frame.
+    /// The connection ended without a close frame; for Socket.IO, the Engine.IO connection
+    /// closed, whichever side closed it, without the namespace saying goodbye (recoverable).
     TransportClose,
     /// Reading from or writing to the connection failed.
     TransportError,
