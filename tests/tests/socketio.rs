@@ -297,3 +297,57 @@ async fn the_server_can_emit_and_wait_for_the_ack() {
         r#"42/events,["answered",{"error":"no ack within the timeout"}]"#
     );
 }
+
+/// Only `https://good.example` may connect.
+struct Strict;
+
+#[gateway(namespace = "/strict", cors = "https://good.example")]
+impl Strict {}
+
+fn polling_request(method: &str, origin: &str) -> String {
+    format!(
+        "{method} /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\
+         Connection: close\r\nOrigin: {origin}\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn long_polling_answers_cors_for_allowed_origins_only() {
+    let server = serve(GatewayApp::builder().gateway(Strict)).await;
+    let addr = server.local_addr();
+
+    let (status, preflight) =
+        raw_http(addr, &polling_request("OPTIONS", "https://good.example")).await;
+    assert_eq!(status, 204, "{preflight}");
+    let preflight = preflight.to_ascii_lowercase();
+    assert!(
+        preflight.contains("access-control-allow-origin: https://good.example"),
+        "{preflight}"
+    );
+    assert!(
+        preflight.contains("access-control-allow-methods: get, post"),
+        "{preflight}"
+    );
+
+    let (status, open) = raw_http(addr, &polling_request("GET", "https://good.example")).await;
+    assert_eq!(status, 200, "{open}");
+    let open_lower = open.to_ascii_lowercase();
+    assert!(
+        open_lower.contains("access-control-allow-origin: https://good.example"),
+        "{open}"
+    );
+    assert!(
+        open_lower.contains("access-control-allow-credentials: true"),
+        "{open}"
+    );
+    assert!(open.contains(r#""upgrades":["websocket"]"#), "{open}");
+
+    let (status, refused) = raw_http(addr, &polling_request("GET", "https://evil.example")).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        !refused
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{refused}"
+    );
+}
