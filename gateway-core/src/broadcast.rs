@@ -150,7 +150,7 @@ impl BroadcastOperator {
                 Wire::Json => as_json.get_or_insert_with(&json),
                 Wire::SocketIo { .. } => as_socketio.get_or_insert_with(&socketio),
             };
-            if socket.outbox().push(frame.clone()).is_ok() {
+            if socket.push_frame(frame.clone()).is_ok() {
                 sent += 1;
             }
         });

@@ -356,6 +356,8 @@ struct Session {
     partial: Option<(SioPacket, Vec<Bytes>)>,
     /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
     joined: bool,
+    /// Given to each socket: the server disconnected it from its namespace.
+    leave: Option<mpsc::UnboundedSender<SocketId>>,
 }
 
 impl Session {
@@ -367,6 +369,7 @@ impl Session {
             sockets: HashMap::new(),
             partial: None,
             joined: false,
+            leave: None,
         }
     }
 
@@ -393,6 +396,8 @@ impl Session {
         app: &AppShared,
     ) -> DisconnectReason {
         let outbox = self.outbox.clone();
+        let (leave, mut left) = mpsc::unbounded_channel();
+        self.leave = Some(leave);
         let far = || Instant::now() + Duration::from_secs(365 * 24 * 3600);
         let mut next_ping = Instant::now() + app.config.ping_interval;
         let mut pong_due = far();
@@ -423,6 +428,7 @@ impl Session {
                     tracing::debug!("no namespace joined within the connect timeout");
                     outbox.close(DisconnectReason::ServerDisconnect);
                 }
+                Some(id) = left.recv() => self.remove(id).await,
                 _ = tokio::time::sleep_until(next_ping), if !closing => {
                     let _ = outbox.push_text(Utf8Bytes::from_static("2"));
                     next_ping = far();
@@ -501,6 +507,18 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Finishes socket `id`, which the server disconnected from its namespace.
+    async fn remove(&mut self, id: SocketId) {
+        let nsp = self
+            .sockets
+            .iter()
+            .find(|(_, (socket, _))| socket.id() == id)
+            .map(|(nsp, _)| nsp.clone());
+        if let Some((socket, ns)) = nsp.and_then(|nsp| self.sockets.remove(&nsp)) {
+            finish_socket(&socket, &ns, DisconnectReason::ServerDisconnect, false).await;
+        }
     }
 
     async fn handle(&mut self, packet: SioPacket, attachments: Vec<Bytes>) {
@@ -585,8 +603,9 @@ impl Session {
         };
         let data = cx.into_data();
         let outbox = self.outbox.clone();
+        let leave = self.leave.clone();
         let new_socket = |identity: Identity| {
-            let socket = Socket::new(
+            let mut socket = Socket::new(
                 ns.clone(),
                 outbox.clone(),
                 handshake.clone(),
@@ -594,6 +613,9 @@ impl Session {
                 wire.clone(),
                 identity,
             );
+            if let Some(leave) = &leave {
+                socket = socket.with_leave(leave.clone());
+            }
             ns.register(&socket);
             let connect = socketio::encode_connect(&prefix, socket.id().as_str(), socket.pid());
             let _ = outbox.push_text(Utf8Bytes::from(connect));

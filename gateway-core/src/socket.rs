@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use tokio::sync::oneshot;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -36,6 +38,9 @@ struct Inner {
     /// The private session id, when connection state recovery is on (Socket.IO only).
     pid: Option<Box<str>>,
     recovered: bool,
+    /// Socket.IO: tells the session this socket left its namespace (the connection stays).
+    leave: Option<mpsc::UnboundedSender<SocketId>>,
+    left: AtomicBool,
 }
 
 /// Who a new socket is: a new id, or the id of a recovered session.
@@ -82,7 +87,18 @@ impl Socket {
             acks: Mutex::default(),
             pid: identity.pid,
             recovered: identity.recovered,
+            leave: None,
+            left: AtomicBool::new(false),
         }))
+    }
+
+    /// This socket, telling `leave` when the server disconnects it from its namespace
+    /// (Socket.IO: the session removes it, the connection and its other namespaces stay).
+    pub(crate) fn with_leave(mut self, leave: mpsc::UnboundedSender<SocketId>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.leave = Some(leave);
+        }
+        self
     }
 
     /// Whether this socket is a session restored by connection state recovery: same id, rooms
@@ -361,7 +377,11 @@ impl Socket {
         BroadcastOperator::new(self.0.ns.clone()).except_socket(self.0.id)
     }
 
-    /// Closes the connection (close code 1000) after what is already queued to it has been sent.
+    /// Disconnects the socket after what is already queued to it has been sent.
+    ///
+    /// A JSON-format socket's connection closes (close code 1000). A Socket.IO socket leaves its
+    /// namespace (the client sees "io server disconnect"); the Engine.IO connection and the
+    /// client's other namespaces on it stay, as with socket.io's `socket.disconnect()`.
     ///
     /// Anything sent after this (including the reply of the handler that called it) is dropped.
     ///
@@ -373,13 +393,18 @@ impl Socket {
     /// # }
     /// ```
     pub fn disconnect(&self) {
-        if let Wire::SocketIo { prefix } = &self.0.wire {
-            // Socket.IO clients learn why ("io server disconnect") before the connection closes.
-            let _ = self.push(Utf8Bytes::from(socketio::encode_disconnect(prefix)));
+        match (&self.0.wire, &self.0.leave) {
+            (Wire::SocketIo { prefix }, Some(leave)) => {
+                let _ = self.push(Utf8Bytes::from(socketio::encode_disconnect(prefix)));
+                if !self.0.left.swap(true, Ordering::AcqRel) {
+                    let _ = leave.send(self.0.id);
+                }
+            }
+            _ => self
+                .0
+                .outbox
+                .close(crate::DisconnectReason::ServerDisconnect),
         }
-        self.0
-            .outbox
-            .close(crate::DisconnectReason::ServerDisconnect);
     }
 
     /// Whether the socket is still open (no close started from either side).
@@ -392,7 +417,7 @@ impl Socket {
     /// # }
     /// ```
     pub fn is_connected(&self) -> bool {
-        !self.0.outbox.is_closing()
+        !self.0.outbox.is_closing() && !self.0.left.load(Ordering::Acquire)
     }
 
     pub(crate) fn outbox(&self) -> &Outbox {
@@ -412,6 +437,9 @@ impl Socket {
     }
 
     pub(crate) fn push_frame(&self, frame: OutFrame) -> Result<(), EmitError> {
+        if self.0.left.load(Ordering::Acquire) {
+            return Err(EmitError::Disconnected);
+        }
         self.0.outbox.push(frame).map_err(|e| match e {
             PushError::Closed => EmitError::Disconnected,
             PushError::Full => EmitError::QueueFull,

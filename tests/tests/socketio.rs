@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
 use gateway_core::{gateway, Ack, AckError, GatewayApp, MessageBody, RunningApp, Socket};
-use gateway_tests::{raw_http, serve, upgrade_request, PATIENCE};
+use gateway_tests::{raw_http, serve, upgrade_request, wait_until, PATIENCE};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,6 +18,12 @@ impl Events {
     #[subscribe_message("ping")]
     async fn ping(&self) -> &'static str {
         "pong"
+    }
+
+    /// The server disconnects this socket from `/events`.
+    #[subscribe_message("leave")]
+    async fn leave(&self, client: Socket) {
+        client.disconnect();
     }
 
     #[subscribe_message("sum")]
@@ -350,4 +356,24 @@ async fn long_polling_answers_cors_for_allowed_origins_only() {
             .contains("access-control-allow-origin"),
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn a_server_disconnect_leaves_the_other_namespaces_connected() {
+    let server = server(Duration::from_secs(25)).await;
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, "40/events,").await;
+    recv(&mut ws).await;
+    send(&mut ws, r#"40/guarded,{"key":"open-sesame"}"#).await;
+    recv(&mut ws).await;
+    send(&mut ws, r#"42/events,["leave"]"#).await;
+    assert_eq!(recv(&mut ws).await, "41/events,");
+    let events = server.namespace("/events").unwrap();
+    wait_until("the socket to leave /events", || events.socket_count() == 0).await;
+    // The connection and its other namespace are still there.
+    send(&mut ws, r#"42/guarded,3["hello"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/guarded,3["inside"]"#);
+    // And the client may join /events again.
+    send(&mut ws, "40/events,").await;
+    assert!(recv(&mut ws).await.starts_with("40/events,"));
 }
