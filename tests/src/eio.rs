@@ -142,3 +142,47 @@ pub async fn post(addr: SocketAddr, path: &str, sid: &str, body: &str) -> (u16, 
     )
     .await
 }
+
+/// The conformance example's server, exactly as the suites require (pings every 300 ms, 200 ms
+/// timeout).
+pub async fn conformance_server() -> gateway_core::RunningApp {
+    crate::serve(gateway_examples::conformance::app()).await
+}
+
+/// The conformance server with a long ping timeout, for cases that are not about heartbeats: a
+/// test client slow to answer a ping (a loaded machine) must not lose its session.
+pub async fn patient_server() -> gateway_core::RunningApp {
+    crate::serve(
+        gateway_examples::conformance::app().with_ping_timeout(std::time::Duration::from_secs(30)),
+    )
+    .await
+}
+
+/// The conformance server pinging rarely, for cases where a ping would end a pending poll early.
+pub async fn quiet_server() -> gateway_core::RunningApp {
+    crate::serve(
+        gateway_examples::conformance::app().with_ping_interval(std::time::Duration::from_secs(60)),
+    )
+    .await
+}
+
+/// Checks an open packet against the conformance server's settings: exactly the five keys,
+/// `upgrades` as given, pings 300/200 ms, `maxPayload` 1 000 000.
+pub fn assert_conformance_open_packet(body: &str, upgrades: serde_json::Value) {
+    let open = open_packet(body);
+    assert_eq!(
+        keys(&open),
+        [
+            "maxPayload",
+            "pingInterval",
+            "pingTimeout",
+            "sid",
+            "upgrades"
+        ]
+    );
+    assert!(open["sid"].is_string());
+    assert_eq!(open["upgrades"], upgrades);
+    assert_eq!(open["pingInterval"], 300);
+    assert_eq!(open["pingTimeout"], 200);
+    assert_eq!(open["maxPayload"], 1_000_000);
+}

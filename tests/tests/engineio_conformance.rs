@@ -5,49 +5,16 @@
 //! Where the upstream suite relies on timing (sleeping past the ping timeout, a 5 ms head start
 //! for one of two concurrent requests), these versions wait for the outcome instead.
 
-use std::time::Duration;
-
 use gateway_core::RunningApp;
-use gateway_examples::conformance;
 use gateway_tests::eio::{self, Frame};
-use gateway_tests::{http, serve};
+use gateway_tests::http;
 
 const PATH: &str = "/engine.io/";
 
-/// The conformance server, exactly as the suite requires (pings every 300 ms, 200 ms timeout).
-async fn server() -> RunningApp {
-    serve(conformance::app()).await
-}
-
-/// The same server with a long ping timeout, for cases that are not about heartbeats: a test
-/// client that is slow to answer a ping (a loaded machine) must not lose its session.
-async fn patient_server() -> RunningApp {
-    serve(conformance::app().with_ping_timeout(Duration::from_secs(30))).await
-}
-
-/// The same server pinging rarely, for cases where a ping would end a pending poll early.
-async fn quiet_server() -> RunningApp {
-    serve(conformance::app().with_ping_interval(Duration::from_secs(60))).await
-}
-
-fn assert_open_packet(body: &str, upgrades: serde_json::Value) {
-    let open = eio::open_packet(body);
-    assert_eq!(
-        eio::keys(&open),
-        [
-            "maxPayload",
-            "pingInterval",
-            "pingTimeout",
-            "sid",
-            "upgrades"
-        ]
-    );
-    assert!(open["sid"].is_string());
-    assert_eq!(open["upgrades"], upgrades);
-    assert_eq!(open["pingInterval"], 300);
-    assert_eq!(open["pingTimeout"], 200);
-    assert_eq!(open["maxPayload"], 1_000_000);
-}
+use gateway_tests::eio::{
+    assert_conformance_open_packet as assert_open_packet, conformance_server as server,
+    patient_server, quiet_server,
+};
 
 mod handshake_polling {
     use super::*;
