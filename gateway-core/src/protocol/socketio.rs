@@ -117,6 +117,10 @@ pub(crate) fn decode_packet(payload: &Utf8Bytes) -> Result<SioPacket, ParseError
         .as_bytes()
         .first()
         .ok_or(ParseError("empty Socket.IO packet"))?;
+    // Any valid type is one ASCII digit; checking first keeps the slicing below on a char boundary.
+    if !kind.is_ascii_digit() {
+        return Err(ParseError("unknown Socket.IO packet type"));
+    }
     let mut rest = &text[1..];
     let attachments = if matches!(kind, b'5' | b'6') {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -424,6 +428,8 @@ mod tests {
             "4511-[\"a\"]",
             "45x-[\"a\"]",
             "42abc[\"a\"]",
+            "4é",
+            "4\u{1f600}[]",
         ] {
             assert!(!parses(bad), "{bad}");
         }
