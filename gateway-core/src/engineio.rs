@@ -443,7 +443,7 @@ impl Session {
                             outbox.close(DisconnectReason::ParseError);
                         }
                     }
-                    Some(InFrame::Text(text)) => match socketio::decode(text.clone()) {
+                    Some(InFrame::Text(text)) => match socketio::decode(text) {
                         Ok(EioPacket::Pong) => {
                             pong_due = far();
                             next_ping = Instant::now() + app.config.ping_interval;
@@ -455,8 +455,8 @@ impl Session {
                             outbox.close(DisconnectReason::TransportClose);
                             return DisconnectReason::TransportClose;
                         }
-                        Ok(EioPacket::Message(payload)) => {
-                            if let Err(err) = self.on_message(text, payload).await {
+                        Ok(EioPacket::Message(frame)) => {
+                            if let Err(err) = self.on_message(frame).await {
                                 tracing::debug!(error = %err, "closing Engine.IO session");
                                 outbox.close(DisconnectReason::ParseError);
                             }
@@ -472,7 +472,7 @@ impl Session {
     }
 
     /// A text message: echoed, or a Socket.IO packet (held back until its attachments arrive).
-    async fn on_message(&mut self, frame: Utf8Bytes, payload: Utf8Bytes) -> Result<(), ParseError> {
+    async fn on_message(&mut self, frame: Utf8Bytes) -> Result<(), ParseError> {
         if let Service::Echo = self.service {
             let _ = self.outbox.push_text(frame);
             return Ok(());
@@ -482,7 +482,7 @@ impl Session {
                 "a text packet came before the awaited attachments",
             ));
         }
-        let packet = socketio::decode_packet(&payload)?;
+        let packet = socketio::decode_packet(&frame)?;
         if packet.attachments() > 0 {
             self.partial = Some((packet, Vec::new()));
         } else {

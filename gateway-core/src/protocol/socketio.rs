@@ -29,7 +29,7 @@ pub(crate) enum EioPacket {
     Pong,
     /// `6`: nothing (sent by clients while upgrading).
     Noop,
-    /// `4…`: a message; the payload after the type digit.
+    /// `4…`: a message (the whole frame, type digit included).
     Message(Utf8Bytes),
 }
 
@@ -91,12 +91,11 @@ impl ParseError {
 
 /// Decodes one Engine.IO text frame (long-polling's `b` packets are decoded by the transport).
 pub(crate) fn decode(frame: Utf8Bytes) -> Result<EioPacket, ParseError> {
-    let text = frame.as_str();
-    match text.as_bytes().first() {
-        Some(b'1') if text.len() == 1 => Ok(EioPacket::Close),
+    match frame.as_bytes().first() {
+        Some(b'1') if frame.len() == 1 => Ok(EioPacket::Close),
         Some(b'3') => Ok(EioPacket::Pong),
         Some(b'6') => Ok(EioPacket::Noop),
-        Some(b'4') => Ok(EioPacket::Message(subslice(&frame, &text[1..]))),
+        Some(b'4') => Ok(EioPacket::Message(frame)),
         Some(b'2') => Err(ParseError(
             "a client must not ping (Engine.IO v4 reversed the heartbeat)",
         )),
@@ -104,15 +103,14 @@ pub(crate) fn decode(frame: Utf8Bytes) -> Result<EioPacket, ParseError> {
     }
 }
 
-/// Whether `packet` starts like an Engine.IO packet: a type digit (`1`–`6`), or `b` (base64
-/// binary, long-polling only).
+/// Whether `packet` starts with an Engine.IO packet type a client may send (`1`–`6`).
 pub(crate) fn is_engine_io_packet(packet: &str) -> bool {
-    matches!(packet.as_bytes().first(), Some(b'1'..=b'6' | b'b'))
+    matches!(packet.as_bytes().first(), Some(b'1'..=b'6'))
 }
 
-/// Decodes the Socket.IO packet carried by an Engine.IO message.
-pub(crate) fn decode_packet(payload: &Utf8Bytes) -> Result<SioPacket, ParseError> {
-    let text = payload.as_str();
+/// Decodes the Socket.IO packet carried by an Engine.IO message frame (`4…`).
+pub(crate) fn decode_packet(frame: &Utf8Bytes) -> Result<SioPacket, ParseError> {
+    let text = frame.as_str().get(1..).unwrap_or("");
     let kind = *text
         .as_bytes()
         .first()
@@ -186,7 +184,7 @@ pub(crate) fn decode_packet(payload: &Utf8Bytes) -> Result<SioPacket, ParseError
             // NestJS IoAdapter: one argument is the data, several are an array of them.
             let data = match args {
                 [] => None,
-                [one] => Some(subslice(payload, one.get())),
+                [one] => Some(subslice(frame, one.get())),
                 several => {
                     let joined: Vec<&str> = several.iter().map(|a| a.get()).collect();
                     Some(Utf8Bytes::from(format!("[{}]", joined.join(","))))
