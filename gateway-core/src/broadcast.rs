@@ -49,14 +49,6 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// Only socket `id`.
-    pub(crate) fn socket(id: SocketId) -> Self {
-        Self {
-            rooms: vec![Room::from(id)],
-            ..Self::default()
-        }
-    }
-
     /// Whether a socket `sid` in `rooms` (its own room included) is a recipient.
     pub(crate) fn reaches(&self, sid: SocketId, rooms: &[Room]) -> bool {
         let included = self.rooms.is_empty() || self.rooms.iter().any(|r| rooms.contains(r));
@@ -120,36 +112,43 @@ impl BroadcastOperator {
 
     /// Sends `event` with `data` (already JSON) to every recipient.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> usize {
-        let json_frame = || OutFrame::Text(Utf8Bytes::from(Wire::Json.event_frame(event, data)));
-        let prefix = socketio::nsp_prefix(self.ns.name());
-        match self.ns.recovery() {
-            None => self.deliver(json_frame, || {
-                OutFrame::Text(Utf8Bytes::from(socketio::encode_event(
-                    &prefix, event, data,
-                )))
-            }),
-            Some(recovery) => recovery.emit(
-                &self.target,
-                |offset| {
-                    let args = format!("{data},\"{offset}\"");
-                    OutFrame::Text(Utf8Bytes::from(socketio::encode_event_args(
-                        &prefix, None, event, &args, 0,
-                    )))
-                },
-                |socketio_frame| self.deliver(json_frame, || socketio_frame.clone()),
-            ),
-        }
+        self.emit_frames(|wire, offset| {
+            OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, offset)))
+        })
+    }
+
+    /// Queues `frame(wire, offset)` to every recipient, built once per wire format on first use.
+    /// Under connection state recovery the Socket.IO frame carries an offset and is recorded
+    /// (then it is built up front, recipients or not).
+    fn emit_frames(&self, frame: impl Fn(&Wire, Option<&str>) -> OutFrame) -> usize {
+        let Some(recovery) = self.ns.recovery() else {
+            return self.deliver(|wire| frame(wire, None));
+        };
+        let socketio = Wire::SocketIo {
+            prefix: socketio::nsp_prefix(self.ns.name()).into(),
+        };
+        recovery.emit(
+            &self.target,
+            |offset| frame(&socketio, Some(offset)),
+            |recorded| {
+                self.deliver(|wire| match wire {
+                    Wire::Json => frame(wire, None),
+                    Wire::SocketIo { .. } => recorded.clone(),
+                })
+            },
+        )
     }
 
     /// Queues one frame per wire format, each built once on first use, to every recipient.
-    fn deliver(&self, json: impl Fn() -> OutFrame, socketio: impl Fn() -> OutFrame) -> usize {
+    fn deliver(&self, frame: impl Fn(&Wire) -> OutFrame) -> usize {
         let (mut as_json, mut as_socketio) = (None, None);
         let mut sent = 0;
         self.ns.for_each_recipient(&self.target, |socket| {
-            let frame = match socket.wire() {
-                Wire::Json => as_json.get_or_insert_with(&json),
-                Wire::SocketIo { .. } => as_socketio.get_or_insert_with(&socketio),
+            let slot = match socket.wire() {
+                Wire::Json => &mut as_json,
+                Wire::SocketIo { .. } => &mut as_socketio,
             };
+            let frame = slot.get_or_insert_with(|| frame(socket.wire()));
             if socket.push_frame(frame.clone()).is_ok() {
                 sent += 1;
             }
@@ -168,18 +167,7 @@ impl BroadcastOperator {
     /// # }
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &crate::Payload) -> usize {
-        let wire = Wire::SocketIo {
-            prefix: socketio::nsp_prefix(self.ns.name()).into(),
-        };
-        let json_frame = || payload.event_frame(&Wire::Json, event, None, None);
-        match self.ns.recovery() {
-            None => self.deliver(json_frame, || payload.event_frame(&wire, event, None, None)),
-            Some(recovery) => recovery.emit(
-                &self.target,
-                |offset| payload.event_frame(&wire, event, None, Some(offset)),
-                |socketio_frame| self.deliver(json_frame, || socketio_frame.clone()),
-            ),
-        }
+        self.emit_frames(|wire, offset| payload.event_frame(wire, event, None, offset))
     }
 
     /// Sends `event` to every recipient and waits up to `timeout` for each one's ack (socket.io
@@ -212,7 +200,7 @@ impl BroadcastOperator {
             async move {
                 let answer = match socket.wire() {
                     Wire::Json => {
-                        let frame = socket.wire().event_frame(event, data);
+                        let frame = socket.wire().event_frame(event, data, None);
                         let _ = socket.push(Utf8Bytes::from(frame));
                         Err(AckError::Unsupported)
                     }

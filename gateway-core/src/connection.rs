@@ -16,9 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::namespace::{NamespaceInner, Route};
 use crate::outbox::{write_loop, Outbox};
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
-use crate::protocol::event_reply;
 use crate::protocol::json::{self, Inbound};
 use crate::protocol::Wire;
+use crate::protocol::{event_reply, socketio};
 use crate::socket::Identity;
 use crate::EmitError;
 use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
@@ -381,16 +381,18 @@ fn send_reply(
     }
 }
 
-/// Sends a handler's JSON reply (or ack). Under connection state recovery an event reply to a
-/// Socket.IO client is an emit like any other, offset included.
+/// Sends a handler's JSON reply (NestJS 12 semantics): the JSON format gets the reply as is;
+/// for Socket.IO, an object with an `event` is emitted as that event (an emit like any other,
+/// recorded under connection state recovery), anything else is the ack if the client asked.
 fn send_json_reply(socket: &Socket, json: String, ack: Option<u64>) -> Result<(), EmitError> {
-    if let (Wire::SocketIo { .. }, Some(_)) = (socket.wire(), socket.ns().recovery()) {
-        if let Some((event, data)) = event_reply(&json) {
-            return socket.emit_json(&event, data.map_or("null", RawValue::get));
-        }
+    let Wire::SocketIo { prefix } = socket.wire() else {
+        return socket.push(Utf8Bytes::from(json));
+    };
+    if let Some((event, data)) = event_reply(&json) {
+        return socket.emit_json(&event, data.map_or("null", RawValue::get));
     }
-    match socket.wire().reply_frame(json, ack) {
-        Some(frame) => socket.push(Utf8Bytes::from(frame)),
+    match ack {
+        Some(id) => socket.push(Utf8Bytes::from(socketio::encode_ack(prefix, id, &json))),
         None => Ok(()),
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::broadcast::{BroadcastOperator, EmitError, Target};
+use crate::broadcast::{BroadcastOperator, EmitError};
 use crate::namespace::NamespaceInner;
 use crate::outbox::{OutFrame, Outbox, PushError};
 use crate::protocol::{socketio, Wire};
@@ -216,19 +216,22 @@ impl Socket {
 
     /// Sends `event` with `data` (already JSON) to this socket only.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> Result<(), EmitError> {
-        match (&self.0.wire, self.0.ns.recovery()) {
-            (Wire::SocketIo { prefix }, Some(recovery)) => recovery.emit(
-                &Target::socket(self.0.id),
-                |offset| {
-                    let args = format!("{data},\"{offset}\"");
-                    OutFrame::Text(Utf8Bytes::from(socketio::encode_event_args(
-                        prefix, None, event, &args, 0,
-                    )))
-                },
-                |frame| self.push_frame(frame.clone()),
-            ),
-            (wire, _) => self.push(Utf8Bytes::from(wire.event_frame(event, data))),
+        if self.records_events() {
+            return reached_or_disconnected(self.own_room().emit_json(event, data));
         }
+        let frame = self.0.wire.event_frame(event, data, None);
+        self.push(Utf8Bytes::from(frame))
+    }
+
+    /// Whether emits to this socket go through the namespace's recovery record (Socket.IO with
+    /// connection state recovery on), as socket.io routes them through its adapter then.
+    fn records_events(&self) -> bool {
+        matches!(self.0.wire, Wire::SocketIo { .. }) && self.0.ns.recovery().is_some()
+    }
+
+    /// A broadcast to the room holding only this socket.
+    fn own_room(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.ns.clone()).to(self.0.id)
     }
 
     /// Sends `event` and waits up to `timeout` for the client's ack (socket.io
@@ -313,14 +316,10 @@ impl Socket {
     /// # }
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> Result<(), EmitError> {
-        match (&self.0.wire, self.0.ns.recovery()) {
-            (Wire::SocketIo { .. }, Some(recovery)) => recovery.emit(
-                &Target::socket(self.0.id),
-                |offset| payload.event_frame(&self.0.wire, event, None, Some(offset)),
-                |frame| self.push_frame(frame.clone()),
-            ),
-            (wire, _) => self.push_frame(payload.event_frame(wire, event, None, None)),
+        if self.records_events() {
+            return reached_or_disconnected(self.own_room().emit_payload(event, payload));
         }
+        self.push_frame(payload.event_frame(&self.0.wire, event, None, None))
     }
 
     /// Delivers the client's ack `id`.
@@ -444,6 +443,14 @@ impl Socket {
             PushError::Closed => EmitError::Disconnected,
             PushError::Full => EmitError::QueueFull,
         })
+    }
+}
+
+/// An emit to a socket's own room reached it, or it is gone (or its queue overflowed).
+fn reached_or_disconnected(reached: usize) -> Result<(), EmitError> {
+    match reached {
+        0 => Err(EmitError::Disconnected),
+        _ => Ok(()),
     }
 }
 

@@ -19,29 +19,15 @@ pub(crate) enum Wire {
 }
 
 impl Wire {
-    /// The frame that emits `event` with `data_json` (already JSON).
-    pub(crate) fn event_frame(&self, event: &str, data_json: &str) -> String {
-        match self {
-            Wire::Json => json::encode_event(event, data_json),
-            Wire::SocketIo { prefix } => socketio::encode_event(prefix, event, data_json),
-        }
-    }
-
-    /// The frame for a handler's reply `json`, if this format sends one (NestJS 12 semantics):
-    /// JSON format, the reply as is; Socket.IO, an object with an `event` is emitted as that
-    /// event, anything else is the ack when the client asked for one.
-    pub(crate) fn reply_frame(&self, json: String, ack: Option<u64>) -> Option<String> {
-        match self {
-            Wire::Json => Some(json),
-            Wire::SocketIo { prefix } => {
-                if let Some((event, data)) = event_reply(&json) {
-                    return Some(socketio::encode_event(
-                        prefix,
-                        &event,
-                        data.map_or("null", RawValue::get),
-                    ));
-                }
-                ack.map(|id| socketio::encode_ack(prefix, id, &json))
+    /// The frame that emits `event` with `data_json` (already JSON). A Socket.IO `offset`
+    /// (connection state recovery) is appended as the last argument.
+    pub(crate) fn event_frame(&self, event: &str, data_json: &str, offset: Option<&str>) -> String {
+        match (self, offset) {
+            (Wire::Json, _) => json::encode_event(event, data_json),
+            (Wire::SocketIo { prefix }, None) => socketio::encode_event(prefix, event, data_json),
+            (Wire::SocketIo { prefix }, Some(offset)) => {
+                let args = format!("{data_json},{}", serde_json::Value::from(offset));
+                socketio::encode_event_args(prefix, None, event, &args, 0)
             }
         }
     }
