@@ -50,7 +50,7 @@ pub(crate) async fn serve<S>(
         handshake.clone(),
         data,
         Wire::Json,
-        Identity::new(false),
+        Identity::new(false, None),
     );
     ns.register(&socket);
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");

@@ -357,11 +357,13 @@ struct Session {
     /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
     joined: bool,
     /// Given to each socket: the server disconnected it from its namespace.
-    leave: Option<mpsc::UnboundedSender<SocketId>>,
+    leave: mpsc::UnboundedSender<SocketId>,
+    left: Option<mpsc::UnboundedReceiver<SocketId>>,
 }
 
 impl Session {
     fn new(service: Service, handshake: Handshake, outbox: Outbox) -> Self {
+        let (leave, left) = mpsc::unbounded_channel();
         Self {
             service,
             handshake,
@@ -369,7 +371,8 @@ impl Session {
             sockets: HashMap::new(),
             partial: None,
             joined: false,
-            leave: None,
+            leave,
+            left: Some(left),
         }
     }
 
@@ -396,8 +399,9 @@ impl Session {
         app: &AppShared,
     ) -> DisconnectReason {
         let outbox = self.outbox.clone();
-        let (leave, mut left) = mpsc::unbounded_channel();
-        self.leave = Some(leave);
+        let Some(mut left) = self.left.take() else {
+            return DisconnectReason::TransportClose; // a session is read once
+        };
         let far = || Instant::now() + Duration::from_secs(365 * 24 * 3600);
         let mut next_ping = Instant::now() + app.config.ping_interval;
         let mut pong_due = far();
@@ -605,7 +609,7 @@ impl Session {
         let outbox = self.outbox.clone();
         let leave = self.leave.clone();
         let new_socket = |identity: Identity| {
-            let mut socket = Socket::new(
+            let socket = Socket::new(
                 ns.clone(),
                 outbox.clone(),
                 handshake.clone(),
@@ -613,9 +617,6 @@ impl Session {
                 wire.clone(),
                 identity,
             );
-            if let Some(leave) = &leave {
-                socket = socket.with_leave(leave.clone());
-            }
             ns.register(&socket);
             let connect = socketio::encode_connect(&prefix, socket.id().as_str(), socket.pid());
             let _ = outbox.push_text(Utf8Bytes::from(connect));
@@ -632,6 +633,7 @@ impl Session {
                             id: session.sid,
                             pid: Some(pid.into()),
                             recovered: true,
+                            leave: Some(leave.clone()),
                         });
                         ns.join(&socket, session.rooms);
                         socket
@@ -644,7 +646,7 @@ impl Session {
         );
         let socket = match recovered {
             Some(socket) => socket,
-            None => new_socket(Identity::new(ns.recovery().is_some())),
+            None => new_socket(Identity::new(ns.recovery().is_some(), Some(leave.clone()))),
         };
         self.sockets.insert(nsp, (socket.clone(), ns.clone()));
         self.joined = true;

@@ -43,20 +43,23 @@ struct Inner {
     left: AtomicBool,
 }
 
-/// Who a new socket is: a new id, or the id of a recovered session.
+/// Who a new socket is (a new id, or the id of a recovered session), and for Socket.IO, how it
+/// tells its session that the server disconnected it from its namespace.
 pub(crate) struct Identity {
     pub(crate) id: SocketId,
     pub(crate) pid: Option<Box<str>>,
     pub(crate) recovered: bool,
+    pub(crate) leave: Option<mpsc::UnboundedSender<SocketId>>,
 }
 
 impl Identity {
     /// A new socket; `recoverable` gives it a private session id.
-    pub(crate) fn new(recoverable: bool) -> Self {
+    pub(crate) fn new(recoverable: bool, leave: Option<mpsc::UnboundedSender<SocketId>>) -> Self {
         Self {
             id: SocketId::random(),
             pid: recoverable.then(|| SocketId::random().to_string().into()),
             recovered: false,
+            leave,
         }
     }
 }
@@ -87,18 +90,9 @@ impl Socket {
             acks: Mutex::default(),
             pid: identity.pid,
             recovered: identity.recovered,
-            leave: None,
+            leave: identity.leave,
             left: AtomicBool::new(false),
         }))
-    }
-
-    /// This socket, telling `leave` when the server disconnects it from its namespace
-    /// (Socket.IO: the session removes it, the connection and its other namespaces stay).
-    pub(crate) fn with_leave(mut self, leave: mpsc::UnboundedSender<SocketId>) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.0) {
-            inner.leave = Some(leave);
-        }
-        self
     }
 
     /// Whether this socket is a session restored by connection state recovery: same id, rooms
