@@ -126,16 +126,19 @@ impl Recovery {
             .sessions
             .get(pid)
             .is_some_and(|s| now.duration_since(s.at) <= self.window);
-        // The client's last event must still be kept (or be the newest), or some were lost.
-        let known =
-            offset + 1 == state.next_offset || state.events.iter().any(|e| e.offset == offset);
+        // Recorded offsets are contiguous, `first..next_offset`. Every event after the client's
+        // last one must still be kept, or some were lost. (Compared first: `offset` is the
+        // client's and may be anything.)
+        let first = state.events.front().map_or(state.next_offset, |e| e.offset);
+        let known = offset < state.next_offset && offset + 1 >= first;
         if !fresh || !known {
             return None;
         }
         let session = state.sessions.remove(pid)?;
         let (sid, rooms) = (session.sid, session.rooms.clone());
         let socket = attach(session);
-        for event in state.events.iter().filter(|e| e.offset > offset) {
+        let already_seen = usize::try_from(offset + 1 - first).unwrap_or(usize::MAX);
+        for event in state.events.iter().skip(already_seen) {
             if event.target.reaches(sid, &rooms) {
                 replay(&socket, &event.frame);
             }
@@ -146,5 +149,46 @@ impl Recovery {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // Every update leaves the state consistent: a poisoned lock is usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> OutFrame {
+        OutFrame::Text(tokio_tungstenite::tungstenite::Utf8Bytes::from(
+            s.to_owned(),
+        ))
+    }
+
+    #[test]
+    fn restores_from_any_kept_offset_and_refuses_the_rest() {
+        let recovery = Recovery::new(Duration::from_secs(60));
+        let everyone = Target::default();
+        for n in 0..3 {
+            recovery.emit(&everyone, |_| text(&n.to_string()), |_| ());
+        }
+        let sid = SocketId::random();
+        let replayed = |offset: &str| {
+            recovery.persist("pid", sid, vec![Room::from(sid)], DataMap::default());
+            let seen = Mutex::new(Vec::new());
+            let restored = recovery.restore(
+                "pid",
+                offset,
+                |_| (),
+                |_, frame| {
+                    if let OutFrame::Text(t) = frame {
+                        seen.lock().unwrap().push(t.as_str().to_owned());
+                    }
+                },
+            );
+            restored.map(|()| seen.into_inner().unwrap())
+        };
+        assert_eq!(replayed("0"), Some(vec!["1".to_owned(), "2".to_owned()]));
+        assert_eq!(replayed("2"), Some(vec![]));
+        for unknown in ["3", "18446744073709551615", "-1", "x"] {
+            assert_eq!(replayed(unknown), None, "{unknown}");
+        }
     }
 }
