@@ -326,20 +326,8 @@ async fn route(
     }
     let data = cx.into_data();
     let ns = ns.clone();
-    let config = websocket_config(shared);
-    shared.tasks.spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                connection::serve(ws, ns, handshake, data).await;
-            }
-            Err(err) => tracing::debug!(error = %err, "upgrade failed"),
-        }
+    spawn_websocket(shared, on_upgrade, move |ws| {
+        connection::serve(ws, ns, handshake, data)
     });
 
     switching_protocols(&key)
@@ -456,8 +444,26 @@ async fn socketio(
         Err(refusal) => return refusal.into_response(),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let config = websocket_config(shared);
     let app = shared.clone();
+    spawn_websocket(shared, on_upgrade, move |ws| async move {
+        match polling {
+            Some(session) => engineio::upgrade(ws, session, app).await,
+            None => engineio::serve_websocket(ws, service, handshake, app).await,
+        }
+    });
+    switching_protocols(&key)
+}
+
+/// The WebSocket of an upgraded request, as the app configures it.
+type UpgradedWebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Waits (in a tracked task) for the upgrade to complete, then runs `serve` on the WebSocket.
+fn spawn_websocket<F, Fut>(shared: &AppShared, on_upgrade: hyper::upgrade::OnUpgrade, serve: F)
+where
+    F: FnOnce(UpgradedWebSocket) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let config = websocket_config(shared);
     shared.tasks.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -467,15 +473,11 @@ async fn socketio(
                     Some(config),
                 )
                 .await;
-                match polling {
-                    Some(session) => engineio::upgrade(ws, session, app).await,
-                    None => engineio::serve_websocket(ws, service, handshake, app).await,
-                }
+                serve(ws).await;
             }
             Err(err) => tracing::debug!(error = %err, "upgrade failed"),
         }
     });
-    switching_protocols(&key)
 }
 
 fn websocket_config(shared: &AppShared) -> WebSocketConfig {
