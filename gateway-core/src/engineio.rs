@@ -123,38 +123,51 @@ impl PollingSession {
             got = tokio::time::timeout(wait, rx.recv_many(&mut frames, 64)) => Some(got),
             _ = upgrading.wait_for(|u| *u) => return Ok("6".to_owned()),
         };
-        let mut packets = Vec::with_capacity(frames.len());
-        match got {
-            Some(Err(_)) => packets.push("6".to_owned()), // nothing to say: a noop keeps the client polling
-            None | Some(Ok(0)) => packets.push("1".to_owned()),
+        // The response body: packets joined by `\x1e`, binary ones as `b<base64>`.
+        let mut body = String::new();
+        let ended = match got {
+            // Nothing to say: a noop keeps the client polling.
+            Some(Err(_)) => {
+                body.push('6');
+                false
+            }
+            None | Some(Ok(0)) => {
+                body.push('1');
+                true
+            }
             Some(Ok(_)) => {
+                let mut ended = false;
                 for frame in frames {
                     self.outbox.sent(&frame);
+                    separate(&mut body);
                     match frame {
-                        OutFrame::Text(text) => packets.push(text.as_str().to_owned()),
-                        OutFrame::Binary(bytes) => packets.push(base64_packet(&bytes)),
+                        OutFrame::Text(text) => body.push_str(&text),
+                        OutFrame::Binary(bytes) => push_base64(&mut body, &bytes),
                         OutFrame::Attached(text, bins) => {
-                            packets.push(text.as_str().to_owned());
-                            packets.extend(bins.iter().map(|b| base64_packet(b)));
+                            body.push_str(&text);
+                            for bin in bins.iter() {
+                                separate(&mut body);
+                                push_base64(&mut body, bin);
+                            }
                         }
                         OutFrame::Close(_) => {
                             // A client that closed is answered with a noop, as Engine.IO does.
-                            let closed_by_client =
+                            let by_client =
                                 self.outbox.reason() == Some(DisconnectReason::TransportClose);
-                            packets.push(if closed_by_client { "6" } else { "1" }.to_owned());
-                            *slot = None;
-                            self.outbox.finish_writing();
+                            body.push(if by_client { '6' } else { '1' });
+                            ended = true;
                             break;
                         }
                     }
                 }
+                ended
             }
-        }
-        if got.is_none() || matches!(got, Some(Ok(0))) {
+        };
+        if ended {
             *slot = None;
             self.outbox.finish_writing();
         }
-        Ok(packets.join("\u{1e}"))
+        Ok(body)
     }
 
     /// Handles a POST: each `\x1e`-separated packet goes to the session, in order.
@@ -179,9 +192,17 @@ impl PollingSession {
     }
 }
 
-/// `b<base64>`: a binary message in a long-polling payload.
-fn base64_packet(bytes: &[u8]) -> String {
-    format!("b{}", BASE64.encode(bytes))
+/// Starts the next packet of a long-polling payload.
+fn separate(body: &mut String) {
+    if !body.is_empty() {
+        body.push('\u{1e}');
+    }
+}
+
+/// Appends `b<base64>`: a binary message in a long-polling payload.
+fn push_base64(body: &mut String, bytes: &[u8]) {
+    body.push('b');
+    BASE64.encode_string(bytes, body);
 }
 
 /// One packet of a POSTed payload, or `None` if it is malformed.
