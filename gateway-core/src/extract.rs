@@ -49,7 +49,8 @@ pub struct Message {
     /// Set when a handler takes the [`Ack`] extractor: its return value is then not the ack.
     ack_taken: Arc<AtomicBool>,
     several: bool,
-    attachments: Arc<[bytes::Bytes]>,
+    /// `None` when there are none (most messages): no allocation for them.
+    attachments: Option<Arc<[bytes::Bytes]>>,
 }
 
 impl Message {
@@ -65,7 +66,7 @@ impl Message {
             event: inbound.event,
             data: inbound.data,
             several: inbound.several,
-            attachments: inbound.attachments.into(),
+            attachments: (!inbound.attachments.is_empty()).then(|| inbound.attachments.into()),
             pipes,
             validator: None,
             ack,
@@ -123,7 +124,7 @@ impl Message {
     /// # }
     /// ```
     pub fn attachments(&self) -> &[bytes::Bytes] {
-        &self.attachments
+        self.attachments.as_deref().unwrap_or_default()
     }
 
     /// Whether the data is the array of several Socket.IO arguments (NestJS's mapping) rather
