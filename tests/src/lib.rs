@@ -152,33 +152,15 @@ pub fn node_dir() -> std::path::PathBuf {
 /// missing (`npm ci`, from the committed lockfile). Returns the script's stdout; fails the test
 /// with its output if it exits non-zero.
 pub async fn run_node(script: &str, args: &[&str]) -> String {
+    static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let dir = node_dir();
-    if !dir.join("node_modules").exists() {
-        let status = tokio::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .await
-            .expect("npm is installed");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
+    {
+        let _one_at_a_time = SETUP.lock().await;
+        if !dir.join("node_modules").exists() {
+            run_checked("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
+        }
     }
-    let run = tokio::process::Command::new("node")
-        .arg(script)
-        .args(args)
-        .current_dir(&dir)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(PATIENCE, run)
-        .await
-        .expect("the node script finished")
-        .expect("node is installed");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "node {script} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    run_script("node".as_ref(), script, args, &dir).await
 }
 
 /// Runs `python <script> <args…>` from `tests/python` in its virtualenv (`tests/python/.venv`),
@@ -197,20 +179,31 @@ pub async fn run_python(script: &str, args: &[&str]) -> String {
             run_checked(pip, &["install", "-q", "-r", "requirements.txt"], &dir).await;
         }
     }
-    let run = tokio::process::Command::new(&python)
+    run_script(python.as_os_str(), script, args, &dir).await
+}
+
+/// Runs `<program> <script> <args…>` in `dir` within [`PATIENCE`]; returns its stdout, or fails
+/// the test with its output if it exits non-zero.
+async fn run_script(
+    program: &std::ffi::OsStr,
+    script: &str,
+    args: &[&str],
+    dir: &std::path::Path,
+) -> String {
+    let run = tokio::process::Command::new(program)
         .arg(script)
         .args(args)
-        .current_dir(&dir)
+        .current_dir(dir)
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(PATIENCE, run)
         .await
-        .expect("the python script finished")
-        .expect("the virtualenv's python runs");
+        .unwrap_or_else(|_| panic!("{script} finished within {PATIENCE:?}"))
+        .unwrap_or_else(|e| panic!("{} could not run: {e}", program.to_string_lossy()));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
-        "python {script} failed:\n{stdout}\n{}",
+        "{script} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
