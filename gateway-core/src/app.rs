@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::adapter::{Adapter, LocalAdapter};
 use crate::gateway::GatewayDefinition;
 use crate::namespace::NamespaceInner;
 use crate::pipeline::{
@@ -63,6 +64,8 @@ pub(crate) struct AppShared {
     pub(crate) tasks: TaskTracker,
     /// Socket.IO sessions on HTTP long-polling, by sid.
     pub(crate) polling: crate::engineio::PollingSessions,
+    /// Carries broadcasts and cluster-wide operations to the other instances.
+    pub(crate) adapter: Arc<dyn Adapter>,
 }
 
 /// The app was configured inconsistently (e.g. an event handled twice, two gateways on one path).
@@ -106,6 +109,7 @@ pub struct GatewayAppBuilder {
     gateways: Vec<GatewayDefinition>,
     listeners: HashMap<u16, std::net::TcpListener>,
     global: Enhancers,
+    adapter: Option<Arc<dyn Adapter>>,
 }
 
 impl GatewayAppBuilder {
@@ -344,6 +348,17 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// Spreads rooms and broadcasts over several instances through `adapter` (e.g.
+    /// `gateway_redis::RedisAdapter`); the default, [`LocalAdapter`], serves this instance only.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_adapter(gateway_core::LocalAdapter);
+    /// ```
+    pub fn with_adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapter = Some(Arc::new(adapter));
+        self
+    }
+
     /// Checks the configuration and creates the namespaces.
     ///
     /// ```
@@ -375,6 +390,7 @@ impl GatewayAppBuilder {
             hard_stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
             polling: Default::default(),
+            adapter: self.adapter.unwrap_or_else(|| Arc::new(LocalAdapter)),
         });
         let namespaces = self
             .gateways

@@ -1,14 +1,25 @@
 //! [`BroadcastOperator`]: emit to rooms, except rooms or sockets, serialized once.
 
+use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
+use futures_util::FutureExt;
 use serde::Serialize;
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::adapter::{
+    Adapter, AdapterError, BroadcastMessage, EventData, Recipients, RemoteAcks, SocketInfo,
+};
 use crate::namespace::NamespaceInner;
 use crate::outbox::OutFrame;
 use crate::protocol::{socketio, Wire};
-use crate::{AckError, IntoRooms, Room, Socket, SocketId};
+use crate::{AckError, IntoRooms, Payload, Room, Socket, SocketId};
 
 /// Why an emit failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +49,8 @@ pub enum EmitError {
 pub struct BroadcastOperator {
     ns: Arc<NamespaceInner>,
     target: Target,
+    /// Only this instance's sockets (socket.io `io.local`).
+    local: bool,
 }
 
 /// The recipients of a broadcast.
@@ -63,7 +76,21 @@ impl BroadcastOperator {
         Self {
             ns,
             target: Target::default(),
+            local: false,
         }
+    }
+
+    /// Reach only the sockets of this instance, not those of the other instances behind the
+    /// adapter (socket.io `io.local`).
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.local().to("room:lobby").emit("localNews", "hi").ok();
+    /// # }
+    /// ```
+    pub fn local(mut self) -> Self {
+        self.local = true;
+        self
     }
 
     /// Also reach the members of `rooms`.
@@ -95,7 +122,8 @@ impl BroadcastOperator {
         self
     }
 
-    /// Sends `event` with `data` to every recipient; returns how many it was queued to.
+    /// Sends `event` with `data` to every recipient; returns how many sockets of this instance
+    /// it was queued to (the adapter carries it to the other instances).
     ///
     /// Fails only if `data` cannot be serialized. Recipients whose queue is full are disconnected
     /// (see the crate docs on slow consumers).
@@ -112,9 +140,22 @@ impl BroadcastOperator {
 
     /// Sends `event` with `data` (already JSON) to every recipient.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> usize {
+        self.send_remote(event, EventData::Json(data));
         self.emit_frames(|wire, offset| {
             OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, offset)))
         })
+    }
+
+    /// Hands the broadcast to the adapter for the other instances (unless it is local).
+    fn send_remote(&self, event: &str, data: EventData<'_>) {
+        if !self.local {
+            let message = BroadcastMessage {
+                recipients: &self.recipients(),
+                event,
+                data,
+            };
+            self.adapter().broadcast(self.ns.name(), &message);
+        }
     }
 
     /// Queues `frame(wire, offset)` to every recipient, built once per wire format on first use.
@@ -166,12 +207,14 @@ impl BroadcastOperator {
     /// server.to("viewers").emit_payload("frame", &Payload::new().with_binary(vec![0u8; 64]));
     /// # }
     /// ```
-    pub fn emit_payload(&self, event: &str, payload: &crate::Payload) -> usize {
+    pub fn emit_payload(&self, event: &str, payload: &Payload) -> usize {
+        self.send_remote(event, EventData::Payload(payload));
         self.emit_frames(|wire, offset| payload.event_frame(wire, event, None, offset))
     }
 
     /// Sends `event` to every recipient and waits up to `timeout` for each one's ack (socket.io
-    /// `io.timeout(t).emitWithAck(event, data)`): one answer per recipient, by socket id.
+    /// `io.timeout(t).emitWithAck(event, data)`): one answer per recipient, with the socket id
+    /// for those on this instance (other instances' answers do not say which socket sent them).
     ///
     /// Fails only if `data` cannot be serialized. JSON-format sockets receive the event but
     /// cannot ack ([`AckError::Unsupported`]). From a handler, run this in a spawned task if the
@@ -188,31 +231,155 @@ impl BroadcastOperator {
         &self,
         event: &str,
         data: &T,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<(SocketId, Result<R, AckError>)>, EmitError>
+        timeout: Duration,
+    ) -> Result<Vec<(Option<SocketId>, Result<R, AckError>)>, EmitError>
     where
         T: Serialize + ?Sized,
         R: serde::de::DeserializeOwned,
     {
         let data = serde_json::to_string(data)?;
-        let waits = self.sockets().into_iter().map(|socket| {
-            let data = &data;
-            async move {
-                let answer = match socket.wire() {
-                    Wire::Json => {
-                        let frame = socket.wire().event_frame(event, data, None);
-                        let _ = socket.push(Utf8Bytes::from(frame));
-                        Err(AckError::Unsupported)
+        let acks = self.ack_stream(event, EventData::Json(&data), timeout);
+        Ok(acks
+            .map(|(id, answer)| {
+                let answer =
+                    answer.and_then(|v| serde_json::from_value(v).map_err(AckError::Deserialize));
+                (id, answer)
+            })
+            .collect()
+            .await)
+    }
+
+    /// Sends `event` with the arguments and attachments of `payload` to every recipient and
+    /// yields each ack (its first argument) as it arrives, for up to `timeout`.
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) {
+    /// use futures_util::StreamExt;
+    /// use gateway_core::Payload;
+    /// let mut acks = server.to("voters").emit_payload_with_ack(
+    ///     "vote",
+    ///     &Payload::new().with_arg("lunch?".into()),
+    ///     std::time::Duration::from_secs(5),
+    /// );
+    /// while let Some((socket, answer)) = acks.next().await {
+    ///     println!("{socket:?}: {answer:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn emit_payload_with_ack(
+        &self,
+        event: &str,
+        payload: &Payload,
+        timeout: Duration,
+    ) -> AckStream {
+        self.ack_stream(event, EventData::Payload(payload), timeout)
+    }
+
+    fn ack_stream(&self, event: &str, data: EventData<'_>, timeout: Duration) -> AckStream {
+        let mut acks = AckStream::default();
+        for socket in self.sockets() {
+            let asked = socket.send_with_ack(|prefix, id| match data {
+                EventData::Json(json) => OutFrame::Text(Utf8Bytes::from(
+                    socketio::encode_event_with_ack(prefix, id, event, json),
+                )),
+                EventData::Payload(payload) => {
+                    payload.event_frame(socket.wire(), event, Some(id), None)
+                }
+            });
+            match asked {
+                Ok((id, rx)) => {
+                    acks.expected += 1;
+                    acks.local.push(Box::pin(async move {
+                        let answer = socket.wait_for_ack(id, rx, timeout).await;
+                        (Some(socket.id()), answer)
+                    }));
+                }
+                Err(err) => {
+                    if matches!(err, AckError::Unsupported) {
+                        let _ = socket.push_frame(match data {
+                            EventData::Json(json) => OutFrame::Text(Utf8Bytes::from(
+                                socket.wire().event_frame(event, json, None),
+                            )),
+                            EventData::Payload(payload) => {
+                                payload.event_frame(socket.wire(), event, None, None)
+                            }
+                        });
                     }
-                    Wire::SocketIo { .. } => match socket.send_with_ack(event, data) {
-                        Ok((id, rx)) => socket.wait_for_ack(id, rx, timeout).await,
-                        Err(err) => Err(err),
-                    },
-                };
-                (socket.id(), answer)
+                    acks.ready.push_back((Some(socket.id()), Err(err)));
+                }
             }
-        });
-        Ok(futures_util::future::join_all(waits).await)
+        }
+        if !self.local {
+            let message = BroadcastMessage {
+                recipients: &self.recipients(),
+                event,
+                data,
+            };
+            acks.remote = Some(self.adapter().broadcast_with_ack(
+                self.ns.name(),
+                &message,
+                timeout,
+            ));
+        }
+        acks
+    }
+
+    /// The sockets of every instance this broadcast would reach (socket.io `fetchSockets`).
+    ///
+    /// With the default in-memory adapter these are the sockets of this instance.
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::AdapterError> {
+    /// let everywhere = server.to("room:lobby").fetch_sockets().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, AdapterError> {
+        let mut found: Vec<SocketInfo> = self.sockets().iter().map(SocketInfo::of).collect();
+        if !self.local {
+            let remote = self
+                .adapter()
+                .fetch_sockets(self.ns.name(), &self.recipients());
+            found.extend(remote.await?);
+        }
+        Ok(found)
+    }
+
+    /// Makes every socket this broadcast would reach, on every instance, join `rooms`
+    /// (socket.io `socketsJoin`).
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.to("user:42").sockets_join("room:vip"); // all of user 42's devices
+    /// # }
+    /// ```
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        for socket in self.sockets() {
+            socket.join(rooms.clone());
+        }
+        if !self.local {
+            self.adapter()
+                .add_sockets(self.ns.name(), &self.recipients(), &rooms);
+        }
+    }
+
+    /// Makes every socket this broadcast would reach, on every instance, leave `rooms`
+    /// (socket.io `socketsLeave`).
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.to("room:closed").sockets_leave("room:closed");
+    /// # }
+    /// ```
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        let rooms = rooms.into_rooms();
+        for socket in self.sockets() {
+            socket.leave(rooms.clone());
+        }
+        if !self.local {
+            self.adapter()
+                .del_sockets(self.ns.name(), &self.recipients(), &rooms);
+        }
     }
 
     /// The sockets this broadcast would reach, on this instance.
@@ -229,7 +396,8 @@ impl BroadcastOperator {
         out
     }
 
-    /// Disconnects every socket this broadcast would reach.
+    /// Disconnects every socket this broadcast would reach, on every instance (socket.io
+    /// `disconnectSockets`).
     ///
     /// ```
     /// # fn demo(server: gateway_core::Namespace) {
@@ -240,5 +408,95 @@ impl BroadcastOperator {
         for socket in self.sockets() {
             socket.disconnect();
         }
+        if !self.local {
+            self.adapter()
+                .disconnect_sockets(self.ns.name(), &self.recipients());
+        }
+    }
+
+    /// Who this broadcast is for, in the adapter's terms.
+    fn recipients(&self) -> Recipients {
+        let mut except = self.target.except_rooms.clone();
+        except.extend(self.target.except_socket.map(Room::from));
+        Recipients {
+            rooms: self.target.rooms.clone(),
+            except,
+        }
+    }
+
+    fn adapter(&self) -> &dyn Adapter {
+        &*self.ns.app.adapter
+    }
+}
+
+/// One broadcast's acks as they arrive: `(socket id, first ack argument)`, the id `None` for
+/// sockets of other instances. Ends when every recipient answered or timed out.
+///
+/// ```
+/// # async fn demo(server: gateway_core::Namespace) {
+/// use futures_util::StreamExt;
+/// let acks = server.emit_payload_with_ack("ping", &Default::default(), std::time::Duration::from_secs(1));
+/// let answered = acks.filter(|(_, answer)| std::future::ready(answer.is_ok())).count().await;
+/// # }
+/// ```
+#[must_use = "acks are collected only while the stream is polled"]
+#[derive(Default)]
+pub struct AckStream {
+    /// Acks asked of this instance's sockets.
+    expected: usize,
+    local: FuturesUnordered<BoxFuture<'static, AckAnswer>>,
+    remote: Option<BoxFuture<'static, RemoteAcks>>,
+    ready: VecDeque<AckAnswer>,
+}
+
+type AckAnswer = (Option<SocketId>, Result<Value, AckError>);
+
+impl AckStream {
+    /// How many sockets of this instance were asked for an ack (JSON-format sockets cannot
+    /// ack and are not counted).
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// let acks = server.local().emit_payload_with_ack("ping", &Default::default(), std::time::Duration::from_secs(1));
+    /// println!("waiting for {} acks", acks.expected_local());
+    /// # }
+    /// ```
+    pub fn expected_local(&self) -> usize {
+        self.expected
+    }
+}
+
+impl Stream for AckStream {
+    type Item = AckAnswer;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AckAnswer>> {
+        loop {
+            if let Some(answer) = self.ready.pop_front() {
+                return Poll::Ready(Some(answer));
+            }
+            if let Some(remote) = self.remote.as_mut() {
+                if let Poll::Ready(acks) = remote.poll_unpin(cx) {
+                    self.remote = None;
+                    let answers = acks.answers.into_iter().map(|v| (None, Ok(v)));
+                    let missing = (0..acks.missing).map(|_| (None, Err(AckError::Timeout)));
+                    self.ready.extend(answers.chain(missing));
+                    continue;
+                }
+            }
+            return match self.local.poll_next_unpin(cx) {
+                Poll::Ready(None) if self.remote.is_some() => Poll::Pending,
+                other => other,
+            };
+        }
+    }
+}
+
+impl std::fmt::Debug for AckStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AckStream")
+            .field("expected_local", &self.expected)
+            .field("pending_local", &self.local.len())
+            .field("remote", &self.remote.is_some())
+            .finish()
     }
 }

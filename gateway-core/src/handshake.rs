@@ -159,4 +159,85 @@ impl Handshake {
     pub fn issued_at(&self) -> SystemTime {
         self.0.issued
     }
+
+    /// This handshake in socket.io's `socket.handshake` shape, as other instances see it.
+    pub(crate) fn to_socketio_json(&self) -> serde_json::Value {
+        let mut headers = serde_json::Map::new();
+        for name in self.0.headers.keys() {
+            let values: Vec<&str> = self
+                .0
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            headers.insert(name.as_str().to_owned(), values.join(", ").into());
+        }
+        let query: serde_json::Map<String, serde_json::Value> = self
+            .0
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        let issued_ms = self
+            .0
+            .issued
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        serde_json::json!({
+            "headers": headers,
+            "time": js_date_string(issued_ms / 1000),
+            "address": self.0.remote_addr.ip().to_string(),
+            "xdomain": self.0.headers.contains_key(http::header::ORIGIN),
+            "secure": false,
+            "issued": issued_ms,
+            "url": self.0.uri.to_string(),
+            "query": query,
+            "auth": self.0.auth.clone().unwrap_or_else(|| serde_json::json!({})),
+        })
+    }
+}
+
+/// `secs` since the Unix epoch as JavaScript's `Date.toString()` prints it in UTC:
+/// `Mon Nov 23 2026 08:45:29 GMT+0000 (Coordinated Universal Time)`.
+fn js_date_string(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {day:02} {year} {h:02}:{m:02}:{s:02} GMT+0000 (Coordinated Universal Time)",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn js_date_string_matches_node() {
+        // new Date(1795423529597).toString() with TZ=UTC, captured from Node.
+        assert_eq!(
+            js_date_string(1_795_423_529),
+            "Mon Nov 23 2026 08:45:29 GMT+0000 (Coordinated Universal Time)"
+        );
+        assert_eq!(
+            js_date_string(0),
+            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+    }
 }

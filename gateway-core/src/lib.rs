@@ -111,6 +111,7 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+mod adapter;
 mod app;
 mod broadcast;
 mod connection;
@@ -138,8 +139,12 @@ mod state;
 pub mod test;
 pub mod validation;
 
+pub use adapter::{
+    Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, Recipients, RemoteAcks,
+    SocketInfo,
+};
 pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
-pub use broadcast::{BroadcastOperator, EmitError};
+pub use broadcast::{AckStream, BroadcastOperator, EmitError};
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
 pub use gateway::{

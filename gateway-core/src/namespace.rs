@@ -4,7 +4,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::app::AppShared;
 use crate::broadcast::{BroadcastOperator, EmitError, Target};
@@ -14,7 +17,7 @@ use crate::pipeline::{
     DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,
 };
 use crate::recovery::Recovery;
-use crate::{GatewayOptions, IntoRooms, Room, Socket, SocketId};
+use crate::{AdapterError, GatewayOptions, IntoRooms, Room, Socket, SocketId, SocketInfo};
 
 /// One event's handler with every enhancer that applies to it, in pipeline order.
 pub(crate) struct Route {
@@ -54,7 +57,12 @@ pub(crate) struct NamespaceInner {
     registry: RwLock<Registry>,
     /// Connection state recovery, when the app turned it on.
     recovery: Option<Recovery>,
+    /// Handlers of events other instances send (`Namespace::on_server_event`).
+    server_events: RwLock<HashMap<Box<str>, ServerEventHandler>>,
 }
+
+/// Answers an event from another instance; the answer goes back if it asked for one.
+type ServerEventHandler = Arc<dyn Fn(Vec<Value>) -> BoxFuture<'static, Value> + Send + Sync>;
 
 #[derive(Default)]
 struct Registry {
@@ -89,6 +97,7 @@ impl NamespaceInner {
             recovery: app.config.recovery_window.map(Recovery::new),
             app,
             registry: RwLock::default(),
+            server_events: RwLock::default(),
         }
     }
 
@@ -317,7 +326,7 @@ impl Namespace {
         event: &str,
         data: &T,
         timeout: std::time::Duration,
-    ) -> Result<Vec<(SocketId, Result<R, crate::AckError>)>, EmitError>
+    ) -> Result<Vec<(Option<SocketId>, Result<R, crate::AckError>)>, EmitError>
     where
         T: Serialize + ?Sized,
         R: serde::de::DeserializeOwned,
@@ -347,6 +356,166 @@ impl Namespace {
     /// ```
     pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
         BroadcastOperator::new(self.0.clone()).except(rooms)
+    }
+
+    /// A broadcast to this instance's sockets only, not those of the other instances behind
+    /// the adapter (socket.io `io.local`).
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.local().emit("localNews", "hi").ok();
+    /// # }
+    /// ```
+    pub fn local(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.clone()).local()
+    }
+
+    /// Every socket of the namespace on every instance (socket.io `fetchSockets`); see
+    /// [`BroadcastOperator::fetch_sockets`].
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::AdapterError> {
+    /// println!("{} online in the cluster", server.fetch_sockets().await?.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, AdapterError> {
+        BroadcastOperator::new(self.0.clone()).fetch_sockets().await
+    }
+
+    /// How many instances serve this namespace, this one included (1 without a cluster
+    /// adapter).
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::AdapterError> {
+    /// println!("{} instances", server.server_count().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn server_count(&self) -> Result<usize, AdapterError> {
+        self.0.app.adapter.server_count(self.name()).await
+    }
+
+    /// Handles `event` when another instance sends it with
+    /// [`server_side_emit`](Self::server_side_emit) (socket.io `io.on(event, ...)` for
+    /// server-side events). The handler gets the event's arguments; what it returns is the
+    /// answer to [`server_side_emit_with_ack`](Self::server_side_emit_with_ack). A second
+    /// handler for the same event replaces the first.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.on_server_event("hello-servers", |args| async move {
+    ///     serde_json::json!({"got": args.len()})
+    /// });
+    /// # }
+    /// ```
+    pub fn on_server_event<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Vec<Value>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Value> + Send + 'static,
+    {
+        let handler: ServerEventHandler = Arc::new(move |args| handler(args).boxed());
+        self.0
+            .server_events
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event.into(), handler);
+    }
+
+    /// Runs the handler of a server-side event from another instance: `packet` is the event
+    /// name followed by its arguments (socket.io's form). `None` if nothing handles it. For
+    /// adapters.
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) {
+    /// let packet = vec![serde_json::json!("hello-servers"), serde_json::json!(42)];
+    /// if let Some(answer) = server.dispatch_server_event(packet) {
+    ///     println!("answered {}", answer.await);
+    /// }
+    /// # }
+    /// ```
+    pub fn dispatch_server_event(
+        &self,
+        mut packet: Vec<Value>,
+    ) -> Option<BoxFuture<'static, Value>> {
+        let event = match packet.first() {
+            Some(Value::String(event)) => event.clone(),
+            _ => return None,
+        };
+        let handler = self
+            .0
+            .server_events
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(event.as_str())
+            .cloned()?;
+        packet.remove(0);
+        Some(handler(packet))
+    }
+
+    /// Sends `event` with `data` to the server-side handlers of the other instances
+    /// ([`on_server_event`](Self::on_server_event)); not to clients.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.server_side_emit("cache:invalidate", &"user:42").ok();
+    /// # }
+    /// ```
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let data = serde_json::to_value(data)?;
+        self.0
+            .app
+            .adapter
+            .server_side_emit(self.name(), event, &[data]);
+        Ok(())
+    }
+
+    /// As [`server_side_emit`](Self::server_side_emit), then waits up to `timeout` for every
+    /// other instance's answer; fails if some instance did not answer in time.
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::AdapterError> {
+    /// let counts: Vec<usize> = server
+    ///     .server_side_emit_with_ack("count-users", &(), std::time::Duration::from_secs(2))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn server_side_emit_with_ack<T, R>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<R>, AdapterError>
+    where
+        T: Serialize + ?Sized,
+        R: serde::de::DeserializeOwned,
+    {
+        let data = serde_json::to_value(data).map_err(|e| AdapterError::invalid(e.to_string()))?;
+        let answers = self
+            .0
+            .app
+            .adapter
+            .server_side_emit_with_ack(self.name(), event, &[data], timeout)
+            .await?;
+        answers
+            .into_iter()
+            .map(|answer| {
+                serde_json::from_value(answer).map_err(|e| AdapterError::invalid(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Every room of this instance, each socket's own-id room included.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// let rooms = server.rooms();
+    /// # }
+    /// ```
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.read().rooms.keys().cloned().collect()
     }
 
     /// The connected socket with this id, if any.

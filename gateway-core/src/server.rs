@@ -127,6 +127,7 @@ impl RunningApp {
             self.shared.hard_stop.cancel();
             self.shared.tasks.wait().await;
         }
+        self.shared.adapter.close().await;
     }
 }
 
@@ -174,6 +175,17 @@ pub(crate) async fn start(
         };
         bound.push((port, listener, table));
     }
+
+    let handles = namespaces
+        .iter()
+        .cloned()
+        .map(Namespace::from_inner)
+        .collect();
+    shared
+        .adapter
+        .start(handles)
+        .await
+        .map_err(std::io::Error::other)?;
 
     for ns in &namespaces {
         let init = ns

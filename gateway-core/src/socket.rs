@@ -225,7 +225,9 @@ impl Socket {
 
     /// A broadcast to the room holding only this socket.
     fn own_room(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.0.ns.clone()).to(self.0.id)
+        BroadcastOperator::new(self.0.ns.clone())
+            .local()
+            .to(self.0.id)
     }
 
     /// Sends `event` and waits up to `timeout` for the client's ack (socket.io
@@ -254,15 +256,19 @@ impl Socket {
         R: DeserializeOwned,
     {
         let data = serde_json::to_string(data).map_err(AckError::Serialize)?;
-        let (id, rx) = self.send_with_ack(event, &data)?;
+        let (id, rx) = self.send_with_ack(|prefix, id| {
+            OutFrame::Text(Utf8Bytes::from(socketio::encode_event_with_ack(
+                prefix, id, event, &data,
+            )))
+        })?;
         self.wait_for_ack(id, rx, timeout).await
     }
 
-    /// Sends `event` with this socket's next ack id; the receiver gets the ack's first argument.
+    /// Sends `frame(namespace prefix, ack id)` with this socket's next ack id; the receiver
+    /// gets the ack's first argument.
     pub(crate) fn send_with_ack(
         &self,
-        event: &str,
-        data_json: &str,
+        frame: impl FnOnce(&str, u64) -> OutFrame,
     ) -> Result<(u64, oneshot::Receiver<String>), AckError> {
         let Wire::SocketIo { prefix } = &self.0.wire else {
             return Err(AckError::Unsupported);
@@ -275,8 +281,7 @@ impl Socket {
             acks.pending.insert(id, tx);
             id
         };
-        let frame = socketio::encode_event_with_ack(prefix, id, event, data_json);
-        if let Err(err) = self.push(Utf8Bytes::from(frame)) {
+        if let Err(err) = self.push_frame(frame(prefix, id)) {
             self.forget_ack(id);
             return Err(AckError::Emit(err));
         }

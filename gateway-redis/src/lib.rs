@@ -1,6 +1,49 @@
-//! Redis adapter for gateway-core: rooms and broadcasts across many instances.
+//! Redis adapter for gateway-core: rooms, broadcasts and cluster-wide operations across many
+//! instances, wire-compatible with `@socket.io/redis-adapter` 8.3 (classic pub/sub).
 //!
-//! **Placeholder.** This crate exists so the workspace has its final shape; the adapter itself
-//! (an `Adapter` over Redis pub/sub, wire-compatible with `@socket.io/redis-adapter`) lands in
-//! its own change. Until then it exports nothing, and a `GatewayApp` delivers broadcasts to the
-//! sockets of its own process only.
+//! Give the app a [`RedisAdapter`] and every broadcast (`server.to("room").emit(..)`) reaches
+//! the matching clients of every instance on the same Redis, Node socket.io instances with the
+//! JS adapter included. Each instance delivers to its own clients directly; the others get one
+//! message through Redis.
+//!
+//! ```no_run
+//! use gateway_core::GatewayApp;
+//! use gateway_redis::RedisAdapter;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+//! let server = GatewayApp::builder()
+//!     .with_adapter(RedisAdapter::new(&url)?)
+//!     .build()?
+//!     .listen(("0.0.0.0", 3001))
+//!     .await?;
+//! server.shutdown_on(tokio::signal::ctrl_c()).await;
+//! # Ok(()) }
+//! ```
+//!
+//! What spans the cluster: broadcasts (to everyone, rooms, `except`, one socket id),
+//! [`fetch_sockets`](gateway_core::BroadcastOperator::fetch_sockets),
+//! [`sockets_join`](gateway_core::BroadcastOperator::sockets_join) /
+//! [`sockets_leave`](gateway_core::BroadcastOperator::sockets_leave),
+//! [`disconnect`](gateway_core::BroadcastOperator::disconnect),
+//! [`server_side_emit`](gateway_core::Namespace::server_side_emit) (with acks), broadcasts
+//! with acks, and [`server_count`](gateway_core::Namespace::server_count).
+//!
+//! While Redis is unreachable each instance keeps serving its own clients; messages for other
+//! instances are dropped (never buffered without bound) and cluster-wide requests fail fast
+//! with [`AdapterError::is_unavailable`](gateway_core::AdapterError::is_unavailable). The
+//! adapter resubscribes with backoff; nothing published during the outage is replayed.
+//!
+//! For tests without a Redis server, [`MemoryBroker`] stands in for one.
+
+mod adapter;
+mod driver;
+mod memory;
+mod redis_driver;
+mod runtime;
+mod wire;
+
+pub use adapter::{AdapterStatus, RedisAdapter};
+pub use driver::{Driver, DriverError, Incoming};
+pub use memory::{MemoryBroker, MemoryDriver};
+pub use redis_driver::RedisDriver;
