@@ -92,6 +92,7 @@ impl<D: Driver> Shared<D> {
         });
         let first = match shared.subscribe().await {
             Ok(subscription) => {
+                shared.status.connected.store(true, Ordering::Release);
                 tracing::info!(uid = %shared.uid, "Redis adapter subscribed");
                 Some(subscription)
             }

@@ -1,5 +1,6 @@
 //! Shared helpers for the end-to-end tests: start an app on loopback, count events, raw HTTP.
 
+pub mod cluster;
 pub mod eio;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
