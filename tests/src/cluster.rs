@@ -496,10 +496,11 @@ pub async fn check_broadcasts(servers: &[RunningApp], members: &mut [Member]) {
     }
 }
 
-/// Broadcasts `probe` from `from` until `to` receives one (after an outage the sender may
-/// still be backing off), then checks a broadcast and a marker arrive exactly once.
-pub async fn wait_for_delivery(from: &RunningApp, to: &mut TestClient) {
-    let ns = namespace(from);
+/// Broadcasts `probe` to `room` from `from` until `to`, its only member, receives one: after an
+/// outage the sender may still be backing off. Then checks that a broadcast and a marker
+/// arrive, once each.
+pub async fn wait_for_delivery(from: &RunningApp, to: &mut TestClient, room: &str) {
+    let ns = namespace(from).to(room);
     let probing = async {
         for attempt in 0u64.. {
             ns.emit("probe", &attempt).unwrap();

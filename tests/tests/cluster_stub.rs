@@ -199,8 +199,8 @@ async fn broadcast_acks_come_from_every_instance() {
 #[tokio::test]
 async fn delivery_resumes_after_the_broker_comes_back() {
     let c = cluster(2).await;
-    let (mut first, _) = json_client(&c.servers[0], &[]).await;
-    let (mut second, _) = json_client(&c.servers[1], &[]).await;
+    let (mut first, _) = json_client(&c.servers[0], &["probe:0"]).await;
+    let (mut second, _) = json_client(&c.servers[1], &["probe:1"]).await;
 
     c.broker.stop();
     wait_until("both adapters see the outage", || {
@@ -223,8 +223,8 @@ async fn delivery_resumes_after_the_broker_comes_back() {
         c.statuses.iter().all(AdapterStatus::is_connected)
     })
     .await;
-    wait_for_delivery(&c.servers[0], &mut second).await;
-    wait_for_delivery(&c.servers[1], &mut first).await;
+    wait_for_delivery(&c.servers[0], &mut second, "probe:1").await;
+    wait_for_delivery(&c.servers[1], &mut first, "probe:0").await;
     let mut members = members(&c.servers).await;
     check_broadcasts(&c.servers, &mut members).await;
 }

@@ -1,0 +1,190 @@
+// A mixed cluster on one Redis: two Rust instances (argv: their base URLs) and the Node
+// socket.io 4.8 instance this script starts with @socket.io/redis-adapter 8.3. Two
+// socket.io-client sockets per instance. Checks that every broadcast from every instance
+// reaches every matching client exactly once, and that each side answers the other's
+// requests (fetchSockets, serverSideEmitWithAck, broadcast acks, socketsJoin,
+// disconnectSockets, serverCount).
+//
+// usage: node redis_cluster.mjs REDIS_URL RUST_URL_A RUST_URL_B
+import { createServer } from "node:http";
+import assert from "node:assert/strict";
+import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
+import { io as connect } from "socket.io-client";
+
+const [redisUrl, rustA, rustB] = process.argv.slice(2);
+const NSP = "/cluster";
+setTimeout(() => {
+  console.error("redis_cluster.mjs: timed out");
+  process.exit(1);
+}, 25_000).unref();
+
+// --- the Node instance ---------------------------------------------------------------------
+const pub = createClient({ url: redisUrl });
+const sub = pub.duplicate();
+await Promise.all([pub.connect(), sub.connect()]);
+const http = createServer();
+const io = new Server(http, { adapter: createAdapter(pub, sub) });
+const nsp = io.of(NSP);
+nsp.on("connection", (socket) => {
+  socket.on("join", (rooms, ack) => {
+    socket.join(rooms);
+    ack("ok");
+  });
+  socket.on("broadcast", ({ rooms = [], except = [], event, data }, ack) => {
+    nsp.to(rooms).except(except).emit(event, data);
+    ack("ok");
+  });
+  socket.on("broadcastBinary", ({ rooms, event }, ack) => {
+    nsp.to(rooms).emit(event, "bytes", Buffer.from([1, 2, 3]));
+    ack("ok");
+  });
+});
+nsp.on("hello-servers", (arg, callback) => callback({ from: "node", got: [arg] }));
+await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+const nodeUrl = `http://127.0.0.1:${http.address().port}`;
+
+// The JS adapter subscribes in the background: wait until Redis counts all three instances.
+while ((await nsp.adapter.serverCount()) < 3) await new Promise((r) => setTimeout(r, 10));
+
+// --- clients: on each instance, one in room a, one in rooms b and muted ----------------------
+const urls = [rustA, rustB, nodeUrl];
+const members = [];
+for (const [instance, url] of urls.entries()) {
+  for (const rooms of [["a"], ["b", "muted"]]) {
+    const socket = connect(url + NSP, { transports: ["websocket"], forceNew: true });
+    await new Promise((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("connect_error", reject);
+    });
+    const member = { socket, instance, rooms, id: socket.id, events: [], waiters: [] };
+    socket.onAny((event, ...args) => {
+      if (event === "vote") return; // answered below, not a broadcast under test
+      member.events.push([event, ...args]);
+      for (const w of member.waiters.splice(0)) w();
+    });
+    socket.on("vote", (question, callback) => callback(socket.id));
+    assert.equal(await socket.emitWithAck("join", rooms), "ok");
+    members.push(member);
+  }
+}
+const ids = members.map((m) => m.id).sort();
+
+/** Waits until `member` has `count` events named `event`. */
+async function waitFor(member, event, count) {
+  while (member.events.filter(([e]) => e === event).length < count) {
+    await new Promise((resolve) => member.waiters.push(resolve));
+  }
+}
+
+/** Takes the events before the `count`-th `marker` out of `member.events`. */
+async function eventsUntil(member, marker, count) {
+  await waitFor(member, marker, count);
+  let seen = 0;
+  let end = 0;
+  while (seen < count) if (member.events[end++][0] === marker) seen++;
+  return member.events.splice(0, end).filter(([e]) => e !== marker);
+}
+
+// --- broadcasts from every instance ---------------------------------------------------------
+for (const [origin] of urls.entries()) {
+  const sender = members.find((m) => m.instance === origin).socket;
+  const target = members.find((m) => m.instance === (origin + 1) % 3 && m.rooms.includes("b"));
+  const specs = [
+    { event: "all", data: origin },
+    { rooms: ["a"], event: "toA", data: origin },
+    { rooms: ["a", "b"], except: ["muted"], event: "aNotMuted", data: origin },
+    { rooms: [target.id], event: "direct", data: origin },
+  ];
+  for (const spec of specs) assert.equal(await sender.emitWithAck("broadcast", spec), "ok");
+  if (urls[origin] === nodeUrl) {
+    assert.equal(await sender.emitWithAck("broadcastBinary", { rooms: ["a"], event: "bin" }), "ok");
+  }
+  assert.equal(await sender.emitWithAck("broadcast", { event: "marker", data: origin }), "ok");
+}
+for (const m of members) {
+  const got = (await eventsUntil(m, "marker", 3))
+    .map(([event, data, bytes]) =>
+      event === "bin" ? `bin:${data}:${[...Buffer.from(bytes)]}` : `${event}:${data}`,
+    )
+    .sort();
+  const want = [];
+  for (const origin of [0, 1, 2]) {
+    want.push(`all:${origin}`);
+    if (m.rooms.includes("a")) want.push(`toA:${origin}`, `aNotMuted:${origin}`);
+    if (m.instance === (origin + 1) % 3 && m.rooms.includes("b")) want.push(`direct:${origin}`);
+    if (origin === 2 && m.rooms.includes("a")) want.push("bin:bytes:1,2,3");
+  }
+  assert.deepEqual(got, want.sort(), `client ${m.id} on instance ${m.instance}`);
+}
+console.log("broadcasts: every client got each of its broadcasts once");
+
+// --- Node asks, Rust answers ------------------------------------------------------------------
+const fetched = await nsp.fetchSockets();
+assert.deepEqual(fetched.map((s) => s.id).sort(), ids);
+const rustSocket = fetched.find((s) => s.id === members[0].id);
+assert.deepEqual([...rustSocket.rooms].sort(), [members[0].id, "a"].sort());
+assert.equal(rustSocket.handshake.url.startsWith("/socket.io/"), true, rustSocket.handshake.url);
+assert.equal(typeof rustSocket.handshake.issued, "number");
+assert.equal((await nsp.in("a").fetchSockets()).length, 3);
+
+const answers = await nsp.serverSideEmitWithAck("hello-servers", 7);
+assert.deepEqual(answers.map((a) => [a.from, a.got]), [["rust", [7]], ["rust", [7]]]);
+
+const votes = await nsp.timeout(10_000).emitWithAck("vote", "lunch?");
+assert.deepEqual(votes.sort(), ids);
+
+nsp.in("b").socketsJoin("c");
+// The JS adapter applies socketsJoin to its own sockets when its request comes back from Redis.
+while ((await nsp.in("c").fetchSockets()).length < 3) await new Promise((r) => setTimeout(r, 10));
+nsp.to("c").emit("inC", 1);
+nsp.emit("marker", 0);
+for (const m of members) {
+  const got = (await eventsUntil(m, "marker", 1)).map(([e]) => e);
+  assert.deepEqual(got, m.rooms.includes("b") ? ["inC"] : [], `socketsJoin reached ${m.id}`);
+}
+console.log("node -> rust: fetchSockets, serverSideEmitWithAck, acks, socketsJoin answered");
+
+// --- Rust asks, Node answers ----------------------------------------------------------------
+const asker = members[0].socket;
+assert.equal(await asker.emitWithAck("serverCount", null), 3);
+const rustFetched = await asker.emitWithAck("fetch", {});
+assert.deepEqual(rustFetched.map((s) => s.id), ids);
+const nodeMember = members.find((m) => m.instance === 2 && m.rooms.includes("a"));
+const fromNode = rustFetched.find((s) => s.id === nodeMember.id);
+assert.deepEqual(fromNode.rooms, [nodeMember.id, "a"].sort());
+
+const serverAnswers = await asker.emitWithAck("askServers", 5);
+assert.deepEqual(serverAnswers.map((a) => [a.from, a.got]).sort(), [["node", [5]], ["rust", [5]]]);
+
+assert.equal(await asker.emitWithAck("voteAll", {}), "ok");
+await waitFor(members[0], "votes", 1);
+const rustVotes = members[0].events.find(([e]) => e === "votes")[1];
+assert.deepEqual(rustVotes, ids);
+members[0].events = members[0].events.filter(([e]) => e !== "votes");
+
+assert.equal(await asker.emitWithAck("socketsJoin", { rooms: ["a"], join: ["d"] }), "ok");
+assert.equal(await asker.emitWithAck("broadcast", { rooms: ["d"], event: "inD", data: 1 }), "ok");
+assert.equal(await asker.emitWithAck("broadcast", { event: "marker", data: 0 }), "ok");
+for (const m of members) {
+  const got = (await eventsUntil(m, "marker", 1)).map(([e]) => e);
+  assert.deepEqual(got, m.rooms.includes("a") ? ["inD"] : [], `socketsJoin from rust reached ${m.id}`);
+}
+console.log("rust -> node: serverCount, fetchSockets, serverSideEmitWithAck, acks, socketsJoin answered");
+
+// --- disconnects both ways ------------------------------------------------------------------
+const disconnected = (m) => new Promise((resolve) => m.socket.once("disconnect", resolve));
+const rustVictim = members.find((m) => m.instance === 1);
+const nodeVictim = members.find((m) => m.instance === 2 && m.rooms.includes("b"));
+const reasons = [disconnected(rustVictim), disconnected(nodeVictim)];
+nsp.in(rustVictim.id).disconnectSockets();
+assert.equal(await asker.emitWithAck("disconnectSockets", { rooms: [nodeVictim.id] }), "ok");
+assert.deepEqual(await Promise.all(reasons), ["io server disconnect", "io server disconnect"]);
+console.log("disconnectSockets: both ways");
+
+for (const m of members) m.socket.close();
+io.close();
+await Promise.all([pub.quit(), sub.quit()]).catch(() => {});
+console.log("redis cluster passed");
+process.exit(0);
