@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what is missing, checks formatting and
 # lints, runs every Rust test (unit, doc, trybuild UI, end-to-end over loopback with real
-# clients: npm socket.io-client and ws, python-socketio), then runs the chat example binary
-# and drives it with the npm `ws` client.
+# clients: npm socket.io-client and ws, python-socketio, Node socket.io with the Redis adapter,
+# real redis-server processes), then runs the chat example binary and two redis_cluster
+# instances on one redis-server, and drives them with the npm `ws` client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   apt-get update
@@ -41,28 +43,73 @@ cargo test -j 2 --workspace 2>&1 | tee "$log"
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '; ([0-9]+) failed' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
 
-step "example smoke test: cargo run --example chat, driven by two ws clients"
-out=$(mktemp)
-PORT=0 cargo run -q -j 2 --example chat >"$out" 2>/dev/null &
-server=$!
-port=""
-for _ in $(seq 1 1200); do   # wait for the server to print its address (up to 2 minutes)
-  port=$(grep -Eo 'localhost:[0-9]+/chat' "$out" | head -1 | grep -Eo '[0-9]+' || true)
-  [ -n "$port" ] && break
-  kill -0 "$server" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$port" ]; then
-  echo "the chat example did not start"; cat "$out"; kill "$server" 2>/dev/null || true; exit 1
-fi
-smoke=0
+# start_example NAME ARGS...: runs an example in the background until it prints its chat URL;
+# sets $started_pid and $started_port.
+start_example() {
+  local out
+  out=$(mktemp)
+  cargo run -q -j 2 --example "$@" >"$out" 2>/dev/null &
+  started_pid=$!
+  started_port=""
+  for _ in $(seq 1 1200); do   # up to 2 minutes (the first run may compile it)
+    started_port=$(grep -Eo 'localhost:[0-9]+/chat' "$out" | head -1 | grep -Eo '[0-9]+' || true)
+    [ -n "$started_port" ] && break
+    kill -0 "$started_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$started_port" ]; then
+    echo "the $1 example did not start"; cat "$out"; kill "$started_pid" 2>/dev/null || true
+  fi
+  rm -f "$out"
+  [ -n "$started_port" ]
+}
+
+# count_smoke NAME: counts a smoke test's outcome (its commands ran with `|| smoke=1`).
+count_smoke() {
+  if [ "$smoke" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $1"; fi
+}
+
 alice=$(cargo run -q -j 2 --example mint_token -- alice)
 bob=$(cargo run -q -j 2 --example mint_token -- bob)
-node tests/node/chat_flow.mjs "ws://127.0.0.1:$port" "$alice" "$bob" || smoke=1
-kill -INT "$server"
-wait "$server" || smoke=1   # graceful shutdown on Ctrl-C exits 0
-rm -f "$out"
-if [ "$smoke" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+step "example smoke test: cargo run --example chat, driven by two ws clients"
+smoke=0
+if PORT=0 start_example chat; then
+  node tests/node/chat_flow.mjs "ws://127.0.0.1:$started_port" "$alice" "$bob" || smoke=1
+  kill -INT "$started_pid"
+  wait "$started_pid" || smoke=1   # graceful shutdown on Ctrl-C exits 0
+else
+  smoke=1
+fi
+count_smoke "chat example"
+
+step "example smoke test: two redis_cluster instances on one redis-server, alice on one, bob on the other"
+smoke=0
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+redis=$!
+until redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; do
+  kill -0 "$redis" 2>/dev/null || { echo "redis-server did not start"; break; }
+  sleep 0.1
+done
+export REDIS_URL="redis://127.0.0.1:$redis_port"
+if start_example redis_cluster -- --port 0; then
+  first_pid=$started_pid first_port=$started_port
+  if start_example redis_cluster -- --port 0; then
+    node tests/node/chat_flow.mjs "ws://127.0.0.1:$first_port" "$alice" "$bob" "ws://127.0.0.1:$started_port" || smoke=1
+    kill -INT "$started_pid"
+    wait "$started_pid" || smoke=1
+  else
+    smoke=1
+  fi
+  kill -INT "$first_pid"
+  wait "$first_pid" || smoke=1
+else
+  smoke=1
+fi
+kill "$redis" 2>/dev/null || true
+wait "$redis" 2>/dev/null || true
+count_smoke "redis_cluster example"
 
 echo
 echo "summary: $passed passed, $failed failed"

@@ -17,6 +17,27 @@ pub fn port_from_env() -> u16 {
         .unwrap_or(3000)
 }
 
+/// The port to listen on: `--port N` on the command line, else `PORT` from the environment,
+/// else `default`.
+///
+/// ```
+/// assert_eq!(gateway_examples::port_from_args(3001).unwrap(), 3001);
+/// ```
+pub fn port_from_args(default: u16) -> Result<u16, String> {
+    let mut args = std::env::args().skip_while(|arg| arg != "--port");
+    let given = match (args.next(), args.next()) {
+        (Some(_), Some(port)) => Some(port),
+        (Some(_), None) => return Err("--port needs a value, e.g. --port 3001".into()),
+        _ => std::env::var("PORT").ok(),
+    };
+    match given {
+        Some(port) => port
+            .parse()
+            .map_err(|_| format!("not a port number: {port:?}")),
+        None => Ok(default),
+    }
+}
+
 /// Logs to stderr; `RUST_LOG` overrides the default level (`info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

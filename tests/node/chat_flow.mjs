@@ -1,10 +1,11 @@
 // The chat flow of guide 000, played by two real `ws` clients against a running server:
-//   node chat_flow.mjs ws://127.0.0.1:3000 <alice's token> <bob's token>
-// (tokens from `cargo run --example mint_token -- alice`).
+//   node chat_flow.mjs ws://127.0.0.1:3000 <alice's token> <bob's token> [bob's server]
+// (tokens from `cargo run --example mint_token -- alice`). With a fourth argument, bob talks to
+// another instance of the cluster (`redis_cluster` example), so every room event crosses Redis.
 // Prints one line per step and exits 0 when every expectation held, 1 otherwise.
 import WebSocket from 'ws';
 
-const [base, aliceToken, bobToken] = process.argv.slice(2);
+const [base, aliceToken, bobToken, bobBase = base] = process.argv.slice(2);
 if (!base || !aliceToken || !bobToken) {
   console.error('usage: node chat_flow.mjs ws://host:port <alice token> <bob token>');
   process.exit(2);
@@ -25,8 +26,8 @@ function expectEqual(actual, expected, what) {
 }
 
 // A client whose incoming frames are queued, so the test can await them in order.
-function client(path) {
-  const ws = new WebSocket(base + path);
+function client(path, server = base) {
+  const ws = new WebSocket(server + path);
   const queue = [];
   const waiters = [];
   ws.on('message', (data) => {
@@ -57,7 +58,7 @@ expectEqual(await stranger.next(), { event: 'error', data: { message: 'Authentic
 expectEqual(await stranger.closed, 1000, 'no token: disconnected');
 
 const alice = client(`/chat?token=${aliceToken}`);
-const bob = client(`/chat?token=${bobToken}`);
+const bob = client(`/chat?token=${bobToken}`, bobBase);
 await Promise.all([alice.opened, bob.opened]);
 
 alice.send('joinRoom', ROOM);
