@@ -435,7 +435,7 @@ impl BroadcastOperator {
 /// ```
 /// # async fn demo(server: gateway_core::Namespace) {
 /// use futures_util::StreamExt;
-/// let acks = server.emit_payload_with_ack("ping", &Default::default(), std::time::Duration::from_secs(1));
+/// let acks = server.to("voters").emit_payload_with_ack("ping", &Default::default(), std::time::Duration::from_secs(1));
 /// let answered = acks.filter(|(_, answer)| std::future::ready(answer.is_ok())).count().await;
 /// # }
 /// ```

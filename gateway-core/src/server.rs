@@ -101,7 +101,8 @@ impl RunningApp {
 
     /// Graceful shutdown: stop accepting, let every socket finish the message it is handling,
     /// send close 1001 to every socket, and wait for them up to the shutdown timeout; what is
-    /// still running after that is dropped.
+    /// still running after that is dropped. Last, the adapter disconnects from the other
+    /// instances.
     ///
     /// ```no_run
     /// # async fn demo(server: gateway_core::RunningApp) {

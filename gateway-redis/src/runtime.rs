@@ -1,6 +1,7 @@
 //! The running adapter: the subscriber and publisher tasks, what it does for other instances'
 //! messages, and its own requests to them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -251,10 +252,11 @@ impl<D: Driver> Shared<D> {
         }
     }
 
-    fn channels_of(&self, namespace: &str) -> Channels {
+    /// The channels of `namespace`; computed when the app did not declare it.
+    fn channels_of(&self, namespace: &str) -> Cow<'_, Channels> {
         match self.channels.get(namespace) {
-            Some(channels) => channels.clone(),
-            None => Channels::new(&self.config.key_prefix, namespace, &self.uid),
+            Some(channels) => Cow::Borrowed(channels),
+            None => Cow::Owned(Channels::new(&self.config.key_prefix, namespace, &self.uid)),
         }
     }
 
@@ -383,7 +385,10 @@ impl<D: Driver> Shared<D> {
                 let shared = self.clone();
                 let namespace = namespace.to_owned();
                 self.tasks.spawn(async move {
-                    let answer = answer.await;
+                    let answer = tokio::select! {
+                        () = shared.cancel.cancelled() => return,
+                        answer = answer => answer,
+                    };
                     if let Some(request_id) = request_id {
                         let response = json!({
                             "type": kind::SERVER_SIDE_EMIT,
@@ -433,7 +438,7 @@ impl<D: Driver> Shared<D> {
         let namespace = ns.name().to_owned();
         let request_id = request_id.to_owned();
         self.tasks.spawn(async move {
-            let mut acks = std::pin::pin!(acks);
+            let mut acks = std::pin::pin!(acks.take_until(shared.cancel.clone().cancelled_owned()));
             while let Some((_, answer)) = acks.next().await {
                 let Ok(answer) = answer else { continue };
                 let response = wire::to_msgpack(&rmpv::Value::Map(vec![
@@ -441,7 +446,7 @@ impl<D: Driver> Shared<D> {
                     ("requestId".into(), request_id.as_str().into()),
                     ("packet".into(), wire::json_to_pack(&answer, &[])),
                 ]));
-                let channel = shared.channels_of(&namespace).response;
+                let channel = shared.channels_of(&namespace).response.clone();
                 shared.publish(channel, response);
             }
         });
@@ -462,7 +467,7 @@ impl<D: Driver> Shared<D> {
     }
 
     fn respond(&self, namespace: &str, response: &Value) {
-        let channel = self.channels_of(namespace).response;
+        let channel = self.channels_of(namespace).response.clone();
         self.publish(channel, response.to_string().into_bytes());
     }
 
@@ -520,7 +525,7 @@ impl<D: Driver> Shared<D> {
     }
 
     fn request_and_forget(&self, namespace: &str, request: &Value) {
-        let channel = self.channels_of(namespace).request;
+        let channel = self.channels_of(namespace).request.clone();
         self.publish(channel, request.to_string().into_bytes());
     }
 
@@ -528,7 +533,7 @@ impl<D: Driver> Shared<D> {
         self: Arc<Self>,
         namespace: &str,
     ) -> BoxFuture<'static, Result<usize, AdapterError>> {
-        let channel = self.channels_of(namespace).request;
+        let channel = self.channels_of(namespace).request.clone();
         Box::pin(async move { self.count_servers(channel).await })
     }
 
@@ -560,7 +565,7 @@ impl<D: Driver> Shared<D> {
             "type": kind::REMOTE_FETCH,
             "opts": opts_json(recipients),
         });
-        let channels = self.channels_of(namespace);
+        let channels = self.channels_of(namespace).into_owned();
         Box::pin(async move {
             let answers = self
                 .ask_every_instance(&channels, request_id, request.to_string().into_bytes())
@@ -590,7 +595,7 @@ impl<D: Driver> Shared<D> {
             "type": kind::SERVER_SIDE_EMIT,
             "data": server_event(event, args),
         });
-        let channels = self.channels_of(namespace);
+        let channels = self.channels_of(namespace).into_owned();
         Box::pin(async move {
             let ask =
                 self.ask_every_instance(&channels, request_id, request.to_string().into_bytes());
@@ -650,7 +655,7 @@ impl<D: Driver> Shared<D> {
         let request_id = random_id(16);
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let packet = wire::event_packet(namespace, message.event, message.data, None);
-        let channels = self.channels_of(namespace);
+        let channels = self.channels_of(namespace).into_owned();
         let request = packet.map(|packet| {
             wire::to_msgpack(&rmpv::Value::Map(vec![
                 ("uid".into(), self.uid.as_str().into()),

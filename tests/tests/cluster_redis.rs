@@ -82,7 +82,7 @@ async fn redis_down_at_startup_is_local_only_unless_required() {
         .unwrap()
         .listen("127.0.0.1:0")
         .await;
-    let err = required.err().expect("listen fails when Redis is required");
+    let err = required.expect_err("listen fails when Redis is required");
     assert!(err.to_string().contains("unreachable"), "{err}");
 
     let (alone, status) = redis_instance(&redis).await;

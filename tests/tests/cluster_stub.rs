@@ -259,7 +259,7 @@ async fn startup_without_the_broker_is_local_only_or_fails_if_required() {
         .unwrap()
         .listen("127.0.0.1:0")
         .await;
-    let err = required.err().expect("listen fails when Redis is required");
+    let err = required.expect_err("listen fails when Redis is required");
     assert!(err.to_string().contains("unreachable"), "{err}");
 
     let lenient = adapter(&broker);

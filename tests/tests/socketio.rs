@@ -275,7 +275,7 @@ async fn a_handler_can_answer_the_ack_by_hand() {
     send(&mut ws, r#"42/events,4["manual",{"x":1}]"#).await;
     assert_eq!(
         recv(&mut ws).await,
-        r#"43/events,4[{"data":{"x":1},"status":"success"}]"#
+        r#"43/events,4[{"status":"success","data":{"x":1}}]"#
     );
     // The returned `{"status":"ignored"}` was not sent: the next frame answers the next message.
     send(&mut ws, r#"42/events,5["ping"]"#).await;
