@@ -1,0 +1,38 @@
+//! The server's CPU time and memory, from `/proc`.
+
+/// Clock ticks per second of `/proc/PID/stat` (USER_HZ, 100 on Linux x86-64 and arm64).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// utime + stime of every pid, in seconds.
+pub fn cpu_seconds(pids: &[u32]) -> f64 {
+    pids.iter()
+        .map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after ')'.
+            let ticks = |i: usize| {
+                fields
+                    .get(i)
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            (ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND
+        })
+        .sum()
+}
+
+/// Resident set size of every pid, in KiB.
+pub fn rss_kib(pids: &[u32]) -> u64 {
+    pids.iter()
+        .map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+}

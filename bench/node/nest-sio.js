@@ -1,0 +1,100 @@
+// NestJS 12 gateway on @nestjs/platform-socket.io (IoAdapter): the Socket.IO benchmark peer.
+// Usage: node nest-sio.js --port N [--redis redis://127.0.0.1:6379]   (or PORT=N; 0 picks a free port)
+// With --redis, the documented NestJS recipe: an IoAdapter subclass that installs
+// @socket.io/redis-adapter, so room broadcasts reach the clients of every instance.
+// Plain JavaScript: the decorators are applied by calling them, as `tsc` would emit them.
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
+
+function argValue(name) {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
+const redisUrl = argValue('--redis');
+
+class BenchGateway {
+  // @WebSocketServer() server  (set by Nest)
+
+  // @SubscribeMessage('echo') echo(@MessageBody() data)
+  echo(data) {
+    return data;
+  }
+
+  // @SubscribeMessage('join') join(@ConnectedSocket() client)
+  join(client) {
+    client.join('bench');
+    return 'ok';
+  }
+
+  // @SubscribeMessage('broadcast') broadcast(@MessageBody() data)
+  broadcast(data) {
+    this.server.to('bench').emit('bcast', data);
+    return 'ok';
+  }
+}
+
+const proto = BenchGateway.prototype;
+for (const [method, paramDecorator] of [
+  ['echo', MessageBody()],
+  ['join', ConnectedSocket()],
+  ['broadcast', MessageBody()],
+]) {
+  Reflect.decorate(
+    [SubscribeMessage(method)],
+    proto,
+    method,
+    Object.getOwnPropertyDescriptor(proto, method),
+  );
+  paramDecorator(proto, method, 0);
+  Reflect.defineMetadata('design:paramtypes', [Object], proto, method);
+}
+WebSocketServer()(proto, 'server');
+Reflect.defineMetadata('design:paramtypes', [], BenchGateway);
+WebSocketGateway()(BenchGateway); // namespace "/" on the application's HTTP server
+
+class AppModule {}
+Module({ providers: [BenchGateway] })(AppModule);
+
+class RedisIoAdapter extends IoAdapter {
+  adapterConstructor;
+
+  async connectToRedis(url) {
+    const pubClient = createClient({ url });
+    const subClient = pubClient.duplicate();
+    for (const c of [pubClient, subClient]) {
+      c.on('error', (err) => {
+        console.error('redis:', err);
+        process.exit(1);
+      });
+    }
+    await Promise.all([pubClient.connect(), subClient.connect()]);
+    this.adapterConstructor = createAdapter(pubClient, subClient);
+  }
+
+  createIOServer(port, options) {
+    const server = super.createIOServer(port, options);
+    server.adapter(this.adapterConstructor);
+    return server;
+  }
+}
+
+const app = await NestFactory.create(AppModule, { logger: false });
+if (redisUrl) {
+  const adapter = new RedisIoAdapter(app);
+  await adapter.connectToRedis(redisUrl);
+  app.useWebSocketAdapter(adapter);
+}
+await app.listen(port, '127.0.0.1');
+console.log(`listening on 127.0.0.1:${app.getHttpServer().address().port}`);

@@ -1,0 +1,116 @@
+//! `bench-socketioxide`: socketioxide 0.18 (default features) on axum, the benchmark's
+//! Socket.IO v5 contract on namespace "/":
+//! - `42<id>["echo",D]`      → ack `43<id>[D]`
+//! - `42<id>["join"]`        → joins room "bench", ack `43<id>["ok"]`
+//! - `42<id>["broadcast",D]` → `42["bcast",D]` to every member of "bench", then ack `43<id>["ok"]`
+//!
+//! Usage: `bench-socketioxide [--port N] [--redis URL]` (port also from env `PORT`; 0 picks a
+//! free port). With `--redis`, the socketioxide-redis adapter makes broadcasts span instances.
+//! Prints `listening on 127.0.0.1:PORT` once ready.
+
+use std::io::Write;
+
+use serde_json::Value;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::SocketIo;
+use socketioxide_redis::drivers::redis::redis_client as redis;
+use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
+
+async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
+    socket.on("echo", on_echo);
+    socket.on("join", on_join);
+    socket.on("broadcast", on_broadcast);
+}
+
+async fn on_echo<A: Adapter>(Data(data): Data<Value>, ack: AckSender<A>) {
+    ack.send(&data).ok();
+}
+
+async fn on_join<A: Adapter>(socket: SocketRef<A>, ack: AckSender<A>) {
+    socket.join("bench");
+    ack.send("ok").ok();
+}
+
+async fn on_broadcast<A: Adapter>(
+    socket: SocketRef<A>,
+    Data(data): Data<Value>,
+    ack: AckSender<A>,
+) {
+    // `within` (unlike `to`) includes the sender when it is in the room.
+    socket.within("bench").emit("bcast", &data).await.ok();
+    ack.send("ok").ok();
+}
+
+struct Args {
+    port: u16,
+    redis: Option<String>,
+}
+
+fn args() -> Args {
+    let mut port = None;
+    let mut redis = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => port = it.next(),
+            "--redis" => redis = it.next(),
+            _ => {
+                if let Some(v) = a.strip_prefix("--port=") {
+                    port = Some(v.to_owned());
+                } else if let Some(v) = a.strip_prefix("--redis=") {
+                    redis = Some(v.to_owned());
+                } else {
+                    eprintln!("usage: bench-socketioxide [--port N] [--redis URL]");
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
+    let port = port
+        .or_else(|| std::env::var("PORT").ok())
+        .map(|p| p.parse().expect("port must be a number"))
+        .unwrap_or(3000);
+    Args { port, redis }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args();
+
+    let app: axum::Router = match args.redis {
+        None => {
+            let (layer, io) = SocketIo::new_layer();
+            io.ns("/", on_connect);
+            axum::Router::new().layer(layer)
+        }
+        Some(url) => {
+            // The adapter's redis driver needs RESP3 (pub/sub pushes on a multiplexed
+            // connection); the redis crate defaults to RESP2, so ask for it in the URL.
+            let url = if url.contains("protocol=") {
+                url
+            } else if url.contains('?') {
+                format!("{url}&protocol=resp3")
+            } else {
+                format!("{url}?protocol=resp3")
+            };
+            let client = redis::Client::open(url)?;
+            let adapter = RedisAdapterCtr::new_with_redis(&client).await?;
+            let (layer, io) = SocketIo::builder()
+                .with_adapter::<RedisAdapter<_>>(adapter)
+                .build_layer();
+            io.ns("/", on_connect).await?;
+            axum::Router::new().layer(layer)
+        }
+    };
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let port = listener.local_addr()?.port();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on 127.0.0.1:{port}")?;
+        out.flush()?;
+    }
+    axum::serve(listener, app).await?;
+    Ok(())
+}
