@@ -207,8 +207,9 @@ impl GatewayAppBuilder {
         self
     }
 
-    /// The per-connection read buffer (default 4 KiB). Larger buffers speed up big messages and
-    /// cost memory on every idle connection.
+    /// The most a connection reads from its socket at once (default 4 KiB). The buffer exists
+    /// only while it holds unread bytes, so idle connections do not keep it; larger values mean
+    /// fewer syscalls for big messages.
     ///
     /// ```
     /// let builder = gateway_core::GatewayApp::builder().with_read_buffer_size(16 * 1024);

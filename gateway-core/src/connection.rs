@@ -166,10 +166,18 @@ where
 {
     let outbox = socket.outbox().clone();
     let shutdown = ns.app.shutdown.clone();
+    // Built once: a future per message would register and unregister its waker every time.
+    let shutting_down = shutdown.cancelled();
+    let writer_done = outbox.writer_done();
     let deadline = tokio::time::sleep(Duration::MAX);
-    tokio::pin!(deadline);
+    tokio::pin!(shutting_down, writer_done, deadline);
     let mut closing = false;
     loop {
+        // Checked here as well as below, where the frames come first: a client that keeps the
+        // socket readable must not hold off a shutdown.
+        if !closing && shutdown.is_cancelled() {
+            outbox.close(DisconnectReason::ServerShutdown);
+        }
         if !closing && outbox.is_closing() {
             closing = true;
             deadline
@@ -178,13 +186,6 @@ where
         }
         tokio::select! {
             biased;
-            _ = shutdown.cancelled(), if !closing => {
-                outbox.close(DisconnectReason::ServerShutdown);
-            }
-            _ = outbox.writer_done(), if !closing => {
-                // The writer failed or force-closed; `closing` is picked up at the loop top.
-                outbox.seal();
-            }
             _ = &mut deadline, if closing => {
                 return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
             }
@@ -206,6 +207,13 @@ where
                 Some(Ok(WsMessage::Text(text))) if !closing => dispatch(socket, ns, Bytes::from(text)).await,
                 Some(Ok(WsMessage::Binary(bytes))) if !closing => dispatch(socket, ns, bytes).await,
                 Some(Ok(_)) => {} // pings are answered by tungstenite; frames after our close are ignored
+            },
+            _ = &mut shutting_down, if !closing => {
+                outbox.close(DisconnectReason::ServerShutdown);
+            }
+            _ = &mut writer_done, if !closing => {
+                // The writer failed or force-closed; `closing` is picked up at the loop top.
+                outbox.seal();
             }
         }
     }

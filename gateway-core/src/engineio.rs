@@ -347,10 +347,13 @@ async fn forward_frames<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let session_gone = inbound.closed();
+    tokio::pin!(session_gone);
     loop {
         let frame = tokio::select! {
+            biased;
             frame = stream.next() => frame,
-            () = inbound.closed() => return,
+            () = &mut session_gone => return,
         };
         let frame = match frame {
             None | Some(Err(_)) => return outbox.record_reason(DisconnectReason::TransportClose),
@@ -424,44 +427,42 @@ impl Session {
             return DisconnectReason::TransportClose; // a session is read once
         };
         let far = || Instant::now() + Duration::from_secs(365 * 24 * 3600);
-        let mut next_ping = Instant::now() + app.config.ping_interval;
-        let mut pong_due = far();
-        let mut close_by = far();
         let mut closing = false;
         let connect_by = match self.service {
             Service::SocketIo(_) => Instant::now() + app.config.connect_timeout,
             Service::Echo => far(),
         };
+        // Timers and cancellation futures are built once and reset when their deadline moves:
+        // one per message would register and unregister a waker every time.
+        let next_ping = tokio::time::sleep_until(Instant::now() + app.config.ping_interval);
+        let pong_due = tokio::time::sleep_until(far());
+        let close_by = tokio::time::sleep_until(far());
+        let connect_by = tokio::time::sleep_until(connect_by);
+        let shutting_down = app.shutdown.cancelled();
+        let writer_done = outbox.writer_done();
+        tokio::pin!(
+            next_ping,
+            pong_due,
+            close_by,
+            connect_by,
+            shutting_down,
+            writer_done
+        );
         loop {
+            // Also checked below, after the frames: a busy client must not hold off a shutdown.
+            if !closing && app.shutdown.is_cancelled() {
+                outbox.close(DisconnectReason::ServerShutdown);
+            }
             if !closing && outbox.is_closing() {
                 closing = true;
-                close_by = Instant::now() + CLOSE_GRACE;
+                close_by.as_mut().reset(Instant::now() + CLOSE_GRACE);
             }
             tokio::select! {
                 biased;
-                _ = app.shutdown.cancelled(), if !closing => outbox.close(DisconnectReason::ServerShutdown),
-                _ = outbox.writer_done(), if !closing => outbox.seal(),
-                _ = outbox.writer_done(), if closing => {
-                    return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-                }
-                _ = tokio::time::sleep_until(close_by), if closing => {
-                    return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-                }
-                // The client is gone: drop what is queued (a long-polling session ends at once).
-                _ = tokio::time::sleep_until(pong_due), if !closing => outbox.force_close(DisconnectReason::PingTimeout),
-                _ = tokio::time::sleep_until(connect_by), if !closing && !self.joined => {
-                    tracing::debug!("no namespace joined within the connect timeout");
-                    outbox.close(DisconnectReason::ServerDisconnect);
-                }
-                Some(id) = left.recv() => self.remove(id).await,
-                _ = tokio::time::sleep_until(next_ping), if !closing => {
-                    let _ = outbox.push_text(Utf8Bytes::from_static("2"));
-                    next_ping = far();
-                    pong_due = Instant::now() + app.config.ping_timeout;
-                }
-                frame = inbound.recv() => match frame {
+                // Frames first: the other branches are rarely ready, and polling them before
+                // every frame costs more than the frame. While closing, frames are left unread.
+                frame = inbound.recv(), if !closing => match frame {
                     None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
-                    Some(_) if closing => {}
                     Some(InFrame::Binary(bytes)) => {
                         if let Err(err) = self.on_binary(bytes).await {
                             tracing::debug!(error = %err, "closing Engine.IO session");
@@ -470,8 +471,8 @@ impl Session {
                     }
                     Some(InFrame::Text(text)) => match socketio::decode(text) {
                         Ok(EioPacket::Pong) => {
-                            pong_due = far();
-                            next_ping = Instant::now() + app.config.ping_interval;
+                            pong_due.as_mut().reset(far());
+                            next_ping.as_mut().reset(Instant::now() + app.config.ping_interval);
                         }
                         Ok(EioPacket::Noop) => {}
                         // Socket.IO calls a closed Engine.IO connection "transport close", whoever
@@ -491,6 +492,28 @@ impl Session {
                             outbox.close(DisconnectReason::ParseError);
                         }
                     },
+                },
+                _ = &mut shutting_down, if !closing => outbox.close(DisconnectReason::ServerShutdown),
+                _ = &mut writer_done => {
+                    if closing {
+                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+                    }
+                    outbox.seal();
+                }
+                _ = &mut close_by, if closing => {
+                    return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+                }
+                // The client is gone: drop what is queued (a long-polling session ends at once).
+                _ = &mut pong_due, if !closing => outbox.force_close(DisconnectReason::PingTimeout),
+                _ = &mut connect_by, if !closing && !self.joined => {
+                    tracing::debug!("no namespace joined within the connect timeout");
+                    outbox.close(DisconnectReason::ServerDisconnect);
+                }
+                Some(id) = left.recv() => self.remove(id).await,
+                _ = &mut next_ping, if !closing => {
+                    let _ = outbox.push_text(Utf8Bytes::from_static("2"));
+                    next_ping.as_mut().reset(far());
+                    pong_due.as_mut().reset(Instant::now() + app.config.ping_timeout);
                 }
             }
         }

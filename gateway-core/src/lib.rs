@@ -129,6 +129,7 @@ mod outbox;
 mod payload;
 pub mod pipeline;
 mod protocol;
+mod read_ahead;
 mod recovery;
 mod reply;
 mod room;

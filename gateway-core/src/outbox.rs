@@ -233,14 +233,22 @@ where
     S: Sink<Message, Error = WsError> + Unpin,
 {
     let mut batch = Vec::with_capacity(BATCH);
+    // Built once: a future per batch would register and unregister its waker every time.
+    let forced = outbox.0.force.cancelled();
+    let stopped = stop.cancelled();
+    tokio::pin!(forced, stopped);
     loop {
+        // A forced close drops what is queued: checked before the queue (it always marks the
+        // outbox closing first, so the usual case costs one atomic load).
+        if outbox.is_closing() && outbox.is_forced() {
+            let frame = outbox.take_forced_frame();
+            let _ =
+                tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.send(Message::Close(Some(frame))))
+                    .await;
+            break;
+        }
         tokio::select! {
             biased;
-            _ = outbox.0.force.cancelled() => {
-                let frame = outbox.take_forced_frame();
-                let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
-                break;
-            }
             n = rx.recv_many(&mut batch, BATCH) => {
                 if n == 0 {
                     break;
@@ -249,14 +257,15 @@ where
                 let done = tokio::select! {
                     biased;
                     // A stalled client must not keep the writer from noticing a forced close.
-                    _ = outbox.0.force.cancelled() => continue,
+                    _ = &mut forced => continue,
                     done = write => done,
                 };
                 if done {
                     break;
                 }
             }
-            _ = stop.cancelled() => {
+            _ = &mut forced => {} // handled at the loop top
+            _ = &mut stopped => {
                 let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.close()).await;
                 break;
             }

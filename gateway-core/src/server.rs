@@ -14,6 +14,8 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+
+use crate::read_ahead::{ReadAhead, TUNGSTENITE_READ_SIZE};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -468,7 +470,7 @@ async fn socketio(
 }
 
 /// The WebSocket of an upgraded request, as the app configures it.
-type UpgradedWebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type UpgradedWebSocket = WebSocketStream<ReadAhead<TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// Waits (in a tracked task) for the upgrade to complete, then runs `serve` on the WebSocket.
 fn spawn_websocket<F, Fut>(shared: &AppShared, on_upgrade: hyper::upgrade::OnUpgrade, serve: F)
@@ -477,11 +479,12 @@ where
     Fut: Future<Output = ()> + Send,
 {
     let config = websocket_config(shared);
+    let read_chunk = shared.config.read_buffer_size;
     shared.tasks.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
+                    ReadAhead::new(TokioIo::new(upgraded), read_chunk),
                     Role::Server,
                     Some(config),
                 )
@@ -495,7 +498,7 @@ where
 
 fn websocket_config(shared: &AppShared) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(shared.config.read_buffer_size)
+        .read_buffer_size(TUNGSTENITE_READ_SIZE)
         .max_message_size(Some(shared.config.max_message_size))
         .max_frame_size(Some(shared.config.max_message_size))
 }

@@ -85,12 +85,35 @@ pub(crate) fn encode_event(event: &str, data_json: &str) -> String {
     out
 }
 
-fn push_json_string(out: &mut String, s: &str) {
+/// Appends `s` as a JSON string literal; event names rarely need escaping, so that case is
+/// copied as is.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // Serializing a &str cannot fail.
     match serde_json::to_string(s) {
         Ok(quoted) => out.push_str(&quoted),
         Err(_) => out.push_str("\"\""),
     }
+}
+
+/// Appends the decimal digits of `n` (without the formatting machinery: this is per message).
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! BINARY_EVENT and `6` BINARY_ACK (`5<n>-…`: `n` binary frames follow, each standing for a
 //! `{"_placeholder":true,"num":i}` in the JSON).
 
+use super::json::{push_json_string, push_u64};
 use bytes::Bytes;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -269,11 +270,20 @@ pub(crate) fn encode_event_args(
     args_json: &str,
     attachments: usize,
 ) -> String {
-    let event = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".to_owned());
-    let kind = packet_kind(2, attachments);
-    let ack = ack.map(|id| id.to_string()).unwrap_or_default();
-    let sep = if args_json.is_empty() { "" } else { "," };
-    format!("4{kind}{prefix}{ack}[{event}{sep}{args_json}]")
+    let mut out = String::with_capacity(prefix.len() + event.len() + args_json.len() + 32);
+    push_kind(&mut out, 2, attachments);
+    out.push_str(prefix);
+    if let Some(id) = ack {
+        push_u64(&mut out, id);
+    }
+    out.push('[');
+    push_json_string(&mut out, event);
+    if !args_json.is_empty() {
+        out.push(',');
+        out.push_str(args_json);
+    }
+    out.push(']');
+    out
 }
 
 /// `43<prefix><id>[<args>]`, or `46<n>-…` when `attachments` binary frames follow.
@@ -283,16 +293,26 @@ pub(crate) fn encode_ack_args(
     args_json: &str,
     attachments: usize,
 ) -> String {
-    let kind = packet_kind(3, attachments);
-    format!("4{kind}{prefix}{ack}[{args_json}]")
+    let mut out = String::with_capacity(prefix.len() + args_json.len() + 32);
+    push_kind(&mut out, 3, attachments);
+    out.push_str(prefix);
+    push_u64(&mut out, ack);
+    out.push('[');
+    out.push_str(args_json);
+    out.push(']');
+    out
 }
 
-/// The packet type (with the attachment count of a binary packet): `2`, `3`, `5<n>-`, `6<n>-`.
-fn packet_kind(plain: u8, attachments: usize) -> String {
+/// Appends `4` and the packet type (with the attachment count of a binary packet): `42`, `43`,
+/// `45<n>-`, `46<n>-`.
+fn push_kind(out: &mut String, plain: u8, attachments: usize) {
+    out.push('4');
     if attachments == 0 {
-        plain.to_string()
+        out.push(char::from(b'0' + plain));
     } else {
-        format!("{}{attachments}-", plain + 3)
+        out.push(char::from(b'0' + plain + 3));
+        push_u64(out, attachments as u64);
+        out.push('-');
     }
 }
 
@@ -303,8 +323,7 @@ pub(crate) fn encode_event_with_ack(
     event: &str,
     data_json: &str,
 ) -> String {
-    let event = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".to_owned());
-    format!("42{prefix}{ack}[{event},{data_json}]")
+    encode_event_args(prefix, Some(ack), event, data_json, 0)
 }
 
 /// `43<prefix><id>[data]`.

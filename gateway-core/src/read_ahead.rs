@@ -1,0 +1,120 @@
+//! [`ReadAhead`]: the socket side of a WebSocket connection, read in large chunks into a buffer
+//! that exists only while it holds unread bytes.
+//!
+//! tungstenite zero-fills its whole read buffer before every read attempt (including those that
+//! find nothing to read), and keeps that buffer for the life of the connection. Giving it a small
+//! buffer and serving its reads from this one keeps the syscalls large, the zero-filling small,
+//! and idle connections free of read buffers.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How much tungstenite reads (and zero-fills) at a time once [`ReadAhead`] is underneath.
+pub(crate) const TUNGSTENITE_READ_SIZE: usize = 256;
+
+/// Reads up to `chunk` bytes per syscall into a buffer allocated on demand and released as soon
+/// as it is drained and the socket has nothing more; writes pass through.
+pub(crate) struct ReadAhead<S> {
+    inner: S,
+    buf: BytesMut,
+    chunk: usize,
+}
+
+impl<S> ReadAhead<S> {
+    pub(crate) fn new(inner: S, chunk: usize) -> Self {
+        Self {
+            inner,
+            buf: BytesMut::new(),
+            chunk: chunk.max(TUNGSTENITE_READ_SIZE),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.buf.is_empty() {
+            if out.remaining() >= this.chunk {
+                return Pin::new(&mut this.inner).poll_read(cx, out);
+            }
+            this.buf.reserve(this.chunk);
+            let read = tokio_util::io::poll_read_buf(Pin::new(&mut this.inner), cx, &mut this.buf);
+            match read {
+                Poll::Ready(Ok(n)) if n > 0 => {}
+                // Nothing buffered: an idle connection keeps no read buffer.
+                other => {
+                    this.buf = BytesMut::new();
+                    return other.map_ok(|_| ());
+                }
+            }
+        }
+        let n = out.remaining().min(this.buf.len());
+        out.put_slice(&this.buf[..n]);
+        this.buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for ReadAhead<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn small_reads_are_served_from_one_large_read_and_the_buffer_is_released() {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let mut reader = ReadAhead::new(server, 4096);
+        let mut client = client;
+        client.write_all(&[7u8; 1000]).await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 1000 {
+            let mut small = [0u8; 100];
+            let n = reader.read(&mut small).await.unwrap();
+            got.extend_from_slice(&small[..n]);
+        }
+        assert_eq!(got, vec![7u8; 1000]);
+        assert!(reader.buf.is_empty());
+        drop(client);
+        let mut rest = [0u8; 10];
+        assert_eq!(reader.read(&mut rest).await.unwrap(), 0);
+        assert_eq!(reader.buf.capacity(), 0);
+    }
+}
