@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::namespace::{NamespaceInner, Route};
@@ -20,6 +19,7 @@ use crate::protocol::json::{self, Inbound};
 use crate::protocol::Wire;
 use crate::protocol::{event_reply, socketio};
 use crate::socket::Identity;
+use crate::ws_io::{WsConn, WsReader};
 use crate::EmitError;
 use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
 use serde_json::value::RawValue;
@@ -30,19 +30,17 @@ pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
 const MAX_DRAIN_BYTES: usize = 64 << 20;
 
 /// Serves one upgraded connection until it ends, then releases everything the socket owned.
-pub(crate) async fn serve<S>(
-    ws: WebSocketStream<S>,
+pub(crate) async fn serve(
+    conn: WsConn,
     ns: Arc<NamespaceInner>,
     handshake: Handshake,
     data: Arc<SocketData>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) {
     let app = ns.app.clone();
-    let (sink, mut stream) = ws.split();
     let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
+    let (mut stream, io) = conn.split(Some(outbox.clone())).await;
     let stop_writer = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
+    let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));
 
     let socket = Socket::new(
         ns.clone(),
@@ -63,26 +61,25 @@ pub(crate) async fn serve<S>(
         reason = session => { outbox.record_reason(reason); false }
         _ = app.hard_stop.cancelled() => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
     };
+    // Lets tungstenite queue its reply to a client's close before the queue is sealed.
+    let _ = stream.flush().await;
     outbox.seal();
     let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);
 
     finish_socket(&socket, &ns, reason, hard_stopped).await;
 
     stop_writer.cancel();
-    let Ok(sink) = writer.await else { return };
+    let Ok(mut io) = writer.await else { return };
     if reason == DisconnectReason::MessageTooBig {
         // Read what the client is still sending, so closing does not reset the connection
         // before it has read our 1009 close frame.
         // Half-close first: the server ends the TCP connection (RFC 6455 §7.1.1), and the
         // client, seeing our FIN, closes its side, which ends the drain.
-        if let Ok(mut ws) = sink.reunite(stream) {
-            let io = ws.get_mut();
-            let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                let _ = io.shutdown().await;
-                drain(io).await;
-            })
-            .await;
-        }
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            let _ = io.shutdown().await;
+            drain(stream.get_mut()).await;
+        })
+        .await;
     }
 }
 
@@ -156,14 +153,11 @@ pub(crate) async fn run_connection_hook(
 }
 
 /// Reads frames and handles them one at a time, in order, until the connection ends.
-async fn read_loop<S>(
-    stream: &mut futures_util::stream::SplitStream<WebSocketStream<S>>,
+async fn read_loop(
+    stream: &mut WsReader,
     socket: &Socket,
     ns: &NamespaceInner,
-) -> DisconnectReason
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> DisconnectReason {
     let outbox = socket.outbox().clone();
     let shutdown = ns.app.shutdown.clone();
     // Built once: a future per message would register and unregister its waker every time.

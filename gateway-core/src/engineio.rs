@@ -18,11 +18,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppShared;
@@ -34,6 +33,7 @@ use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
 use crate::protocol::Wire;
 use crate::socket::Identity;
+use crate::ws_io::{self, WsConn, WsReader};
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 
 /// The gateways of one listener, by namespace name.
@@ -139,6 +139,9 @@ impl PollingSession {
                 let mut ended = false;
                 for frame in frames {
                     self.outbox.sent(&frame);
+                    if let OutFrame::Raw(_) = frame {
+                        continue; // WebSocket control frames: never queued on long-polling
+                    }
                     separate(&mut body);
                     match frame {
                         OutFrame::Text(text) => body.push_str(&text),
@@ -150,6 +153,7 @@ impl PollingSession {
                                 push_base64(&mut body, bin);
                             }
                         }
+                        OutFrame::Raw(_) => {}
                         OutFrame::Close(_) => {
                             // A client that closed is answered with a noop, as Engine.IO does.
                             let by_client =
@@ -267,18 +271,16 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// Serves a session that starts on a WebSocket.
-pub(crate) async fn serve_websocket<S>(
-    ws: WebSocketStream<S>,
+pub(crate) async fn serve_websocket(
+    conn: WsConn,
     service: Service,
     handshake: Handshake,
     app: Arc<AppShared>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sink, stream) = ws.split();
+) {
     let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
+    let (stream, io) = conn.split(Some(outbox.clone())).await;
     let stop_writer = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
+    let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
     let (inbound, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
@@ -295,23 +297,22 @@ pub(crate) async fn serve_websocket<S>(
     let _ = writer.await;
 }
 
-/// Upgrades a polling session to the WebSocket `ws` (`2probe` / `3probe` / `5`).
-pub(crate) async fn upgrade<S>(
-    mut ws: WebSocketStream<S>,
-    polling: Arc<PollingSession>,
-    app: Arc<AppShared>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+/// Upgrades a polling session to the WebSocket `conn` (`2probe` / `3probe` / `5`).
+pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>, app: Arc<AppShared>) {
     if polling.upgrading.send_replace(true) {
         return; // a second upgrade attempt
     }
+    // Until the upgrade completes the session still talks over long-polling: nothing from this
+    // WebSocket goes into its queue.
+    let (mut ws, mut io) = conn.split(None).await;
     let probed = tokio::time::timeout(UPGRADE_TIMEOUT, async {
         match ws.next().await {
             Some(Ok(WsMessage::Text(t))) if t.as_str() == "2probe" => {}
             _ => return false,
         }
-        if ws.send(WsMessage::text("3probe")).await.is_err() {
+        let mut probe = Vec::new();
+        ws_io::push_frame(&mut probe, ws_io::OPCODE_TEXT, b"3probe");
+        if io.write_all(&probe).await.is_err() {
             return false;
         }
         matches!(ws.next().await, Some(Ok(WsMessage::Text(t))) if t.as_str() == "5")
@@ -328,11 +329,11 @@ pub(crate) async fn upgrade<S>(
     let outbox = polling.outbox.clone();
     let inbound = polling.inbound.clone();
     drop(polling);
-    let (sink, stream) = ws.split();
+    ws.get_mut().bind(outbox.clone());
     let stop_writer = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(sink, rx, outbox.clone(), stop_writer.clone()));
+    let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));
     tokio::select! {
-        () = forward_frames(stream, inbound, outbox.clone()) => {}
+        () = forward_frames(ws, inbound, outbox.clone()) => {}
         () = outbox.writer_done() => {}
     }
     stop_writer.cancel();
@@ -340,13 +341,7 @@ pub(crate) async fn upgrade<S>(
 }
 
 /// Passes WebSocket frames to the session until the connection ends (recording why).
-async fn forward_frames<S>(
-    mut stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
-    inbound: mpsc::Sender<InFrame>,
-    outbox: Outbox,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn forward_frames(mut stream: WsReader, inbound: mpsc::Sender<InFrame>, outbox: Outbox) {
     let session_gone = inbound.closed();
     tokio::pin!(session_gone);
     loop {
@@ -358,6 +353,8 @@ async fn forward_frames<S>(
         let frame = match frame {
             None | Some(Err(_)) => return outbox.record_reason(DisconnectReason::TransportClose),
             Some(Ok(WsMessage::Close(_))) => {
+                // Lets tungstenite queue its reply to the client's close.
+                let _ = stream.flush().await;
                 return outbox.record_reason(DisconnectReason::TransportClose);
             }
             Some(Ok(WsMessage::Text(text))) => InFrame::Text(text),

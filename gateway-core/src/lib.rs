@@ -139,6 +139,7 @@ mod state;
 #[cfg(feature = "test-util")]
 pub mod test;
 pub mod validation;
+mod ws_io;
 
 pub use adapter::{
     Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, Recipients, RemoteAcks,

@@ -6,18 +6,20 @@
 //! One writer task per connection feeds every queued frame to the socket and flushes once when
 //! the queue is drained.
 
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{Sink, SinkExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
+use crate::ws_io;
 use crate::DisconnectReason;
 
 /// How long a close frame may take to reach a client that has stopped reading.
@@ -35,6 +37,8 @@ pub(crate) enum OutFrame {
     /// attachments), queued as one so no other frame can come between them.
     Attached(Utf8Bytes, Arc<[Bytes]>),
     Close(CloseFrame),
+    /// Frames tungstenite made (pongs, the reply to a client's close), written as they are.
+    Raw(Bytes),
 }
 
 impl OutFrame {
@@ -47,6 +51,7 @@ impl OutFrame {
                 text.len() + bins.iter().map(Bytes::len).sum::<usize>()
             }
             OutFrame::Close(_) => 0,
+            OutFrame::Raw(bytes) => bytes.len(),
         }
     }
 }
@@ -221,18 +226,22 @@ fn close_frame(reason: DisconnectReason) -> CloseFrame {
     }
 }
 
-/// Drains `rx` into `sink` until a close is sent, the socket fails, or `stop` is cancelled with
-/// the queue empty. Returns the sink so the caller can finish the connection.
-pub(crate) async fn write_loop<S>(
-    mut sink: S,
+/// Drains `rx` into the socket until a close is sent, the socket fails, or `stop` is cancelled
+/// with the queue empty. Returns the write half so the caller can finish the connection.
+///
+/// Each batch of queued frames is framed into one buffer and written with one syscall (a
+/// stalled client is noticed when a forced close arrives mid-write).
+pub(crate) async fn write_loop<W>(
+    mut io: W,
     mut rx: mpsc::Receiver<OutFrame>,
     outbox: Outbox,
     stop: CancellationToken,
-) -> S
+) -> W
 where
-    S: Sink<Message, Error = WsError> + Unpin,
+    W: AsyncWrite + Unpin,
 {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut writer = FrameWriter::default();
     // Built once: a future per batch would register and unregister its waker every time.
     let forced = outbox.0.force.cancelled();
     let stopped = stop.cancelled();
@@ -242,9 +251,8 @@ where
         // outbox closing first, so the usual case costs one atomic load).
         if outbox.is_closing() && outbox.is_forced() {
             let frame = outbox.take_forced_frame();
-            let _ =
-                tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.send(Message::Close(Some(frame))))
-                    .await;
+            writer.close_after_current(&frame);
+            let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, writer.write_out(&mut io)).await;
             break;
         }
         tokio::select! {
@@ -253,57 +261,104 @@ where
                 if n == 0 {
                     break;
                 }
-                let write = write_batch(&mut sink, &mut batch, &outbox);
-                let done = tokio::select! {
+                let done = writer.frame(batch.drain(..), &outbox);
+                let written = tokio::select! {
                     biased;
                     // A stalled client must not keep the writer from noticing a forced close.
                     _ = &mut forced => continue,
-                    done = write => done,
+                    written = writer.write_out(&mut io) => written,
                 };
-                if done {
+                if written.is_err() || done {
                     break;
                 }
             }
             _ = &mut forced => {} // handled at the loop top
             _ = &mut stopped => {
-                let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, sink.close()).await;
+                if !writer.close_sent {
+                    // As tungstenite's `close()`: a close frame without a code.
+                    writer.buf.extend_from_slice(&[0x80 | ws_io::OPCODE_CLOSE, 0]);
+                }
+                let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, async {
+                    let _ = writer.write_out(&mut io).await;
+                    let _ = io.shutdown().await;
+                })
+                .await;
                 break;
             }
         }
     }
     outbox.seal();
     outbox.0.writer_done.cancel();
-    sink
+    io
 }
 
-/// Feeds a batch then flushes once. Returns true when the connection is finished.
-async fn write_batch<S>(sink: &mut S, batch: &mut Vec<OutFrame>, outbox: &Outbox) -> bool
-where
-    S: Sink<Message, Error = WsError> + Unpin,
-{
-    let mut done = false;
-    for frame in batch.drain(..) {
-        outbox.sent(&frame);
-        let (first, attachments) = match frame {
-            OutFrame::Text(text) => (Message::Text(text), None),
-            OutFrame::Binary(bytes) => (Message::Binary(bytes), None),
-            OutFrame::Attached(text, bins) => (Message::Text(text), Some(bins)),
-            OutFrame::Close(frame) => {
-                done = true;
-                (Message::Close(Some(frame)), None)
+/// Frames queued frames into one buffer and writes it out, remembering how much was written.
+#[derive(Default)]
+struct FrameWriter {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already written.
+    written: usize,
+    close_sent: bool,
+}
+
+impl FrameWriter {
+    /// Frames `frames` after what is still unwritten. Returns true once a close frame is framed
+    /// (nothing after it is sent).
+    fn frame(&mut self, frames: impl Iterator<Item = OutFrame>, outbox: &Outbox) -> bool {
+        for frame in frames {
+            outbox.sent(&frame);
+            match frame {
+                OutFrame::Text(text) => {
+                    ws_io::push_frame(&mut self.buf, ws_io::OPCODE_TEXT, text.as_bytes())
+                }
+                OutFrame::Binary(bytes) => {
+                    ws_io::push_frame(&mut self.buf, ws_io::OPCODE_BINARY, &bytes)
+                }
+                OutFrame::Attached(text, bins) => {
+                    ws_io::push_frame(&mut self.buf, ws_io::OPCODE_TEXT, text.as_bytes());
+                    for bin in bins.iter() {
+                        ws_io::push_frame(&mut self.buf, ws_io::OPCODE_BINARY, bin);
+                    }
+                }
+                OutFrame::Raw(frames) => {
+                    self.buf.extend_from_slice(&frames);
+                    if ws_io::is_close(&frames) {
+                        self.close_sent = true;
+                        return true;
+                    }
+                }
+                OutFrame::Close(frame) => {
+                    ws_io::push_close(&mut self.buf, &frame);
+                    self.close_sent = true;
+                    return true;
+                }
             }
-        };
-        if sink.feed(first).await.is_err() {
-            return true;
         }
-        for bin in attachments.iter().flat_map(|bins| bins.iter()) {
-            if sink.feed(Message::Binary(bin.clone())).await.is_err() {
-                return true;
-            }
+        self.close_sent
+    }
+
+    /// Replaces what is framed but unwritten with a close frame; a write in progress (a frame
+    /// may be half sent) is finished first, with the rest of its batch.
+    fn close_after_current(&mut self, frame: &CloseFrame) {
+        if self.written == 0 {
+            self.buf.clear();
         }
-        if done {
-            break;
+        if !self.close_sent {
+            ws_io::push_close(&mut self.buf, frame);
+            self.close_sent = true;
         }
     }
-    sink.flush().await.is_err() || done
+
+    /// Writes the buffer out; an idle connection then keeps no write buffer.
+    async fn write_out<W: AsyncWrite + Unpin>(&mut self, io: &mut W) -> io::Result<()> {
+        while self.written < self.buf.len() {
+            match io.write(&self.buf[self.written..]).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => self.written += n,
+            }
+        }
+        self.buf = Vec::new();
+        self.written = 0;
+        Ok(())
+    }
 }

@@ -25,10 +25,16 @@ pub(crate) struct ReadAhead<S> {
 }
 
 impl<S> ReadAhead<S> {
+    #[cfg(test)]
     pub(crate) fn new(inner: S, chunk: usize) -> Self {
+        Self::with_prefix(inner, bytes::Bytes::new(), chunk)
+    }
+
+    /// Reads `prefix` (bytes already taken off the socket, e.g. by the HTTP parser) first.
+    pub(crate) fn with_prefix(inner: S, prefix: bytes::Bytes, chunk: usize) -> Self {
         Self {
             inner,
-            buf: BytesMut::new(),
+            buf: BytesMut::from(prefix),
             chunk: chunk.max(TUNGSTENITE_READ_SIZE),
         }
     }

@@ -14,19 +14,18 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-
-use crate::read_ahead::{ReadAhead, TUNGSTENITE_READ_SIZE};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{find_namespace, AppShared};
 use crate::engineio::{self, NamespaceTable, Service};
 use crate::namespace::NamespaceInner;
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
+use crate::read_ahead::{ReadAhead, TUNGSTENITE_READ_SIZE};
+use crate::ws_io::WsConn;
 use crate::{connection, GatewayApp, Handshake, Namespace, WsException};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -469,30 +468,27 @@ async fn socketio(
     switching_protocols(&key)
 }
 
-/// The WebSocket of an upgraded request, as the app configures it.
-type UpgradedWebSocket = WebSocketStream<ReadAhead<TokioIo<hyper::upgrade::Upgraded>>>;
-
-/// Waits (in a tracked task) for the upgrade to complete, then runs `serve` on the WebSocket.
+/// Waits (in a tracked task) for the upgrade to complete, then runs `serve` on the connection.
 fn spawn_websocket<F, Fut>(shared: &AppShared, on_upgrade: hyper::upgrade::OnUpgrade, serve: F)
 where
-    F: FnOnce(UpgradedWebSocket) -> Fut + Send + 'static,
+    F: FnOnce(WsConn) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
     let config = websocket_config(shared);
     let read_chunk = shared.config.read_buffer_size;
     shared.tasks.spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    ReadAhead::new(TokioIo::new(upgraded), read_chunk),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                serve(ws).await;
-            }
-            Err(err) => tracing::debug!(error = %err, "upgrade failed"),
-        }
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => return tracing::debug!(error = %err, "upgrade failed"),
+        };
+        // Every connection is a TCP stream served by hyper: take it back to split it in two.
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => parts,
+            Err(_) => return tracing::error!("upgraded connection is not a TCP stream"),
+        };
+        let (read, write) = parts.io.into_inner().into_split();
+        let read = ReadAhead::with_prefix(read, parts.read_buf, read_chunk);
+        serve(WsConn::new(read, write, config)).await;
     });
 }
 
