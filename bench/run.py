@@ -124,7 +124,7 @@ def loadgen(scenario, servers, fmt, *args):
     cmd = ["taskset", "-c", CLIENT_CPU, LOADGEN, scenario,
            "--url", ",".join(s.addr for s in servers), "--format", fmt,
            "--server-pid", ",".join(str(s.pid) for s in servers), *map(str, args)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
     if out.returncode != 0:
         raise RuntimeError(f"loadgen failed: {' '.join(cmd)}\n{out.stderr}")
     return json.loads(out.stdout)

@@ -238,7 +238,9 @@ fn classify(err: &WsError) -> DisconnectReason {
 /// Decodes one JSON-format frame and handles it.
 async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
     match json::decode(frame) {
-        Ok(inbound) => handle_message(socket, ns, inbound, None).await,
+        // Boxed: the pipeline's state lives only while a message is handled, not in every idle
+        // connection's task.
+        Ok(inbound) => Box::pin(handle_message(socket, ns, inbound, None)).await,
         Err(err) => tracing::debug!(gateway = ns.gateway(), error = %err, "dropping frame"),
     }
 }

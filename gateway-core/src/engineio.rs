@@ -590,7 +590,8 @@ impl Session {
                         several,
                         attachments,
                     };
-                    handle_message(socket, ns, inbound, ack).await;
+                    // Boxed: the pipeline's state lives only while a message is handled.
+                    Box::pin(handle_message(socket, ns, inbound, ack)).await;
                 }
             }
             SioPacket::Ack { nsp, ack, data, .. } => {

@@ -37,6 +37,7 @@ struct Inner {
 impl Handshake {
     /// A handshake record; the server makes these, tests may too.
     pub fn new(uri: Uri, headers: HeaderMap, remote_addr: SocketAddr) -> Self {
+        let (uri, headers) = detached(uri, headers);
         let query = uri
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
@@ -222,6 +223,23 @@ fn js_date_string(secs: u64) -> String {
         DAYS[(days % 7) as usize],
         MONTHS[(month - 1) as usize],
     )
+}
+
+/// Copies of `uri` and `headers` that own their bytes. hyper parses a request without copying:
+/// its URI and headers are slices of the connection's 8 KiB read buffer, which a socket keeping
+/// them would keep alive for as long as it is connected.
+fn detached(uri: Uri, headers: HeaderMap) -> (Uri, HeaderMap) {
+    let uri = Uri::try_from(uri.to_string()).unwrap_or(uri);
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        let name = http::HeaderName::from_bytes(name.as_str().as_bytes());
+        let copy = http::HeaderValue::from_bytes(value.as_bytes());
+        if let (Ok(name), Ok(mut copy)) = (name, copy) {
+            copy.set_sensitive(value.is_sensitive());
+            owned.append(name, copy);
+        }
+    }
+    (uri, owned)
 }
 
 #[cfg(test)]

@@ -31,10 +31,13 @@ impl<S> ReadAhead<S> {
     }
 
     /// Reads `prefix` (bytes already taken off the socket, e.g. by the HTTP parser) first.
+    ///
+    /// The prefix is copied: as a slice of the HTTP parser's read buffer, even an empty one, it
+    /// would keep that whole buffer (8 KiB) alive for the life of the connection.
     pub(crate) fn with_prefix(inner: S, prefix: bytes::Bytes, chunk: usize) -> Self {
         Self {
             inner,
-            buf: BytesMut::from(prefix),
+            buf: BytesMut::from(&prefix[..]),
             chunk: chunk.max(TUNGSTENITE_READ_SIZE),
         }
     }

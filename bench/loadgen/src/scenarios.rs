@@ -83,7 +83,12 @@ where
     futures_util::stream::iter(0..n)
         .map(|i| {
             let url = opts.urls[i % opts.urls.len()].clone();
-            async move { setup(Conn::connect(&url, format).await?).await }
+            async move {
+                let connect = async { setup(Conn::connect(&url, format).await?).await };
+                tokio::time::timeout(PATIENCE, connect).await.map_err(|_| {
+                    io::Error::other(format!("connection {i} not set up in {PATIENCE:?}"))
+                })?
+            }
         })
         .buffered(opts.concurrency.clamp(1, n.max(1)))
         .try_collect()
@@ -98,6 +103,13 @@ async fn join(mut conn: Conn) -> io::Result<Conn> {
     Ok(conn)
 }
 
+/// `future`, or an error if the server does not answer within [`PATIENCE`].
+async fn patiently<T>(future: impl std::future::Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .map_err(|_| io::Error::other(format!("no answer within {PATIENCE:?}")))?
+}
+
 /// The request data of `opts.event` with a payload of `opts.size` bytes.
 fn echo_data(opts: &Opts) -> String {
     match opts.event.as_str() {
@@ -105,6 +117,9 @@ fn echo_data(opts: &Opts) -> String {
         _ => format!(r#"{{"text":{}}}"#, padding(opts.size)),
     }
 }
+
+/// How long anything the server owes us may take before the run fails.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 const WARMUP: u8 = 0;
 const MEASURE: u8 = 1;
@@ -130,7 +145,7 @@ async fn echo(opts: &Opts) -> io::Result<Value> {
                 let sent = Instant::now();
                 let request = conn.request(&event, &data);
                 conn.send(request).await?;
-                let reply = conn.reply().await?;
+                let reply = patiently(conn.reply()).await?;
                 if reply.len() < data.len() {
                     return Err(io::Error::other(format!("short reply: {reply}")));
                 }
@@ -363,11 +378,11 @@ async fn fanout(opts: &Opts) -> io::Result<Value> {
                     published += 1;
                     in_flight += 1;
                 }
-                publisher.reply().await?;
+                patiently(publisher.reply()).await?;
                 in_flight -= 1;
             }
             for _ in 0..in_flight {
-                publisher.reply().await?;
+                patiently(publisher.reply()).await?;
             }
         }
         // Fixed rate, open loop; replies are read as they come.
