@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every benchmark scenario against every system, side by side, and writes bench/RESULTS.md.
 
-    python3 bench/run.py                 # everything, 5 repetitions (about 25 minutes)
+    python3 bench/run.py                 # everything, 5 repetitions (about 45 minutes)
     python3 bench/run.py --reps 1 --only echo,fanout --systems ours-json,bare
 
 The server under test is pinned to CPU 0 and the load generator to CPU 1 (taskset). Each

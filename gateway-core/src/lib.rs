@@ -100,7 +100,7 @@
 //! # Sending and slow clients
 //!
 //! Each connection has one bounded send queue (1024 frames and 16 MiB by default) and one writer
-//! task that writes everything queued and flushes once. Emitting never waits: a client whose
+//! task that frames everything queued into one buffer and writes it with one syscall. Emitting never waits: a client whose
 //! queue is full is disconnected with close code 1008. A broadcast is serialized once and the
 //! same bytes are queued to every recipient.
 

@@ -270,3 +270,57 @@ async fn notifications_reach_every_device_of_a_user_and_everyone() {
     let allowed = upgrade_request("/notifications", "Origin: http://localhost:4200\r\n");
     assert_eq!(raw_http(server.local_addr(), &allowed).await.0, 101);
 }
+
+/// `bench_server`'s contract (bench/README.md), on both wire formats of one app: a JSON client
+/// and a Socket.IO client in the same room.
+#[tokio::test]
+async fn bench_gateway_serves_the_benchmark_contract_on_both_formats() {
+    use gateway_examples::bench::BenchGateway;
+    use gateway_tests::eio;
+
+    let server = serve(GatewayApp::builder().gateway(BenchGateway)).await;
+    let mut json_client = TestClient::connect(&ws_url(&server, "/")).await;
+    json_client.emit("echo", json!({"a": [1, 2]})).await;
+    assert_eq!(json_client.recv().await, json!({"a": [1, 2]}));
+    json_client.emit("join", ()).await;
+    assert_eq!(json_client.recv().await, json!("ok"));
+
+    let mut sio = eio::open(server.local_addr(), "/socket.io/?EIO=4&transport=websocket").await;
+    eio::open_packet(&eio::next(&mut sio).await.text());
+    eio::send(&mut sio, "40").await;
+    assert!(eio::next_skipping_pings(&mut sio)
+        .await
+        .text()
+        .starts_with("40{"));
+    eio::send(&mut sio, r#"421["echo","hi"]"#).await;
+    assert_eq!(
+        eio::next_skipping_pings(&mut sio).await.text(),
+        r#"431["hi"]"#
+    );
+    eio::send(&mut sio, r#"422["join"]"#).await;
+    assert_eq!(
+        eio::next_skipping_pings(&mut sio).await.text(),
+        r#"432["ok"]"#
+    );
+
+    eio::send(&mut sio, r#"423["broadcast",{"n":7}]"#).await;
+    assert_eq!(
+        eio::next_skipping_pings(&mut sio).await.text(),
+        r#"42["bcast",{"n":7}]"#
+    );
+    assert_eq!(
+        eio::next_skipping_pings(&mut sio).await.text(),
+        r#"433["ok"]"#
+    );
+    assert_eq!(
+        json_client.recv().await,
+        json!({"event": "bcast", "data": {"n": 7}})
+    );
+
+    json_client
+        .emit("echoEnhanced", json!({"text": "typed"}))
+        .await;
+    assert_eq!(json_client.recv().await, json!({"text": "typed"}));
+    json_client.emit("echoEnhanced", json!({"text": 5})).await;
+    assert_eq!(json_client.recv_event("exception").await["status"], "error");
+}
