@@ -66,6 +66,9 @@ pub(crate) struct AppShared {
     pub(crate) polling: crate::engineio::PollingSessions,
     /// Carries broadcasts and cluster-wide operations to the other instances.
     pub(crate) adapter: Arc<dyn Adapter>,
+    /// Whether an adapter was given: without one, broadcasts skip it (and the cost of telling
+    /// it who the recipients are).
+    pub(crate) clustered: bool,
 }
 
 /// The app was configured inconsistently (e.g. an event handled twice, two gateways on one path).
@@ -391,6 +394,7 @@ impl GatewayAppBuilder {
             hard_stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
             polling: Default::default(),
+            clustered: self.adapter.is_some(),
             adapter: self.adapter.unwrap_or_else(|| Arc::new(LocalAdapter)),
         });
         let namespaces = self

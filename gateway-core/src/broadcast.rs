@@ -148,13 +148,13 @@ impl BroadcastOperator {
 
     /// Hands the broadcast to the adapter for the other instances (unless it is local).
     fn send_remote(&self, event: &str, data: EventData<'_>) {
-        if !self.local {
+        if let Some(adapter) = self.remote() {
             let message = BroadcastMessage {
                 recipients: &self.recipients(),
                 event,
                 data,
             };
-            self.adapter().broadcast(self.ns.name(), &message);
+            adapter.broadcast(self.ns.name(), &message);
         }
     }
 
@@ -309,17 +309,13 @@ impl BroadcastOperator {
                 }
             }
         }
-        if !self.local {
+        if let Some(adapter) = self.remote() {
             let message = BroadcastMessage {
                 recipients: &self.recipients(),
                 event,
                 data,
             };
-            acks.remote = Some(self.adapter().broadcast_with_ack(
-                self.ns.name(),
-                &message,
-                timeout,
-            ));
+            acks.remote = Some(adapter.broadcast_with_ack(self.ns.name(), &message, timeout));
         }
         acks
     }
@@ -335,10 +331,8 @@ impl BroadcastOperator {
     /// ```
     pub async fn fetch_sockets(&self) -> Result<Vec<SocketInfo>, AdapterError> {
         let mut found: Vec<SocketInfo> = self.sockets().iter().map(SocketInfo::of).collect();
-        if !self.local {
-            let remote = self
-                .adapter()
-                .fetch_sockets(self.ns.name(), &self.recipients());
+        if let Some(adapter) = self.remote() {
+            let remote = adapter.fetch_sockets(self.ns.name(), &self.recipients());
             found.extend(remote.await?);
         }
         Ok(found)
@@ -357,9 +351,8 @@ impl BroadcastOperator {
         for socket in self.sockets() {
             socket.join(rooms.clone());
         }
-        if !self.local {
-            self.adapter()
-                .add_sockets(self.ns.name(), &self.recipients(), &rooms);
+        if let Some(adapter) = self.remote() {
+            adapter.add_sockets(self.ns.name(), &self.recipients(), &rooms);
         }
     }
 
@@ -376,9 +369,8 @@ impl BroadcastOperator {
         for socket in self.sockets() {
             socket.leave(rooms.clone());
         }
-        if !self.local {
-            self.adapter()
-                .del_sockets(self.ns.name(), &self.recipients(), &rooms);
+        if let Some(adapter) = self.remote() {
+            adapter.del_sockets(self.ns.name(), &self.recipients(), &rooms);
         }
     }
 
@@ -408,9 +400,8 @@ impl BroadcastOperator {
         for socket in self.sockets() {
             socket.disconnect();
         }
-        if !self.local {
-            self.adapter()
-                .disconnect_sockets(self.ns.name(), &self.recipients());
+        if let Some(adapter) = self.remote() {
+            adapter.disconnect_sockets(self.ns.name(), &self.recipients());
         }
     }
 
@@ -424,8 +415,10 @@ impl BroadcastOperator {
         }
     }
 
-    fn adapter(&self) -> &dyn Adapter {
-        &*self.ns.app.adapter
+    /// The adapter, when this broadcast also concerns other instances.
+    fn remote(&self) -> Option<&dyn Adapter> {
+        let app = &self.ns.app;
+        (app.clustered && !self.local).then(|| &*app.adapter)
     }
 }
 
