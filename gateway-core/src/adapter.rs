@@ -30,6 +30,12 @@ pub struct Recipients {
 }
 
 /// The arguments of a broadcast event, as the emitter gave them.
+///
+/// ```
+/// use gateway_core::EventData;
+/// let data = EventData::Json(r#"{"text":"hi"}"#);
+/// assert!(matches!(data, EventData::Json(_)));
+/// ```
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub enum EventData<'a> {
@@ -40,6 +46,13 @@ pub enum EventData<'a> {
 }
 
 /// A broadcast for the other instances: deliver `event` to their sockets among `recipients`.
+///
+/// ```
+/// use gateway_core::{BroadcastMessage, EventData, Recipients};
+/// let everyone = Recipients::default();
+/// let message = BroadcastMessage { recipients: &everyone, event: "news", data: EventData::Json("1") };
+/// assert_eq!(message.event, "news");
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct BroadcastMessage<'a> {
     /// Who receives it.

@@ -5,6 +5,11 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 /// A message received on a subscribed channel (or a channel matching a subscribed pattern).
+///
+/// ```
+/// let message = gateway_redis::Incoming { channel: "socket.io#/#".into(), payload: "x".into() };
+/// assert_eq!(message.payload.len(), 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     /// The channel it was published to.
@@ -35,6 +40,17 @@ impl DriverError {
 ///
 /// The adapter handles reconnection: when a subscription's receiver ends it subscribes again
 /// (with backoff), and a failed publish is retried on the next batch.
+///
+/// ```
+/// use gateway_redis::{Driver, MemoryBroker};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let broker = MemoryBroker::new();
+/// let mut messages = broker.driver().subscribe(vec!["news".into()], vec![]).await.unwrap();
+/// broker.driver().publish(vec![("news".into(), "hello".into())]).await.unwrap();
+/// assert_eq!(messages.recv().await.unwrap().payload, "hello");
+/// assert_eq!(broker.driver().num_sub("news".into()).await.unwrap(), 1);
+/// # }
+/// ```
 pub trait Driver: Send + Sync + 'static {
     /// Subscribes a fresh connection to `channels` and to the glob `patterns` (PSUBSCRIBE).
     /// Resolves once the subscriptions are in place; the receiver then yields messages in

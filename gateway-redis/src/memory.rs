@@ -99,7 +99,11 @@ impl std::fmt::Debug for MemoryBroker {
     }
 }
 
-/// A [`Driver`] on a [`MemoryBroker`].
+/// A [`Driver`] on a [`MemoryBroker`] (see the [`Driver`] example).
+///
+/// ```
+/// let driver: gateway_redis::MemoryDriver = gateway_redis::MemoryBroker::new().driver();
+/// ```
 #[derive(Clone, Debug)]
 pub struct MemoryDriver(MemoryBroker);
 
