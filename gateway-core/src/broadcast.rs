@@ -347,13 +347,7 @@ impl BroadcastOperator {
     /// # }
     /// ```
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
-        let rooms = rooms.into_rooms();
-        for socket in self.sockets() {
-            socket.join(rooms.clone());
-        }
-        if let Some(adapter) = self.remote() {
-            adapter.add_sockets(self.ns.name(), &self.recipients(), &rooms);
-        }
+        self.change_rooms(rooms.into_rooms(), true);
     }
 
     /// Makes every socket this broadcast would reach, on every instance, leave `rooms`
@@ -365,12 +359,25 @@ impl BroadcastOperator {
     /// # }
     /// ```
     pub fn sockets_leave(&self, rooms: impl IntoRooms) {
-        let rooms = rooms.into_rooms();
+        self.change_rooms(rooms.into_rooms(), false);
+    }
+
+    /// Makes the recipients on every instance join (or leave) `rooms`.
+    fn change_rooms(&self, rooms: Vec<Room>, join: bool) {
         for socket in self.sockets() {
-            socket.leave(rooms.clone());
+            if join {
+                socket.join(rooms.clone());
+            } else {
+                socket.leave(rooms.clone());
+            }
         }
         if let Some(adapter) = self.remote() {
-            adapter.del_sockets(self.ns.name(), &self.recipients(), &rooms);
+            let recipients = self.recipients();
+            if join {
+                adapter.add_sockets(self.ns.name(), &recipients, &rooms);
+            } else {
+                adapter.del_sockets(self.ns.name(), &recipients, &rooms);
+            }
         }
     }
 
