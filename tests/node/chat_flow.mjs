@@ -67,7 +67,9 @@ expectEqual(await alice.next(), { joined: ROOM }, 'alice gets {joined}');
 
 bob.send('joinRoom', ROOM);
 expectEqual(await alice.nextEvent('userJoined'), { userId: 'bob', roomId: ROOM }, 'alice sees bob join');
-await bob.nextEvent('userJoined');
+// On two instances, alice's own userJoined can reach bob late (it crosses Redis while bob
+// joins): wait for bob's.
+while ((await bob.nextEvent('userJoined')).userId !== 'bob');
 expectEqual(await bob.next(), { joined: ROOM }, 'bob gets {joined}');
 
 alice.send('sendMessage', { roomId: ROOM, message: 'hello bob' });
