@@ -19,6 +19,7 @@ use crate::protocol::json::{self, Inbound};
 use crate::protocol::Wire;
 use crate::protocol::{event_reply, socketio};
 use crate::socket::Identity;
+use crate::wake_gate::gate;
 use crate::ws_io::{WsConn, WsReader};
 use crate::EmitError;
 use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
@@ -58,8 +59,9 @@ pub(crate) async fn serve(
         read_loop(&mut stream, &socket, &ns).await
     };
     let hard_stopped = tokio::select! {
+        biased;
         reason = session => { outbox.record_reason(reason); false }
-        _ = app.hard_stop.cancelled() => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
+        _ = gate(app.hard_stop.cancelled()) => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
     };
     // Lets tungstenite queue its reply to a client's close before the queue is sealed.
     let _ = stream.flush().await;
@@ -159,19 +161,13 @@ async fn read_loop(
     ns: &NamespaceInner,
 ) -> DisconnectReason {
     let outbox = socket.outbox().clone();
-    let shutdown = ns.app.shutdown.clone();
-    // Built once: a future per message would register and unregister its waker every time.
-    let shutting_down = shutdown.cancelled();
-    let writer_done = outbox.writer_done();
+    // Built once, and gated: polled again only once they woke the task (see `wake_gate`).
+    let shutting_down = gate(ns.app.shutdown.cancelled());
+    let writer_done = gate(outbox.writer_done());
     let deadline = tokio::time::sleep(Duration::MAX);
     tokio::pin!(shutting_down, writer_done, deadline);
     let mut closing = false;
     loop {
-        // Checked here as well as below, where the frames come first: a client that keeps the
-        // socket readable must not hold off a shutdown.
-        if !closing && shutdown.is_cancelled() {
-            outbox.close(DisconnectReason::ServerShutdown);
-        }
         if !closing && outbox.is_closing() {
             closing = true;
             deadline
@@ -180,6 +176,14 @@ async fn read_loop(
         }
         tokio::select! {
             biased;
+            // First, so a client that keeps the socket readable cannot hold off a shutdown.
+            _ = &mut shutting_down, if !closing => {
+                outbox.close(DisconnectReason::ServerShutdown);
+            }
+            _ = &mut writer_done, if !closing => {
+                // The writer failed or force-closed; `closing` is picked up at the loop top.
+                outbox.seal();
+            }
             _ = &mut deadline, if closing => {
                 return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
             }
@@ -202,13 +206,6 @@ async fn read_loop(
                 Some(Ok(WsMessage::Binary(bytes))) if !closing => dispatch(socket, ns, bytes).await,
                 Some(Ok(_)) => {} // pings are answered by tungstenite; frames after our close are ignored
             },
-            _ = &mut shutting_down, if !closing => {
-                outbox.close(DisconnectReason::ServerShutdown);
-            }
-            _ = &mut writer_done, if !closing => {
-                // The writer failed or force-closed; `closing` is picked up at the loop top.
-                outbox.seal();
-            }
         }
     }
 }

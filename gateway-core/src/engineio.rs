@@ -1,10 +1,10 @@
 //! Engine.IO v4 sessions: the open packet, heartbeats, and the Socket.IO namespaces multiplexed
 //! over one session, each a [`Socket`] of its gateway.
 //!
-//! A session is transport-independent: packets from the client reach it through one channel, and
-//! everything it sends goes through the connection's [`Outbox`]. A WebSocket connection feeds the
-//! channel from its frames and drains the outbox with a writer task; a long-polling session is
-//! fed by POSTs and drained by GETs, until the client upgrades it to a WebSocket.
+//! A session is transport-independent: everything it sends goes through the connection's
+//! [`Outbox`]. A session that starts on a WebSocket reads its frames itself and has the outbox
+//! drained by a writer task; a long-polling session is fed through a channel by POSTs and drained
+//! by GETs, until the client upgrades it to a WebSocket, whose reader then feeds that channel.
 //!
 //! A session serves the Socket.IO namespaces of a listener, or (for the engine.io-protocol
 //! conformance suite only) echoes every message back.
@@ -33,6 +33,7 @@ use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
 use crate::protocol::Wire;
 use crate::socket::Identity;
+use crate::wake_gate::gate;
 use crate::ws_io::{self, WsConn, WsReader};
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 
@@ -244,7 +245,9 @@ pub(crate) fn start_polling(
     let app_for_task = app.clone();
     let sid_for_task = sid.clone();
     app.tasks.spawn(async move {
-        session.run(inbound_rx, &app_for_task).await;
+        session
+            .run(FrameSource::Channel(inbound_rx), &app_for_task)
+            .await;
         // The client may still be on its way to collect the close packet (but a shutdown
         // does not wait for that).
         tokio::select! {
@@ -283,16 +286,8 @@ pub(crate) async fn serve_websocket(
     let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
-    let (inbound, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
     let session = Session::new(service, handshake, outbox.clone());
-    let reader = forward_frames(stream, inbound, outbox.clone());
-    tokio::pin!(reader);
-    let run = session.run(inbound_rx, &app);
-    tokio::pin!(run);
-    tokio::select! {
-        () = &mut run => {}
-        () = &mut reader => run.await,
-    }
+    session.run(FrameSource::WebSocket(stream), &app).await;
     stop_writer.cancel();
     let _ = writer.await;
 }
@@ -340,29 +335,62 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>, app: Arc
     let _ = writer.await;
 }
 
-/// Passes WebSocket frames to the session until the connection ends (recording why).
+/// Passes WebSocket frames to a session that started on long-polling, until the connection
+/// ends (recording why).
 async fn forward_frames(mut stream: WsReader, inbound: mpsc::Sender<InFrame>, outbox: Outbox) {
     let session_gone = inbound.closed();
     tokio::pin!(session_gone);
     loop {
         let frame = tokio::select! {
             biased;
-            frame = stream.next() => frame,
+            frame = next_ws_frame(&mut stream, &outbox) => frame,
             () = &mut session_gone => return,
         };
-        let frame = match frame {
-            None | Some(Err(_)) => return outbox.record_reason(DisconnectReason::TransportClose),
-            Some(Ok(WsMessage::Close(_))) => {
-                // Lets tungstenite queue its reply to the client's close.
-                let _ = stream.flush().await;
-                return outbox.record_reason(DisconnectReason::TransportClose);
-            }
-            Some(Ok(WsMessage::Text(text))) => InFrame::Text(text),
-            Some(Ok(WsMessage::Binary(bytes))) => InFrame::Binary(bytes),
-            Some(Ok(_)) => continue,
-        };
+        let Some(frame) = frame else { return };
         if inbound.send(frame).await.is_err() {
             return;
+        }
+    }
+}
+
+/// The next Engine.IO frame of a WebSocket, or `None` once it is closed (recording why).
+/// Cancel-safe.
+async fn next_ws_frame(stream: &mut WsReader, outbox: &Outbox) -> Option<InFrame> {
+    loop {
+        match stream.next().await {
+            None | Some(Err(_)) => {
+                outbox.record_reason(DisconnectReason::TransportClose);
+                return None;
+            }
+            Some(Ok(WsMessage::Close(_))) => {
+                outbox.record_reason(DisconnectReason::TransportClose);
+                // Lets tungstenite queue its reply to the client's close.
+                let _ = stream.flush().await;
+                return None;
+            }
+            Some(Ok(WsMessage::Text(text))) => return Some(InFrame::Text(text)),
+            Some(Ok(WsMessage::Binary(bytes))) => return Some(InFrame::Binary(bytes)),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Where a session's frames come from.
+// One per session, in its task: boxing the reader would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum FrameSource {
+    /// Straight from the WebSocket the session started on.
+    WebSocket(WsReader),
+    /// From long-polling requests, then from the WebSocket the session upgraded to.
+    Channel(mpsc::Receiver<InFrame>),
+}
+
+impl FrameSource {
+    /// The next frame, or `None` once the transport is gone. Cancel-safe.
+    async fn next(&mut self, outbox: &Outbox) -> Option<InFrame> {
+        match self {
+            FrameSource::WebSocket(stream) => next_ws_frame(stream, outbox).await,
+            FrameSource::Channel(inbound) => inbound.recv().await,
         }
     }
 }
@@ -372,7 +400,8 @@ struct Session {
     service: Service,
     handshake: Handshake,
     outbox: Outbox,
-    sockets: HashMap<String, (Socket, Arc<NamespaceInner>)>,
+    /// Looked up once per packet, by namespaces that exist: a fast hash is enough.
+    sockets: foldhash::HashMap<String, (Socket, Arc<NamespaceInner>)>,
     /// A binary packet waiting for its attachments, and those received so far.
     partial: Option<(SioPacket, Vec<Bytes>)>,
     /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
@@ -389,7 +418,7 @@ impl Session {
             service,
             handshake,
             outbox,
-            sockets: HashMap::new(),
+            sockets: foldhash::HashMap::default(),
             partial: None,
             joined: false,
             leave,
@@ -398,10 +427,11 @@ impl Session {
     }
 
     /// Handles packets until the session ends, then disconnects every namespace socket.
-    async fn run(mut self, inbound: mpsc::Receiver<InFrame>, app: &AppShared) {
+    async fn run(mut self, frames: FrameSource, app: &AppShared) {
         let hard_stopped = tokio::select! {
-            reason = self.read_loop(inbound, app) => { self.outbox.record_reason(reason); false }
-            _ = app.hard_stop.cancelled() => { self.outbox.record_reason(DisconnectReason::ServerShutdown); true }
+            biased;
+            reason = self.read_loop(frames, app) => { self.outbox.record_reason(reason); false }
+            _ = gate(app.hard_stop.cancelled()) => { self.outbox.record_reason(DisconnectReason::ServerShutdown); true }
         };
         self.outbox.seal();
         let reason = self
@@ -414,11 +444,7 @@ impl Session {
     }
 
     /// Handles packets in order; sends pings and closes on a missing pong.
-    async fn read_loop(
-        &mut self,
-        mut inbound: mpsc::Receiver<InFrame>,
-        app: &AppShared,
-    ) -> DisconnectReason {
+    async fn read_loop(&mut self, mut frames: FrameSource, app: &AppShared) -> DisconnectReason {
         let outbox = self.outbox.clone();
         let Some(mut left) = self.left.take() else {
             return DisconnectReason::TransportClose; // a session is read once
@@ -429,36 +455,43 @@ impl Session {
             Service::SocketIo(_) => Instant::now() + app.config.connect_timeout,
             Service::Echo => far(),
         };
-        // Timers and cancellation futures are built once and reset when their deadline moves:
-        // one per message would register and unregister a waker every time.
-        let next_ping = tokio::time::sleep_until(Instant::now() + app.config.ping_interval);
-        let pong_due = tokio::time::sleep_until(far());
+        // Built once and reset when their deadline moves (one per message would register and
+        // unregister a waker every time), and gated: polled again only once they woke the task.
+        // The heartbeat is due to send a ping, or (once sent) to see its pong.
+        let heartbeat = gate(tokio::time::sleep_until(
+            Instant::now() + app.config.ping_interval,
+        ));
+        let mut awaiting_pong = false;
         let close_by = tokio::time::sleep_until(far());
         let connect_by = tokio::time::sleep_until(connect_by);
-        let shutting_down = app.shutdown.cancelled();
-        let writer_done = outbox.writer_done();
+        let shutting_down = gate(app.shutdown.cancelled());
+        let writer_done = gate(outbox.writer_done());
+        let left = gate(std::future::poll_fn(|cx| left.poll_recv(cx)));
         tokio::pin!(
-            next_ping,
-            pong_due,
+            heartbeat,
             close_by,
             connect_by,
             shutting_down,
-            writer_done
+            writer_done,
+            left
         );
         loop {
-            // Also checked below, after the frames: a busy client must not hold off a shutdown.
-            if !closing && app.shutdown.is_cancelled() {
-                outbox.close(DisconnectReason::ServerShutdown);
-            }
             if !closing && outbox.is_closing() {
                 closing = true;
                 close_by.as_mut().reset(Instant::now() + CLOSE_GRACE);
             }
             tokio::select! {
                 biased;
-                // Frames first: the other branches are rarely ready, and polling them before
-                // every frame costs more than the frame. While closing, frames are left unread.
-                frame = inbound.recv(), if !closing => match frame {
+                // Before the frames, so a busy client cannot hold off a shutdown.
+                _ = &mut shutting_down, if !closing => outbox.close(DisconnectReason::ServerShutdown),
+                _ = &mut writer_done => {
+                    if closing {
+                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+                    }
+                    outbox.seal();
+                }
+                // While closing, frames are left unread.
+                frame = frames.next(&outbox), if !closing => match frame {
                     None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
                     Some(InFrame::Binary(bytes)) => {
                         if let Err(err) = self.on_binary(bytes).await {
@@ -468,8 +501,8 @@ impl Session {
                     }
                     Some(InFrame::Text(text)) => match socketio::decode(text) {
                         Ok(EioPacket::Pong) => {
-                            pong_due.as_mut().reset(far());
-                            next_ping.as_mut().reset(Instant::now() + app.config.ping_interval);
+                            awaiting_pong = false;
+                            heartbeat.as_mut().inner().reset(Instant::now() + app.config.ping_interval);
                         }
                         Ok(EioPacket::Noop) => {}
                         // Socket.IO calls a closed Engine.IO connection "transport close", whoever
@@ -490,27 +523,24 @@ impl Session {
                         }
                     },
                 },
-                _ = &mut shutting_down, if !closing => outbox.close(DisconnectReason::ServerShutdown),
-                _ = &mut writer_done => {
-                    if closing {
-                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-                    }
-                    outbox.seal();
-                }
                 _ = &mut close_by, if closing => {
                     return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
                 }
-                // The client is gone: drop what is queued (a long-polling session ends at once).
-                _ = &mut pong_due, if !closing => outbox.force_close(DisconnectReason::PingTimeout),
                 _ = &mut connect_by, if !closing && !self.joined => {
                     tracing::debug!("no namespace joined within the connect timeout");
                     outbox.close(DisconnectReason::ServerDisconnect);
                 }
-                Some(id) = left.recv() => self.remove(id).await,
-                _ = &mut next_ping, if !closing => {
-                    let _ = outbox.push_text(Utf8Bytes::from_static("2"));
-                    next_ping.as_mut().reset(far());
-                    pong_due.as_mut().reset(Instant::now() + app.config.ping_timeout);
+                Some(id) = &mut left => self.remove(id).await,
+                _ = &mut heartbeat, if !closing => {
+                    if awaiting_pong {
+                        // The client is gone: drop what is queued (a long-polling session ends
+                        // at once).
+                        outbox.force_close(DisconnectReason::PingTimeout);
+                    } else {
+                        let _ = outbox.push_text(Utf8Bytes::from_static("2"));
+                        awaiting_pong = true;
+                        heartbeat.as_mut().inner().reset(Instant::now() + app.config.ping_timeout);
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@
 //!
 //! Extraction failures become an `exception` event for the client, never a silent drop.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -75,11 +76,15 @@ impl Message {
     }
 
     /// This message, with the validation rules of the argument about to be extracted.
-    pub(crate) fn with_validator(&self, validator: Option<Validator>) -> Message {
-        Message {
+    /// Borrowed when neither has validation rules (most arguments): no clone per argument.
+    pub(crate) fn with_validator(&self, validator: Option<Validator>) -> Cow<'_, Message> {
+        if validator.is_none() && self.validator.is_none() {
+            return Cow::Borrowed(self);
+        }
+        Cow::Owned(Message {
             validator,
             ..self.clone()
-        }
+        })
     }
 
     /// The socket the message came from.

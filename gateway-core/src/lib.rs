@@ -139,6 +139,7 @@ mod state;
 #[cfg(feature = "test-util")]
 pub mod test;
 pub mod validation;
+mod wake_gate;
 mod ws_io;
 
 pub use adapter::{
@@ -178,7 +179,7 @@ pub mod __private {
     pub fn with_validator(
         msg: &crate::Message,
         validator: Option<crate::validation::Validator>,
-    ) -> crate::Message {
+    ) -> std::borrow::Cow<'_, crate::Message> {
         msg.with_validator(validator)
     }
     pub use futures_util::future::{BoxFuture, FutureExt};

@@ -50,7 +50,8 @@ impl Route {
 pub(crate) struct NamespaceInner {
     gateway: &'static str,
     options: GatewayOptions,
-    routes: HashMap<Box<str>, Arc<Route>>,
+    /// Looked up once per message, by keys fixed at startup: a fast hash is enough.
+    routes: foldhash::HashMap<Box<str>, Arc<Route>>,
     connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     pub(crate) hooks: Hooks,
     pub(crate) app: Arc<AppShared>,

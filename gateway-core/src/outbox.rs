@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
+use crate::wake_gate::gate;
 use crate::ws_io;
 use crate::DisconnectReason;
 
@@ -242,9 +243,10 @@ where
 {
     let mut batch = Vec::with_capacity(BATCH);
     let mut writer = FrameWriter::default();
-    // Built once: a future per batch would register and unregister its waker every time.
-    let forced = outbox.0.force.cancelled();
-    let stopped = stop.cancelled();
+    // Built once (a future per batch would register and unregister its waker every time), and
+    // gated: polled again only once they woke the task.
+    let forced = gate(outbox.0.force.cancelled());
+    let stopped = gate(stop.cancelled());
     tokio::pin!(forced, stopped);
     loop {
         // A forced close drops what is queued: checked before the queue (it always marks the
