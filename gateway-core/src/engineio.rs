@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppShared;
 use crate::connection::{finish_socket, handle_message, run_connection_hook, CLOSE_GRACE};
 use crate::namespace::NamespaceInner;
-use crate::outbox::{write_loop, OutFrame, Outbox};
+use crate::outbox::{write_loop, OutFrame, Outbox, OutboxReceiver};
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
@@ -93,7 +93,7 @@ pub(crate) struct PollingSession {
     sid: String,
     outbox: Outbox,
     /// Taken by one GET at a time, and for good by the upgrade.
-    rx: tokio::sync::Mutex<Option<mpsc::Receiver<OutFrame>>>,
+    rx: tokio::sync::Mutex<Option<OutboxReceiver>>,
     inbound: mpsc::Sender<InFrame>,
     /// True from the client's `2probe` until the upgrade completes or fails: GETs are then
     /// answered with a noop, so the client can finish the upgrade.
@@ -116,12 +116,11 @@ impl PollingSession {
             return Err(PollError::BadRequest);
         };
         let rx = slot.as_mut().ok_or(PollError::BadRequest)?;
-        let mut frames = Vec::new();
         let mut upgrading = self.upgrading.subscribe();
         let got = tokio::select! {
             biased;
             () = self.outbox.forced() => None,
-            got = tokio::time::timeout(wait, rx.recv_many(&mut frames, 64)) => Some(got),
+            got = tokio::time::timeout(wait, rx.recv_all()) => Some(got),
             _ = upgrading.wait_for(|u| *u) => return Ok("6".to_owned()),
         };
         // The response body: packets joined by `\x1e`, binary ones as `b<base64>`.
@@ -132,11 +131,11 @@ impl PollingSession {
                 body.push('6');
                 false
             }
-            None | Some(Ok(0)) => {
+            None => {
                 body.push('1');
                 true
             }
-            Some(Ok(_)) => {
+            Some(Ok(frames)) => {
                 let mut ended = false;
                 for frame in frames {
                     self.outbox.sent(&frame);

@@ -3,17 +3,20 @@
 //! Everything sent to a socket (replies, emits, broadcasts, the close frame) goes through one
 //! bounded queue, bounded in frames and in bytes. Producers never wait: a full queue closes the
 //! connection (a client that cannot keep up is disconnected rather than buffered without bound).
-//! One writer task per connection feeds every queued frame to the socket and flushes once when
-//! the queue is drained.
+//! One writer task per connection takes everything queued at once and writes it with one
+//! syscall. The queue holds no memory while it is empty: most connections are idle most of the
+//! time.
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -25,8 +28,6 @@ use crate::DisconnectReason;
 
 /// How long a close frame may take to reach a client that has stopped reading.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Frames taken from the queue per write batch.
-const BATCH: usize = 64;
 
 /// One frame (or group of frames) waiting to be written.
 #[derive(Debug, Clone)]
@@ -71,7 +72,11 @@ pub(crate) enum PushError {
 pub(crate) struct Outbox(Arc<Inner>);
 
 struct Inner {
-    tx: mpsc::Sender<OutFrame>,
+    /// Emptied (and its memory released) by each take.
+    queue: Mutex<Frames>,
+    capacity: usize,
+    /// The consumer waiting for frames.
+    consumer: AtomicWaker,
     queued_bytes: AtomicUsize,
     max_queued_bytes: usize,
     /// Set once a close is queued or forced: nothing more is accepted.
@@ -85,13 +90,12 @@ struct Inner {
 }
 
 impl Outbox {
-    pub(crate) fn new(
-        capacity: usize,
-        max_queued_bytes: usize,
-    ) -> (Self, mpsc::Receiver<OutFrame>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+    /// A queue of at most `capacity` frames and `max_queued_bytes` bytes, and its consumer.
+    pub(crate) fn new(capacity: usize, max_queued_bytes: usize) -> (Self, OutboxReceiver) {
         let inner = Inner {
-            tx,
+            queue: Mutex::new(Frames::default()),
+            capacity: capacity.max(1),
+            consumer: AtomicWaker::new(),
             queued_bytes: AtomicUsize::new(0),
             max_queued_bytes,
             closing: AtomicBool::new(false),
@@ -100,7 +104,8 @@ impl Outbox {
             writer_done: CancellationToken::new(),
             reason: OnceLock::new(),
         };
-        (Self(Arc::new(inner)), rx)
+        let inner = Arc::new(inner);
+        (Self(inner.clone()), OutboxReceiver(inner))
     }
 
     /// Queues a text frame without waiting.
@@ -120,19 +125,25 @@ impl Outbox {
             self.force_close(DisconnectReason::SlowConsumer);
             return Err(PushError::Full);
         }
-        match self.0.tx.try_send(frame) {
-            Ok(()) => Ok(()),
-            Err(err) => {
-                self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-                match err {
-                    mpsc::error::TrySendError::Full(_) => {
-                        self.force_close(DisconnectReason::SlowConsumer);
-                        Err(PushError::Full)
-                    }
-                    mpsc::error::TrySendError::Closed(_) => Err(PushError::Closed),
-                }
-            }
+        if self.try_enqueue(frame) {
+            Ok(())
+        } else {
+            self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            self.force_close(DisconnectReason::SlowConsumer);
+            Err(PushError::Full)
         }
+    }
+
+    /// Appends `frame` unless the queue holds `capacity` frames; wakes the consumer.
+    fn try_enqueue(&self, frame: OutFrame) -> bool {
+        let mut queue = self.0.lock_queue();
+        if queue.len() >= self.0.capacity {
+            return false;
+        }
+        queue.push(frame);
+        drop(queue);
+        self.0.consumer.wake();
+        true
     }
 
     /// Accounts for `frame`, taken off the queue by a long-polling response.
@@ -160,9 +171,7 @@ impl Outbox {
         if self.0.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) =
-            self.0.tx.try_send(OutFrame::Close(close_frame(reason)))
-        {
+        if !self.try_enqueue(OutFrame::Close(close_frame(reason))) {
             self.force_close(reason);
         }
     }
@@ -227,21 +236,95 @@ fn close_frame(reason: DisconnectReason) -> CloseFrame {
     }
 }
 
-/// Drains `rx` into the socket until a close is sent, the socket fails, or `stop` is cancelled
-/// with the queue empty. Returns the write half so the caller can finish the connection.
+/// Queued frames, in order. The first is held inline: most batches are one frame (a reply, a
+/// broadcast), and they then cost no allocation.
+#[derive(Default)]
+pub(crate) struct Frames {
+    first: Option<OutFrame>,
+    rest: VecDeque<OutFrame>,
+}
+
+impl Frames {
+    fn push(&mut self, frame: OutFrame) {
+        if self.first.is_none() {
+            self.first = Some(frame);
+        } else {
+            self.rest.push_back(frame);
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl IntoIterator for Frames {
+    type Item = OutFrame;
+    type IntoIter = std::iter::Chain<
+        std::option::IntoIter<OutFrame>,
+        std::collections::vec_deque::IntoIter<OutFrame>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
+impl Inner {
+    fn lock_queue(&self) -> MutexGuard<'_, Frames> {
+        // Each step leaves the queue consistent: a poisoned lock is usable.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The consumer side of a connection's send queue: its writer task, or the long-polling
+/// requests of a session.
+pub(crate) struct OutboxReceiver(Arc<Inner>);
+
+impl OutboxReceiver {
+    /// Waits until frames are queued, then takes them all, in order. Cancel-safe.
+    pub(crate) async fn recv_all(&mut self) -> Frames {
+        std::future::poll_fn(|cx| {
+            let frames = self.take();
+            if !frames.is_empty() {
+                return Poll::Ready(frames);
+            }
+            self.0.consumer.register(cx.waker());
+            // Checked again: a frame queued before the registration woke nobody.
+            let frames = self.take();
+            if frames.is_empty() {
+                Poll::Pending
+            } else {
+                Poll::Ready(frames)
+            }
+        })
+        .await
+    }
+
+    fn take(&self) -> Frames {
+        std::mem::take(&mut *self.0.lock_queue())
+    }
+}
+
+/// Writes what `rx` takes to the socket until a close is sent, the socket fails, or `stop` is
+/// cancelled with the queue empty. Returns the write half so the caller can finish the
+/// connection.
 ///
 /// Each batch of queued frames is framed into one buffer and written with one syscall (a
 /// stalled client is noticed when a forced close arrives mid-write).
 pub(crate) async fn write_loop<W>(
     mut io: W,
-    mut rx: mpsc::Receiver<OutFrame>,
+    mut rx: OutboxReceiver,
     outbox: Outbox,
     stop: CancellationToken,
 ) -> W
 where
     W: AsyncWrite + Unpin,
 {
-    let mut batch = Vec::with_capacity(BATCH);
     let mut writer = FrameWriter::default();
     // Built once (a future per batch would register and unregister its waker every time), and
     // gated: polled again only once they woke the task.
@@ -259,11 +342,8 @@ where
         }
         tokio::select! {
             biased;
-            n = rx.recv_many(&mut batch, BATCH) => {
-                if n == 0 {
-                    break;
-                }
-                let done = writer.frame(batch.drain(..), &outbox);
+            frames = rx.recv_all() => {
+                let done = writer.frame(frames, &outbox);
                 let written = tokio::select! {
                     biased;
                     // A stalled client must not keep the writer from noticing a forced close.
@@ -306,7 +386,7 @@ struct FrameWriter {
 impl FrameWriter {
     /// Frames `frames` after what is still unwritten. Returns true once a close frame is framed
     /// (nothing after it is sent).
-    fn frame(&mut self, frames: impl Iterator<Item = OutFrame>, outbox: &Outbox) -> bool {
+    fn frame(&mut self, frames: impl IntoIterator<Item = OutFrame>, outbox: &Outbox) -> bool {
         for frame in frames {
             outbox.sent(&frame);
             match frame {
