@@ -54,8 +54,10 @@ pub(crate) async fn serve(
     ns.register(&socket);
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
 
+    // The rare paths are boxed: a future inline in this one would make every idle
+    // connection's task as large as its largest state.
     let session = async {
-        run_connection_hook(&socket, &ns, handshake).await;
+        Box::pin(run_connection_hook(&socket, &ns, handshake)).await;
         read_loop(&mut stream, &socket, &ns).await
     };
     let hard_stopped = tokio::select! {
@@ -68,7 +70,7 @@ pub(crate) async fn serve(
     outbox.seal();
     let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);
 
-    finish_socket(&socket, &ns, reason, hard_stopped).await;
+    Box::pin(finish_socket(&socket, &ns, reason, hard_stopped)).await;
 
     stop_writer.cancel();
     let Ok(mut io) = writer.await else { return };
@@ -77,10 +79,10 @@ pub(crate) async fn serve(
         // before it has read our 1009 close frame.
         // Half-close first: the server ends the TCP connection (RFC 6455 §7.1.1), and the
         // client, seeing our FIN, closes its side, which ends the drain.
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, async {
             let _ = io.shutdown().await;
             drain(stream.get_mut()).await;
-        })
+        }))
         .await;
     }
 }

@@ -32,7 +32,7 @@ use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
 use crate::protocol::Wire;
-use crate::socket::Identity;
+use crate::socket::{Departures, Identity};
 use crate::wake_gate::gate;
 use crate::ws_io::{self, WsConn, WsReader};
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
@@ -394,6 +394,42 @@ impl FrameSource {
     }
 }
 
+/// What a packet starts (a handler, a namespace connect or disconnect), awaited before the next.
+type Work<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// A session's deadlines, all waited for by one timer.
+struct Deadlines {
+    /// When to send the next ping, or (once sent) by when its pong is due.
+    heartbeat: Instant,
+    awaiting_pong: bool,
+    /// Until the client joins a namespace.
+    connect_by: Option<Instant>,
+    /// Once closing: when to stop waiting for the writer.
+    close_by: Option<Instant>,
+}
+
+impl Deadlines {
+    /// The earliest deadline that matters now.
+    fn next(&self) -> Instant {
+        match self.close_by {
+            Some(close_by) => close_by,
+            None => self
+                .connect_by
+                .map_or(self.heartbeat, |at| at.min(self.heartbeat)),
+        }
+    }
+
+    fn ping_sent(&mut self, ping_timeout: Duration) {
+        self.awaiting_pong = true;
+        self.heartbeat = Instant::now() + ping_timeout;
+    }
+
+    fn pong(&mut self, ping_interval: Duration) {
+        self.awaiting_pong = false;
+        self.heartbeat = Instant::now() + ping_interval;
+    }
+}
+
 /// The state of one Engine.IO session: the namespaces this client joined.
 struct Session {
     service: Service,
@@ -406,13 +442,15 @@ struct Session {
     /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
     joined: bool,
     /// Given to each socket: the server disconnected it from its namespace.
-    leave: mpsc::UnboundedSender<SocketId>,
-    left: Option<mpsc::UnboundedReceiver<SocketId>>,
+    leave: Departures,
+    /// Taken by the read loop.
+    left: Option<Departures>,
 }
 
 impl Session {
     fn new(service: Service, handshake: Handshake, outbox: Outbox) -> Self {
-        let (leave, left) = mpsc::unbounded_channel();
+        let leave = Departures::default();
+        let left = leave.clone();
         Self {
             service,
             handshake,
@@ -438,118 +476,120 @@ impl Session {
             .reason()
             .unwrap_or(DisconnectReason::TransportClose);
         for (socket, ns) in std::mem::take(&mut self.sockets).into_values() {
-            finish_socket(&socket, &ns, reason, hard_stopped).await;
+            // Boxed, as every rare path here: a future inline in the session's would make every
+            // idle connection's task as large as its largest state.
+            Box::pin(finish_socket(&socket, &ns, reason, hard_stopped)).await;
         }
     }
 
     /// Handles packets in order; sends pings and closes on a missing pong.
     async fn read_loop(&mut self, mut frames: FrameSource, app: &AppShared) -> DisconnectReason {
         let outbox = self.outbox.clone();
-        let Some(mut left) = self.left.take() else {
+        let Some(left) = self.left.take() else {
             return DisconnectReason::TransportClose; // a session is read once
         };
-        let far = || Instant::now() + Duration::from_secs(365 * 24 * 3600);
-        let mut closing = false;
-        let connect_by = match self.service {
-            Service::SocketIo(_) => Instant::now() + app.config.connect_timeout,
-            Service::Echo => far(),
+        let mut deadlines = Deadlines {
+            heartbeat: Instant::now() + app.config.ping_interval,
+            awaiting_pong: false,
+            connect_by: matches!(self.service, Service::SocketIo(_))
+                .then(|| Instant::now() + app.config.connect_timeout),
+            close_by: None,
         };
-        // Built once and reset when their deadline moves (one per message would register and
-        // unregister a waker every time), and gated: polled again only once they woke the task.
-        // The heartbeat is due to send a ping, or (once sent) to see its pong.
-        let heartbeat = gate(tokio::time::sleep_until(
-            Instant::now() + app.config.ping_interval,
-        ));
-        let mut awaiting_pong = false;
-        let close_by = tokio::time::sleep_until(far());
-        let connect_by = tokio::time::sleep_until(connect_by);
+        // Built once (a future per message would register and unregister a waker every time),
+        // and gated: polled again only once they woke the task. One timer waits for the earliest
+        // deadline.
+        let timer = gate(tokio::time::sleep_until(deadlines.next()));
         let shutting_down = gate(app.shutdown.cancelled());
         let writer_done = gate(outbox.writer_done());
-        let left = gate(std::future::poll_fn(|cx| left.poll_recv(cx)));
-        tokio::pin!(
-            heartbeat,
-            close_by,
-            connect_by,
-            shutting_down,
-            writer_done,
-            left
-        );
+        let left = gate(std::future::poll_fn(|cx| left.poll_next(cx)));
+        tokio::pin!(timer, shutting_down, writer_done, left);
         loop {
-            if !closing && outbox.is_closing() {
-                closing = true;
-                close_by.as_mut().reset(Instant::now() + CLOSE_GRACE);
+            if deadlines.close_by.is_none() && outbox.is_closing() {
+                deadlines.close_by = Some(Instant::now() + CLOSE_GRACE);
+                timer.as_mut().inner().reset(deadlines.next());
             }
-            tokio::select! {
+            let closing = deadlines.close_by.is_some();
+            // Whatever a packet starts (a handler, a namespace connect) is boxed: inline, it
+            // would make every idle session's task as large as the largest of them.
+            let work = tokio::select! {
                 biased;
                 // Before the frames, so a busy client cannot hold off a shutdown.
-                _ = &mut shutting_down, if !closing => outbox.close(DisconnectReason::ServerShutdown),
+                _ = &mut shutting_down, if !closing => {
+                    outbox.close(DisconnectReason::ServerShutdown);
+                    None
+                }
                 _ = &mut writer_done => {
                     if closing {
                         return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
                     }
                     outbox.seal();
+                    None
                 }
                 // While closing, frames are left unread.
-                frame = frames.next(&outbox), if !closing => match frame {
-                    None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
-                    Some(InFrame::Binary(bytes)) => {
-                        if let Err(err) = self.on_binary(bytes).await {
-                            tracing::debug!(error = %err, "closing Engine.IO session");
-                            outbox.close(DisconnectReason::ParseError);
-                        }
-                    }
-                    Some(InFrame::Text(text)) => match socketio::decode(text) {
-                        Ok(EioPacket::Pong) => {
-                            awaiting_pong = false;
-                            heartbeat.as_mut().inner().reset(Instant::now() + app.config.ping_interval);
-                        }
-                        Ok(EioPacket::Noop) => {}
-                        // Socket.IO calls a closed Engine.IO connection "transport close", whoever
-                        // closed it (the namespaces did not say goodbye: recoverable).
-                        Ok(EioPacket::Close) => {
-                            outbox.close(DisconnectReason::TransportClose);
-                            return DisconnectReason::TransportClose;
-                        }
-                        Ok(EioPacket::Message(frame)) => {
-                            if let Err(err) = self.on_message(frame).await {
-                                tracing::debug!(error = %err, "closing Engine.IO session");
-                                outbox.close(DisconnectReason::ParseError);
+                frame = frames.next(&outbox), if !closing => {
+                    let work = match frame {
+                        None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
+                        Some(InFrame::Binary(bytes)) => self.on_binary(bytes),
+                        Some(InFrame::Text(text)) => match socketio::decode(text) {
+                            Ok(EioPacket::Pong) => {
+                                deadlines.pong(app.config.ping_interval);
+                                timer.as_mut().inner().reset(deadlines.next());
+                                Ok(None)
                             }
-                        }
-                        Err(err) => {
-                            tracing::debug!(error = %err, "closing Engine.IO session");
-                            outbox.close(DisconnectReason::ParseError);
-                        }
-                    },
-                },
-                _ = &mut close_by, if closing => {
-                    return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+                            Ok(EioPacket::Noop) => Ok(None),
+                            // Socket.IO calls a closed Engine.IO connection "transport close",
+                            // whoever closed it (the namespaces did not say goodbye: recoverable).
+                            Ok(EioPacket::Close) => {
+                                outbox.close(DisconnectReason::TransportClose);
+                                return DisconnectReason::TransportClose;
+                            }
+                            Ok(EioPacket::Message(frame)) => self.on_message(frame),
+                            Err(err) => Err(err),
+                        },
+                    };
+                    work.unwrap_or_else(|err| {
+                        tracing::debug!(error = %err, "closing Engine.IO session");
+                        outbox.close(DisconnectReason::ParseError);
+                        None
+                    })
                 }
-                _ = &mut connect_by, if !closing && !self.joined => {
-                    tracing::debug!("no namespace joined within the connect timeout");
-                    outbox.close(DisconnectReason::ServerDisconnect);
-                }
-                Some(id) = &mut left => self.remove(id).await,
-                _ = &mut heartbeat, if !closing => {
-                    if awaiting_pong {
-                        // The client is gone: drop what is queued (a long-polling session ends
-                        // at once).
-                        outbox.force_close(DisconnectReason::PingTimeout);
-                    } else {
-                        let _ = outbox.push_text(Utf8Bytes::from_static("2"));
-                        awaiting_pong = true;
-                        heartbeat.as_mut().inner().reset(Instant::now() + app.config.ping_timeout);
+                id = &mut left => self.remove(id),
+                _ = &mut timer => {
+                    let now = Instant::now();
+                    if deadlines.close_by.is_some_and(|at| now >= at) {
+                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
                     }
+                    if !closing && !self.joined && deadlines.connect_by.is_some_and(|at| now >= at) {
+                        tracing::debug!("no namespace joined within the connect timeout");
+                        outbox.close(DisconnectReason::ServerDisconnect);
+                    } else if !closing && now >= deadlines.heartbeat {
+                        if deadlines.awaiting_pong {
+                            // The client is gone: drop what is queued (a long-polling session
+                            // ends at once).
+                            outbox.force_close(DisconnectReason::PingTimeout);
+                        } else {
+                            let _ = outbox.push_text(Utf8Bytes::from_static("2"));
+                            deadlines.ping_sent(app.config.ping_timeout);
+                        }
+                    }
+                    if self.joined {
+                        deadlines.connect_by = None;
+                    }
+                    timer.as_mut().inner().reset(deadlines.next());
+                    None
                 }
+            };
+            if let Some(work) = work {
+                work.await;
             }
         }
     }
 
     /// A text message: echoed, or a Socket.IO packet (held back until its attachments arrive).
-    async fn on_message(&mut self, frame: Utf8Bytes) -> Result<(), ParseError> {
+    fn on_message(&mut self, frame: Utf8Bytes) -> Result<Option<Work<'_>>, ParseError> {
         if let Service::Echo = self.service {
             let _ = self.outbox.push_text(frame);
-            return Ok(());
+            return Ok(None);
         }
         if self.partial.is_some() {
             return Err(ParseError::new(
@@ -559,49 +599,53 @@ impl Session {
         let packet = socketio::decode_packet(&frame)?;
         if packet.attachments() > 0 {
             self.partial = Some((packet, Vec::new()));
-        } else {
-            self.handle(packet, Vec::new()).await;
+            return Ok(None);
         }
-        Ok(())
+        Ok(self.handle(packet, Vec::new()))
     }
 
     /// A binary message: echoed, or the next attachment of the packet being received.
-    async fn on_binary(&mut self, bytes: Bytes) -> Result<(), ParseError> {
+    fn on_binary(&mut self, bytes: Bytes) -> Result<Option<Work<'_>>, ParseError> {
         if let Service::Echo = self.service {
             let _ = self.outbox.push(OutFrame::Binary(bytes));
-            return Ok(());
+            return Ok(None);
         }
         let Some((packet, attachments)) = self.partial.as_mut() else {
             return Err(ParseError::new("a binary frame no packet announced"));
         };
         attachments.push(bytes);
-        if attachments.len() == packet.attachments() {
-            if let Some((packet, attachments)) = self.partial.take() {
-                self.handle(packet, attachments).await;
-            }
+        if attachments.len() < packet.attachments() {
+            return Ok(None);
         }
-        Ok(())
+        Ok(self
+            .partial
+            .take()
+            .and_then(|(packet, attachments)| self.handle(packet, attachments)))
     }
 
     /// Finishes socket `id`, which the server disconnected from its namespace.
-    async fn remove(&mut self, id: SocketId) {
+    fn remove(&mut self, id: SocketId) -> Option<Work<'static>> {
         let nsp = self
             .sockets
             .iter()
             .find(|(_, (socket, _))| socket.id() == id)
-            .map(|(nsp, _)| nsp.clone());
-        if let Some((socket, ns)) = nsp.and_then(|nsp| self.sockets.remove(&nsp)) {
+            .map(|(nsp, _)| nsp.clone())?;
+        let (socket, ns) = self.sockets.remove(&nsp)?;
+        Some(Box::pin(async move {
             finish_socket(&socket, &ns, DisconnectReason::ServerDisconnect, false).await;
-        }
+        }))
     }
 
-    async fn handle(&mut self, packet: SioPacket, attachments: Vec<Bytes>) {
+    /// What `packet` asks for, to be awaited before the next packet.
+    fn handle(&mut self, packet: SioPacket, attachments: Vec<Bytes>) -> Option<Work<'_>> {
         match packet {
-            SioPacket::Connect { nsp, auth } => self.connect(nsp, auth).await,
+            SioPacket::Connect { nsp, auth } => Some(Box::pin(self.connect(nsp, auth))),
             SioPacket::Disconnect { nsp } => {
-                if let Some((socket, ns)) = self.sockets.remove(&nsp) {
-                    finish_socket(&socket, &ns, DisconnectReason::ClientClose(None), false).await;
-                }
+                let (socket, ns) = self.sockets.remove(&nsp)?;
+                Some(Box::pin(async move {
+                    let reason = DisconnectReason::ClientClose(None);
+                    finish_socket(&socket, &ns, reason, false).await;
+                }))
             }
             SioPacket::Event {
                 nsp,
@@ -612,21 +656,20 @@ impl Session {
                 ..
             } => {
                 // Socket.IO ignores events for namespaces the client has not joined.
-                if let Some((socket, ns)) = self.sockets.get(&nsp) {
-                    let inbound = Inbound {
-                        event,
-                        data,
-                        several,
-                        attachments,
-                    };
-                    // Boxed: the pipeline's state lives only while a message is handled.
-                    Box::pin(handle_message(socket, ns, inbound, ack)).await;
-                }
+                let (socket, ns) = self.sockets.get(&nsp)?;
+                let inbound = Inbound {
+                    event,
+                    data,
+                    several,
+                    attachments,
+                };
+                Some(Box::pin(handle_message(socket, ns, inbound, ack)))
             }
             SioPacket::Ack { nsp, ack, data, .. } => {
                 if let Some((socket, _)) = self.sockets.get(&nsp) {
                     socket.resolve_ack(ack, data);
                 }
+                None
             }
         }
     }

@@ -22,16 +22,19 @@ use http::{HeaderMap, Uri};
 /// assert_eq!(hs.query("token"), Some("abc def"));
 /// ```
 #[derive(Clone, Debug)]
-pub struct Handshake(Arc<Inner>);
+pub struct Handshake {
+    /// Shared by the Socket.IO namespaces of a connection, each with its own `auth`.
+    request: Arc<Request>,
+    auth: Option<Arc<serde_json::Value>>,
+}
 
 #[derive(Debug)]
-struct Inner {
+struct Request {
     uri: Uri,
     headers: HeaderMap,
     query: Vec<(String, String)>,
     remote_addr: SocketAddr,
     issued: SystemTime,
-    auth: Option<serde_json::Value>,
 }
 
 impl Handshake {
@@ -42,26 +45,24 @@ impl Handshake {
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        Self(Arc::new(Inner {
-            uri,
-            headers,
-            query,
-            remote_addr,
-            issued: SystemTime::now(),
+        Self {
+            request: Arc::new(Request {
+                uri,
+                headers,
+                query,
+                remote_addr,
+                issued: SystemTime::now(),
+            }),
             auth: None,
-        }))
+        }
     }
 
     /// This handshake with a Socket.IO CONNECT `auth` payload.
     pub(crate) fn with_auth(&self, auth: serde_json::Value) -> Self {
-        Self(Arc::new(Inner {
-            uri: self.0.uri.clone(),
-            headers: self.0.headers.clone(),
-            query: self.0.query.clone(),
-            remote_addr: self.0.remote_addr,
-            issued: self.0.issued,
-            auth: Some(auth),
-        }))
+        Self {
+            request: self.request.clone(),
+            auth: Some(Arc::new(auth)),
+        }
     }
 
     /// The Socket.IO CONNECT payload (`io(url, { auth })`); `None` for JSON-format clients.
@@ -71,7 +72,7 @@ impl Handshake {
     /// assert!(hs.auth().is_none());
     /// ```
     pub fn auth(&self) -> Option<&serde_json::Value> {
-        self.0.auth.as_ref()
+        self.auth.as_deref()
     }
 
     /// All request headers.
@@ -81,7 +82,7 @@ impl Handshake {
     /// assert!(hs.headers().is_empty());
     /// ```
     pub fn headers(&self) -> &HeaderMap {
-        &self.0.headers
+        &self.request.headers
     }
 
     /// One header as text, if present and valid UTF-8.
@@ -93,7 +94,7 @@ impl Handshake {
     /// assert_eq!(hs.header("Authorization"), Some("Bearer t"));
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.0.headers.get(name).and_then(|v| v.to_str().ok())
+        self.request.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The first value of a URL query parameter, percent-decoded.
@@ -104,7 +105,7 @@ impl Handshake {
     /// assert_eq!(hs.query("b"), None);
     /// ```
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.0
+        self.request
             .query
             .iter()
             .find(|(k, _)| k == name)
@@ -118,7 +119,7 @@ impl Handshake {
     /// assert_eq!(hs.query_pairs().len(), 2);
     /// ```
     pub fn query_pairs(&self) -> &[(String, String)] {
-        &self.0.query
+        &self.request.query
     }
 
     /// The request URI (path and query).
@@ -128,7 +129,7 @@ impl Handshake {
     /// assert_eq!(hs.uri().query(), Some("y=1"));
     /// ```
     pub fn uri(&self) -> &Uri {
-        &self.0.uri
+        &self.request.uri
     }
 
     /// The URL path the socket connected to.
@@ -138,7 +139,7 @@ impl Handshake {
     /// assert_eq!(hs.path(), "/events");
     /// ```
     pub fn path(&self) -> &str {
-        self.0.uri.path()
+        self.request.uri.path()
     }
 
     /// The client's address as seen by the server.
@@ -148,7 +149,7 @@ impl Handshake {
     /// assert_eq!(hs.remote_addr().port(), 9);
     /// ```
     pub fn remote_addr(&self) -> SocketAddr {
-        self.0.remote_addr
+        self.request.remote_addr
     }
 
     /// When the handshake happened.
@@ -158,15 +159,15 @@ impl Handshake {
     /// assert!(hs.issued_at() <= std::time::SystemTime::now());
     /// ```
     pub fn issued_at(&self) -> SystemTime {
-        self.0.issued
+        self.request.issued
     }
 
     /// This handshake in socket.io's `socket.handshake` shape, as other instances see it.
     pub(crate) fn to_socketio_json(&self) -> serde_json::Value {
         let mut headers = serde_json::Map::new();
-        for name in self.0.headers.keys() {
+        for name in self.request.headers.keys() {
             let values: Vec<&str> = self
-                .0
+                .request
                 .headers
                 .get_all(name)
                 .iter()
@@ -175,26 +176,26 @@ impl Handshake {
             headers.insert(name.as_str().to_owned(), values.join(", ").into());
         }
         let query: serde_json::Map<String, serde_json::Value> = self
-            .0
+            .request
             .query
             .iter()
             .map(|(k, v)| (k.clone(), v.clone().into()))
             .collect();
         let issued_ms = self
-            .0
+            .request
             .issued
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         serde_json::json!({
             "headers": headers,
             "time": js_date_string(issued_ms / 1000),
-            "address": self.0.remote_addr.ip().to_string(),
-            "xdomain": self.0.headers.contains_key(http::header::ORIGIN),
+            "address": self.request.remote_addr.ip().to_string(),
+            "xdomain": self.request.headers.contains_key(http::header::ORIGIN),
             "secure": false,
             "issued": issued_ms,
-            "url": self.0.uri.to_string(),
+            "url": self.request.uri.to_string(),
             "query": query,
-            "auth": self.0.auth.clone().unwrap_or_else(|| serde_json::json!({})),
+            "auth": self.auth.as_deref().cloned().unwrap_or_else(|| serde_json::json!({})),
         })
     }
 }

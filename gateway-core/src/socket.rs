@@ -1,14 +1,16 @@
 //! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use futures_util::task::AtomicWaker;
+use tokio::sync::oneshot;
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -39,7 +41,7 @@ struct Inner {
     pid: Option<Box<str>>,
     recovered: bool,
     /// Socket.IO: tells the session this socket left its namespace (the connection stays).
-    leave: Option<mpsc::UnboundedSender<SocketId>>,
+    leave: Option<Departures>,
     left: AtomicBool,
 }
 
@@ -49,18 +51,54 @@ pub(crate) struct Identity {
     pub(crate) id: SocketId,
     pub(crate) pid: Option<Box<str>>,
     pub(crate) recovered: bool,
-    pub(crate) leave: Option<mpsc::UnboundedSender<SocketId>>,
+    pub(crate) leave: Option<Departures>,
 }
 
 impl Identity {
     /// A new socket; `recoverable` gives it a private session id.
-    pub(crate) fn new(recoverable: bool, leave: Option<mpsc::UnboundedSender<SocketId>>) -> Self {
+    pub(crate) fn new(recoverable: bool, leave: Option<Departures>) -> Self {
         Self {
             id: SocketId::random(),
             pid: recoverable.then(|| SocketId::random().to_string().into()),
             recovered: false,
             leave,
         }
+    }
+}
+
+/// The sockets of a Socket.IO session that the server disconnected from their namespace, for
+/// the session to remove (the connection stays). Holds no memory while empty.
+#[derive(Clone, Default)]
+pub(crate) struct Departures(Arc<DeparturesInner>);
+
+#[derive(Default)]
+struct DeparturesInner {
+    ids: Mutex<VecDeque<SocketId>>,
+    session: AtomicWaker,
+}
+
+impl Departures {
+    fn push(&self, id: SocketId) {
+        self.lock().push_back(id);
+        self.0.session.wake();
+    }
+
+    /// The next socket that left, in order.
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<SocketId> {
+        if let Some(id) = self.lock().pop_front() {
+            return Poll::Ready(id);
+        }
+        self.0.session.register(cx.waker());
+        // Checked again: an id pushed before the registration woke nobody.
+        match self.lock().pop_front() {
+            Some(id) => Poll::Ready(id),
+            None => Poll::Pending,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<SocketId>> {
+        // Each step leaves the queue consistent: a poisoned lock is usable.
+        self.0.ids.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -395,7 +433,7 @@ impl Socket {
             (Wire::SocketIo { prefix }, Some(leave)) => {
                 let _ = self.push(Utf8Bytes::from(socketio::encode_disconnect(prefix)));
                 if !self.0.left.swap(true, Ordering::AcqRel) {
-                    let _ = leave.send(self.0.id);
+                    leave.push(self.0.id);
                 }
             }
             _ => self
