@@ -19,7 +19,7 @@ use crate::protocol::json::{self, Inbound};
 use crate::protocol::Wire;
 use crate::protocol::{event_reply, socketio};
 use crate::socket::Identity;
-use crate::wake_gate::gate;
+use crate::wake_gate::WakeGates;
 use crate::ws_io::{WsConn, WsReader};
 use crate::EmitError;
 use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
@@ -56,14 +56,15 @@ pub(crate) async fn serve(
 
     // The rare paths are boxed: a future inline in this one would make every idle
     // connection's task as large as its largest state.
+    let gates = WakeGates::new();
     let session = async {
         Box::pin(run_connection_hook(&socket, &ns, handshake)).await;
-        read_loop(&mut stream, &socket, &ns).await
+        read_loop(&mut stream, &socket, &ns, &gates).await
     };
     let hard_stopped = tokio::select! {
         biased;
         reason = session => { outbox.record_reason(reason); false }
-        _ = gate(app.hard_stop.cancelled()) => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
+        _ = gates.gate(app.hard_stop.cancelled()) => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
     };
     // Lets tungstenite queue its reply to a client's close before the queue is sealed.
     let _ = stream.flush().await;
@@ -161,11 +162,12 @@ async fn read_loop(
     stream: &mut WsReader,
     socket: &Socket,
     ns: &NamespaceInner,
+    gates: &WakeGates,
 ) -> DisconnectReason {
     let outbox = socket.outbox().clone();
-    // Built once, and gated: polled again only once they woke the task (see `wake_gate`).
-    let shutting_down = gate(ns.app.shutdown.cancelled());
-    let writer_done = gate(outbox.writer_done());
+    // Built once, and gated: polled again only once one of them woke the task (`wake_gate`).
+    let shutting_down = gates.gate(ns.app.shutdown.cancelled());
+    let writer_done = gates.gate(outbox.writer_done());
     let deadline = tokio::time::sleep(Duration::MAX);
     tokio::pin!(shutting_down, writer_done, deadline);
     let mut closing = false;

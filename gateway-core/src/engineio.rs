@@ -33,7 +33,7 @@ use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
 use crate::protocol::Wire;
 use crate::socket::{Departures, Identity};
-use crate::wake_gate::gate;
+use crate::wake_gate::WakeGates;
 use crate::ws_io::{self, WsConn, WsReader};
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 
@@ -245,7 +245,7 @@ pub(crate) fn start_polling(
     let sid_for_task = sid.clone();
     app.tasks.spawn(async move {
         session
-            .run(FrameSource::Channel(inbound_rx), &app_for_task)
+            .run(&mut FrameSource::Channel(inbound_rx), &app_for_task)
             .await;
         // The client may still be on its way to collect the close packet (but a shutdown
         // does not wait for that).
@@ -286,7 +286,9 @@ pub(crate) async fn serve_websocket(
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
     let session = Session::new(service, handshake, outbox.clone());
-    session.run(FrameSource::WebSocket(stream), &app).await;
+    // By reference: each async layer it were moved through would keep its own copy.
+    let mut frames = FrameSource::WebSocket(stream);
+    session.run(&mut frames, &app).await;
     stop_writer.cancel();
     let _ = writer.await;
 }
@@ -464,11 +466,12 @@ impl Session {
     }
 
     /// Handles packets until the session ends, then disconnects every namespace socket.
-    async fn run(mut self, frames: FrameSource, app: &AppShared) {
+    async fn run(mut self, frames: &mut FrameSource, app: &AppShared) {
+        let gates = WakeGates::new();
         let hard_stopped = tokio::select! {
             biased;
-            reason = self.read_loop(frames, app) => { self.outbox.record_reason(reason); false }
-            _ = gate(app.hard_stop.cancelled()) => { self.outbox.record_reason(DisconnectReason::ServerShutdown); true }
+            reason = self.read_loop(frames, app, &gates) => { self.outbox.record_reason(reason); false }
+            _ = gates.gate(app.hard_stop.cancelled()) => { self.outbox.record_reason(DisconnectReason::ServerShutdown); true }
         };
         self.outbox.seal();
         let reason = self
@@ -483,7 +486,12 @@ impl Session {
     }
 
     /// Handles packets in order; sends pings and closes on a missing pong.
-    async fn read_loop(&mut self, mut frames: FrameSource, app: &AppShared) -> DisconnectReason {
+    async fn read_loop(
+        &mut self,
+        frames: &mut FrameSource,
+        app: &AppShared,
+        gates: &WakeGates,
+    ) -> DisconnectReason {
         let outbox = self.outbox.clone();
         let Some(left) = self.left.take() else {
             return DisconnectReason::TransportClose; // a session is read once
@@ -496,12 +504,12 @@ impl Session {
             close_by: None,
         };
         // Built once (a future per message would register and unregister a waker every time),
-        // and gated: polled again only once they woke the task. One timer waits for the earliest
+        // and gated: polled again only once one of them woke the task. One timer waits for the earliest
         // deadline.
-        let timer = gate(tokio::time::sleep_until(deadlines.next()));
-        let shutting_down = gate(app.shutdown.cancelled());
-        let writer_done = gate(outbox.writer_done());
-        let left = gate(std::future::poll_fn(|cx| left.poll_next(cx)));
+        let timer = gates.gate(tokio::time::sleep_until(deadlines.next()));
+        let shutting_down = gates.gate(app.shutdown.cancelled());
+        let writer_done = gates.gate(outbox.writer_done());
+        let left = gates.gate(std::future::poll_fn(|cx| left.poll_next(cx)));
         tokio::pin!(timer, shutting_down, writer_done, left);
         loop {
             if deadlines.close_by.is_none() && outbox.is_closing() {

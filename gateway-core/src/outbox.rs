@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::wake_gate::gate;
+use crate::wake_gate::WakeGates;
 use crate::ws_io;
 use crate::DisconnectReason;
 
@@ -327,9 +327,10 @@ where
 {
     let mut writer = FrameWriter::default();
     // Built once (a future per batch would register and unregister its waker every time), and
-    // gated: polled again only once they woke the task.
-    let forced = gate(outbox.0.force.cancelled());
-    let stopped = gate(stop.cancelled());
+    // gated: polled again only once one of them woke the task.
+    let gates = WakeGates::new();
+    let forced = gates.gate(outbox.0.force.cancelled());
+    let stopped = gates.gate(stop.cancelled());
     tokio::pin!(forced, stopped);
     loop {
         // A forced close drops what is queued: checked before the queue (it always marks the

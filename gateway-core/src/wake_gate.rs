@@ -1,42 +1,50 @@
-//! [`WakeGated`]: a future that is polled again only after it asked to be woken.
+//! [`WakeGates`]: futures that are polled again only after one of them woke the task.
 //!
 //! A connection's loop waits on its frames and on a few rarely-ready futures (shutdown, the
-//! writer finishing, a forced close). `select!` polls every branch each time the task runs, and a
-//! cancellation future's poll takes a lock (tokio's `Notify` checks its waiter list), several
-//! times per message. Behind a gate, such a future costs an atomic load until its waker fires.
+//! writer finishing, a forced close, a timer). `select!` polls every branch each time the task
+//! runs, and a cancellation future's poll takes a lock (tokio's `Notify` checks its waiter list),
+//! several times per message. Behind a gate, such a future costs an atomic load until a future of
+//! its group fires.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
 
-/// Wraps `future` so that it is polled only on its first poll and after it woke its task.
-pub(crate) fn gate<F: Future>(future: F) -> WakeGated<F> {
-    WakeGated {
-        future,
-        signal: Arc::new(Signal {
-            woken: AtomicBool::new(true),
-            task: AtomicWaker::new(),
-        }),
-    }
-}
+/// The gated futures of one task, sharing one waker (one allocation): when any of them wakes
+/// the task, each is polled once more.
+#[derive(Clone)]
+pub(crate) struct WakeGates(Arc<Signal>);
 
-pin_project_lite::pin_project! {
-    /// See [`gate`].
-    pub(crate) struct WakeGated<F> {
-        #[pin]
-        future: F,
-        signal: Arc<Signal>,
-    }
-}
-
-/// The waker handed to the inner future: marks the gate open, then wakes the task.
+/// The waker handed to the gated futures: counts wakes, then wakes the task.
 struct Signal {
-    woken: AtomicBool,
+    wakes: AtomicUsize,
     task: AtomicWaker,
+}
+
+/// What a gated future has seen of its group's wakes before its first poll, and after it
+/// completed or changed (it is polled at the next opportunity).
+const UNSEEN: usize = usize::MAX;
+
+impl WakeGates {
+    pub(crate) fn new() -> Self {
+        Self(Arc::new(Signal {
+            wakes: AtomicUsize::new(0),
+            task: AtomicWaker::new(),
+        }))
+    }
+
+    /// Wraps `future`: polled on its first poll, then only after a future of the group woke.
+    pub(crate) fn gate<F: Future>(&self, future: F) -> WakeGated<F> {
+        WakeGated {
+            future,
+            gates: self.clone(),
+            seen: UNSEEN,
+        }
+    }
 }
 
 impl Wake for Signal {
@@ -45,8 +53,22 @@ impl Wake for Signal {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
+        // Skips UNSEEN, so a wake is never mistaken for "not polled yet".
+        let previous = self.wakes.fetch_add(1, Ordering::AcqRel);
+        if previous == UNSEEN - 1 {
+            self.wakes.fetch_add(1, Ordering::AcqRel);
+        }
         self.task.wake();
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`WakeGates::gate`].
+    pub(crate) struct WakeGated<F> {
+        #[pin]
+        future: F,
+        gates: WakeGates,
+        seen: usize,
     }
 }
 
@@ -55,16 +77,19 @@ impl<F: Future> Future for WakeGated<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        // Registered before the flag is read, so a wake between the two is not lost.
-        this.signal.task.register(cx.waker());
-        if !this.signal.woken.swap(false, Ordering::AcqRel) {
+        let signal = &this.gates.0;
+        // Registered before the count is read, so a wake between the two is not lost.
+        signal.task.register(cx.waker());
+        let wakes = signal.wakes.load(Ordering::Acquire);
+        if wakes == *this.seen {
             return Poll::Pending;
         }
-        let waker = Waker::from(this.signal.clone());
+        *this.seen = wakes;
+        let waker = Waker::from(signal.clone());
         let poll = this.future.poll(&mut Context::from_waker(&waker));
         if poll.is_ready() {
             // A stream-like future may have more ready without waking again.
-            this.signal.woken.store(true, Ordering::Release);
+            *this.seen = UNSEEN;
         }
         poll
     }
@@ -75,7 +100,7 @@ impl<F> WakeGated<F> {
     /// the next poll, to register the change.
     pub(crate) fn inner(self: Pin<&mut Self>) -> Pin<&mut F> {
         let this = self.project();
-        this.signal.woken.store(true, Ordering::Release);
+        *this.seen = UNSEEN;
         this.future
     }
 }
@@ -83,35 +108,55 @@ impl<F> WakeGated<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
     use tokio_util::sync::CancellationToken;
 
     #[tokio::test]
     async fn resolves_when_its_inner_future_does() {
         let token = CancellationToken::new();
-        let gated = gate(token.cancelled());
+        let gates = WakeGates::new();
+        let gated = gates.gate(token.cancelled());
         tokio::pin!(gated);
         assert!(futures_util::poll!(gated.as_mut()).is_pending());
         assert!(futures_util::poll!(gated.as_mut()).is_pending());
-        let waiter = tokio::spawn({
-            let token = token.clone();
-            async move { gate(token.cancelled()).await }
-        });
         token.cancel();
         assert!(futures_util::poll!(gated.as_mut()).is_ready());
-        waiter.await.unwrap();
     }
 
     #[tokio::test]
-    async fn is_not_polled_until_woken() {
-        let polls = std::cell::Cell::new(0);
-        let gated = gate(std::future::poll_fn(|_| {
+    async fn is_not_polled_until_its_group_woke() {
+        let polls = Cell::new(0);
+        let token = CancellationToken::new();
+        let gates = WakeGates::new();
+        let counted = gates.gate(std::future::poll_fn(|_| {
             polls.set(polls.get() + 1);
             Poll::<()>::Pending
         }));
-        tokio::pin!(gated);
+        let other = gates.gate(token.cancelled());
+        tokio::pin!(counted, other);
         for _ in 0..3 {
-            assert!(futures_util::poll!(gated.as_mut()).is_pending());
+            assert!(futures_util::poll!(counted.as_mut()).is_pending());
+            assert!(futures_util::poll!(other.as_mut()).is_pending());
         }
         assert_eq!(polls.get(), 1);
+        token.cancel();
+        assert!(futures_util::poll!(counted.as_mut()).is_pending());
+        assert_eq!(polls.get(), 2);
+        assert!(futures_util::poll!(other.as_mut()).is_ready());
+    }
+
+    #[tokio::test]
+    async fn is_polled_again_after_its_inner_future_changed() {
+        let polls = Cell::new(0);
+        let gates = WakeGates::new();
+        let counted = gates.gate(std::future::poll_fn(|_| {
+            polls.set(polls.get() + 1);
+            Poll::<()>::Pending
+        }));
+        tokio::pin!(counted);
+        assert!(futures_util::poll!(counted.as_mut()).is_pending());
+        counted.as_mut().inner(); // as a timer reset does
+        assert!(futures_util::poll!(counted.as_mut()).is_pending());
+        assert_eq!(polls.get(), 2);
     }
 }
