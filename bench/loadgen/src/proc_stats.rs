@@ -5,6 +5,12 @@ const TICKS_PER_SECOND: f64 = 100.0;
 
 /// utime + stime of every pid, in seconds.
 pub fn cpu_seconds(pids: &[u32]) -> f64 {
+    let (user, system) = cpu_split(pids);
+    user + system
+}
+
+/// (utime, stime) of every pid, in seconds: time in the process and in the kernel for it.
+pub fn cpu_split(pids: &[u32]) -> (f64, f64) {
     pids.iter()
         .map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -16,11 +22,12 @@ pub fn cpu_seconds(pids: &[u32]) -> f64 {
                 fields
                     .get(i)
                     .and_then(|f| f.parse::<u64>().ok())
-                    .unwrap_or(0)
+                    .unwrap_or(0) as f64
+                    / TICKS_PER_SECOND
             };
-            (ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND
+            (ticks(11), ticks(12))
         })
-        .sum()
+        .fold((0.0, 0.0), |(u, s), (du, ds)| (u + du, s + ds))
 }
 
 /// Resident set size of every pid, in KiB.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::conn::{broadcast_stamp, is_reply, padding, Conn, Format};
-use crate::proc_stats::{cpu_seconds, rss_kib};
+use crate::proc_stats::{cpu_seconds, cpu_split, rss_kib};
 use crate::Opts;
 
 pub async fn run(opts: Opts) -> io::Result<Value> {
@@ -50,15 +50,29 @@ fn percentiles(h: &Histogram<u64>) -> Value {
 struct Window {
     pids: Vec<u32>,
     cpu: f64,
+    system: f64,
     at: Instant,
 }
 
 impl Window {
     fn start(pids: &[u32]) -> Self {
+        let (user, system) = cpu_split(pids);
         Self {
             pids: pids.to_vec(),
-            cpu: cpu_seconds(pids),
+            cpu: user + system,
+            system,
             at: Instant::now(),
+        }
+    }
+
+    /// The share of the server's CPU time since the start spent in the kernel.
+    fn kernel_share(&self) -> f64 {
+        let (user, system) = cpu_split(&self.pids);
+        let total = user + system - self.cpu;
+        if total > 0.0 {
+            (system - self.system) / total
+        } else {
+            0.0
         }
     }
 
@@ -163,6 +177,7 @@ async fn echo(opts: &Opts) -> io::Result<Value> {
     phase.store(STOP, Relaxed);
     let done = ops.load(Relaxed) as f64;
     let (seconds, cpu) = window.finish();
+    let kernel_share = window.kernel_share();
     let mut latencies = histogram();
     for task in tasks {
         let h = task.await.map_err(io::Error::other)??;
@@ -178,6 +193,7 @@ async fn echo(opts: &Opts) -> io::Result<Value> {
         "seconds": seconds,
         "ops_per_s": done / seconds,
         "server_cpu_s": cpu,
+        "server_kernel_share": kernel_share,
         "cpu_us_per_op": cpu * 1e6 / done,
         "latency": percentiles(&latencies),
     }))
@@ -423,6 +439,7 @@ async fn fanout(opts: &Opts) -> io::Result<Value> {
     .await
     .is_ok();
     let (seconds, cpu) = window.finish();
+    let kernel_share = window.kernel_share();
     sampler.abort();
     let rss_max = rss_max.load(Relaxed).max(rss_kib(&opts.server_pids));
     let got = received.load(Relaxed);
@@ -447,6 +464,7 @@ async fn fanout(opts: &Opts) -> io::Result<Value> {
         "seconds": seconds,
         "deliveries_per_s": got as f64 / seconds,
         "server_cpu_s": cpu,
+        "server_kernel_share": kernel_share,
         "cpu_us_per_delivery": cpu * 1e6 / got as f64,
         "rss_before_kib": rss_before,
         "rss_max_kib": rss_max,
@@ -488,6 +506,7 @@ async fn connect_rate(opts: &Opts) -> io::Result<Value> {
     let window = Window::start(&opts.server_pids);
     let conns = connect_all(opts, opts.conns, join).await?;
     let (seconds, cpu) = window.finish();
+    let kernel_share = window.kernel_share();
     let n = conns.len() as f64;
     drop(conns);
     Ok(json!({
@@ -498,6 +517,7 @@ async fn connect_rate(opts: &Opts) -> io::Result<Value> {
         "seconds": seconds,
         "conns_per_s": n / seconds,
         "server_cpu_s": cpu,
+        "server_kernel_share": kernel_share,
         "cpu_us_per_conn": cpu * 1e6 / n,
     }))
 }
