@@ -15,6 +15,7 @@
 //! Extraction failures become an `exception` event for the client, never a silent drop.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -197,19 +198,31 @@ impl Message {
             type_name: std::any::type_name::<T>(),
             pattern: self.event(),
         };
-        let mut json: serde_json::Value = serde_json::from_str(raw).map_err(invalid)?;
-        for pipe in self.pipes.iter() {
-            json = pipe.transform(json, &metadata)?;
-        }
-        let mut unknown_fields = Vec::new();
-        let value: T =
-            serde_ignored::deserialize(&json, |path| unknown_fields.push(path.to_string()))
+        let json = OnceCell::new();
+        let unknown_fields = OnceCell::new();
+        let value: T = if self.pipes.iter().any(|pipe| pipe.transforms()) {
+            let mut value: serde_json::Value = serde_json::from_str(raw).map_err(invalid)?;
+            for pipe in self.pipes.iter() {
+                value = pipe.transform(value, &metadata)?;
+            }
+            let mut unknown = Vec::new();
+            let typed = serde_ignored::deserialize(&value, |path| unknown.push(path.to_string()))
                 .map_err(invalid)?;
+            let _ = json.set(value);
+            let _ = unknown_fields.set(unknown);
+            typed
+        } else {
+            // Only checks: straight from the text; the JSON and the unknown fields are found
+            // again only if a check asks for them.
+            serde_json::from_str(raw).map_err(invalid)?
+        };
         let typed = TypedArgument {
             value: &value,
+            raw,
             json: &json,
             metadata,
             unknown_fields: &unknown_fields,
+            find_unknown_fields: unknown_fields_of::<T>,
             validator: self.validator,
         };
         for pipe in self.pipes.iter() {
@@ -217,6 +230,15 @@ impl Message {
         }
         Ok(value)
     }
+}
+
+/// The properties of `raw` that `T` does not know (paths like `a.b`), which serde ignores.
+fn unknown_fields_of<T: DeserializeOwned>(raw: &str) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut text = serde_json::Deserializer::from_str(raw);
+    let _: Result<T, _> =
+        serde_ignored::deserialize(&mut text, |path| unknown.push(path.to_string()));
+    unknown
 }
 
 impl fmt::Debug for Message {

@@ -110,6 +110,10 @@ impl ValidationPipe {
 }
 
 impl Pipe for ValidationPipe {
+    fn transforms(&self) -> bool {
+        false
+    }
+
     fn check(&self, arg: &TypedArgument<'_>) -> Result<(), WsException> {
         let mut errors = Vec::new();
         if self.forbid_unknown_fields {

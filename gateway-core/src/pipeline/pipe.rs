@@ -1,6 +1,7 @@
 //! [`Pipe`]: transforms or validates one body argument (NestJS `PipeTransform`).
 
 use std::any::Any;
+use std::cell::OnceCell;
 
 use serde_json::Value;
 
@@ -30,9 +31,14 @@ pub struct ArgumentMetadata<'a> {
 /// A body argument after deserialization, for [`Pipe::check`].
 pub struct TypedArgument<'a> {
     pub(crate) value: &'a dyn Any,
-    pub(crate) json: &'a Value,
+    /// The JSON text the value was read from, when no pipe transformed it.
+    pub(crate) raw: &'a str,
+    /// The JSON the value was deserialized from; parsed from `raw` on first use.
+    pub(crate) json: &'a OnceCell<Value>,
     pub(crate) metadata: ArgumentMetadata<'a>,
-    pub(crate) unknown_fields: &'a [String],
+    /// Found on first use (most pipes never ask) by `find_unknown_fields` on `raw`.
+    pub(crate) unknown_fields: &'a OnceCell<Vec<String>>,
+    pub(crate) find_unknown_fields: fn(&str) -> Vec<String>,
     pub(crate) validator: Option<Validator>,
 }
 
@@ -44,7 +50,9 @@ impl<'a> TypedArgument<'a> {
 
     /// The JSON the value was deserialized from (after every pipe's `transform`).
     pub fn json(&self) -> &'a Value {
+        // `raw` was deserialized into the value already: it is valid JSON.
         self.json
+            .get_or_init(|| serde_json::from_str(self.raw).unwrap_or(Value::Null))
     }
 
     /// Where the value came from and its type.
@@ -55,6 +63,7 @@ impl<'a> TypedArgument<'a> {
     /// JSON properties the type did not know (paths like `a.b`), which serde ignored.
     pub fn unknown_fields(&self) -> &'a [String] {
         self.unknown_fields
+            .get_or_init(|| (self.find_unknown_fields)(self.raw))
     }
 
     /// Runs the type's `validator::Validate` rules, if it has them and the handler was declared
@@ -68,7 +77,7 @@ impl std::fmt::Debug for TypedArgument<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TypedArgument")
             .field("metadata", &self.metadata)
-            .field("unknown_fields", &self.unknown_fields)
+            .field("unknown_fields", &self.unknown_fields())
             .finish()
     }
 }
@@ -102,6 +111,33 @@ pub trait Pipe: Send + Sync + 'static {
         Ok(value)
     }
 
+    /// Whether [`transform`](Self::transform) may change the JSON. A pipe that only checks
+    /// returns `false`: when no pipe of a handler transforms, the argument is deserialized
+    /// straight from the message text, without building a `serde_json::Value` first.
+    ///
+    /// ```
+    /// use gateway_core::pipeline::{Pipe, TypedArgument};
+    /// use gateway_core::WsException;
+    ///
+    /// /// Refuses bodies with properties the type does not know.
+    /// struct Strict;
+    ///
+    /// impl Pipe for Strict {
+    ///     fn transforms(&self) -> bool {
+    ///         false
+    ///     }
+    ///     fn check(&self, arg: &TypedArgument<'_>) -> Result<(), WsException> {
+    ///         match arg.unknown_fields() {
+    ///             [] => Ok(()),
+    ///             unknown => Err(WsException::new(format!("unknown: {}", unknown.join(", ")))),
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    fn transforms(&self) -> bool {
+        true
+    }
+
     /// Checks the deserialized argument.
     fn check(&self, arg: &TypedArgument<'_>) -> Result<(), WsException> {
         let _ = arg;
@@ -112,12 +148,16 @@ pub trait Pipe: Send + Sync + 'static {
 /// Object-safe form of [`Pipe`] (it already is; kept for symmetry with the other enhancers).
 pub(crate) trait DynPipe: Send + Sync {
     fn transform(&self, value: Value, arg: &ArgumentMetadata<'_>) -> Result<Value, WsException>;
+    fn transforms(&self) -> bool;
     fn check(&self, arg: &TypedArgument<'_>) -> Result<(), WsException>;
 }
 
 impl<P: Pipe> DynPipe for P {
     fn transform(&self, value: Value, arg: &ArgumentMetadata<'_>) -> Result<Value, WsException> {
         Pipe::transform(self, value, arg)
+    }
+    fn transforms(&self) -> bool {
+        Pipe::transforms(self)
     }
     fn check(&self, arg: &TypedArgument<'_>) -> Result<(), WsException> {
         Pipe::check(self, arg)
