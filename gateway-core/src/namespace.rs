@@ -65,10 +65,13 @@ pub(crate) struct NamespaceInner {
 /// Answers an event from another instance; the answer goes back if it asked for one.
 type ServerEventHandler = Arc<dyn Fn(Vec<Value>) -> BoxFuture<'static, Value> + Send + Sync>;
 
+/// Keyed by socket ids, which the server draws at random (clients cannot pick them): a fast
+/// hash is enough there. Room names may come from clients and keep the default, DoS-resistant
+/// hash.
 #[derive(Default)]
 struct Registry {
-    sockets: HashMap<SocketId, Entry>,
-    rooms: HashMap<Room, HashMap<SocketId, Socket>>,
+    sockets: foldhash::HashMap<SocketId, Entry>,
+    rooms: HashMap<Room, foldhash::HashMap<SocketId, Socket>>,
 }
 
 struct Entry {
@@ -248,7 +251,11 @@ impl NamespaceInner {
     }
 }
 
-fn remove_member(rooms: &mut HashMap<Room, HashMap<SocketId, Socket>>, room: &Room, id: SocketId) {
+fn remove_member(
+    rooms: &mut HashMap<Room, foldhash::HashMap<SocketId, Socket>>,
+    room: &Room,
+    id: SocketId,
+) {
     if let Some(members) = rooms.get_mut(room) {
         members.remove(&id);
         if members.is_empty() {
