@@ -17,6 +17,8 @@
 //!   the reply, catch its error, or answer without calling it.
 //! - Pipes see each body argument (`MessageBody<T>`, `#[message_body]`, `#[message_body("prop")]`):
 //!   [`Pipe::transform`] the JSON before it is deserialized, [`Pipe::check`] the typed value after.
+//!   When no pipe of a handler transforms ([`Pipe::transforms`] is `false`, as for
+//!   `ValidationPipe`), the value is deserialized straight from the message text.
 //! - Filters run from the most specific level to the global one. A filter that handles the error
 //!   ends the chain; one that fails passes its error on to the next level, and the default
 //!   filter ([`BaseWsExceptionFilter`]) handles whatever is left. Unlike NestJS, global filters
