@@ -183,4 +183,9 @@ pub mod __private {
         msg.with_validator(validator)
     }
     pub use futures_util::future::{BoxFuture, FutureExt};
+
+    /// (year, month, day) of a day count since 1970-01-01; for `gateway-redis`'s dates.
+    pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+        crate::handshake::civil_from_days(days)
+    }
 }
