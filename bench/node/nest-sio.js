@@ -6,23 +6,9 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-  WebSocketServer,
-} from '@nestjs/websockets';
+import { WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { createClient } from 'redis';
-
-function argValue(name) {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-}
-const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
-const redisUrl = argValue('--redis');
+import { decorateHandlers, port, redisAdapter, redisUrl } from './common.js';
 
 class BenchGateway {
   // @WebSocketServer() server  (set by Nest)
@@ -45,23 +31,8 @@ class BenchGateway {
   }
 }
 
-const proto = BenchGateway.prototype;
-for (const [method, paramDecorator] of [
-  ['echo', MessageBody()],
-  ['join', ConnectedSocket()],
-  ['broadcast', MessageBody()],
-]) {
-  Reflect.decorate(
-    [SubscribeMessage(method)],
-    proto,
-    method,
-    Object.getOwnPropertyDescriptor(proto, method),
-  );
-  paramDecorator(proto, method, 0);
-  Reflect.defineMetadata('design:paramtypes', [Object], proto, method);
-}
-WebSocketServer()(proto, 'server');
-Reflect.defineMetadata('design:paramtypes', [], BenchGateway);
+decorateHandlers(BenchGateway);
+WebSocketServer()(BenchGateway.prototype, 'server');
 WebSocketGateway()(BenchGateway); // namespace "/" on the application's HTTP server
 
 class AppModule {}
@@ -71,16 +42,7 @@ class RedisIoAdapter extends IoAdapter {
   adapterConstructor;
 
   async connectToRedis(url) {
-    const pubClient = createClient({ url });
-    const subClient = pubClient.duplicate();
-    for (const c of [pubClient, subClient]) {
-      c.on('error', (err) => {
-        console.error('redis:', err);
-        process.exit(1);
-      });
-    }
-    await Promise.all([pubClient.connect(), subClient.connect()]);
-    this.adapterConstructor = createAdapter(pubClient, subClient);
+    this.adapterConstructor = await redisAdapter(url);
   }
 
   createIOServer(port, options) {

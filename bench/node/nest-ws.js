@@ -4,19 +4,9 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { WebSocketGateway } from '@nestjs/websockets';
 import { WsAdapter } from '@nestjs/platform-ws';
-
-function argValue(name) {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-}
-const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
+import { decorateHandlers, port } from './common.js';
 
 const OPEN = 1; // WebSocket.OPEN
 
@@ -49,22 +39,7 @@ class BenchGateway {
   }
 }
 
-const proto = BenchGateway.prototype;
-for (const [method, paramDecorator] of [
-  ['echo', MessageBody()],
-  ['join', ConnectedSocket()],
-  ['broadcast', MessageBody()],
-]) {
-  Reflect.decorate(
-    [SubscribeMessage(method)],
-    proto,
-    method,
-    Object.getOwnPropertyDescriptor(proto, method),
-  );
-  paramDecorator(proto, method, 0);
-  Reflect.defineMetadata('design:paramtypes', [Object], proto, method);
-}
-Reflect.defineMetadata('design:paramtypes', [], BenchGateway);
+decorateHandlers(BenchGateway);
 WebSocketGateway()(BenchGateway); // path "/" on the application's HTTP server
 
 class AppModule {}

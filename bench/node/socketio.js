@@ -3,30 +3,13 @@
 // With --redis, @socket.io/redis-adapter carries room broadcasts between instances.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { createClient } from 'redis';
-
-function argValue(name) {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-}
-const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
-const redisUrl = argValue('--redis');
+import { port, redisAdapter, redisUrl } from './common.js';
 
 const httpServer = createServer();
 const io = new Server(httpServer);
 
 if (redisUrl) {
-  const pubClient = createClient({ url: redisUrl });
-  const subClient = pubClient.duplicate();
-  for (const c of [pubClient, subClient]) {
-    c.on('error', (err) => {
-      console.error('redis:', err);
-      process.exit(1);
-    });
-  }
-  await Promise.all([pubClient.connect(), subClient.connect()]);
-  io.adapter(createAdapter(pubClient, subClient));
+  io.adapter(await redisAdapter(redisUrl));
 }
 
 io.on('connection', (socket) => {

@@ -1,0 +1,48 @@
+// What the Node peer servers share: their command line, the NestJS handler decorators of the
+// benchmark contract (applied by calling them, as `tsc` would emit them), and the Redis adapter.
+import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
+
+function argValue(name) {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+/** `--port N` (or PORT; 0 picks a free port) and `--redis URL` (undefined without it). */
+export const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
+export const redisUrl = argValue('--redis');
+
+/** Applies `@SubscribeMessage` and the parameter decorators to `echo`, `join`, `broadcast`. */
+export function decorateHandlers(gatewayClass) {
+  const proto = gatewayClass.prototype;
+  for (const [method, paramDecorator] of [
+    ['echo', MessageBody()],
+    ['join', ConnectedSocket()],
+    ['broadcast', MessageBody()],
+  ]) {
+    Reflect.decorate(
+      [SubscribeMessage(method)],
+      proto,
+      method,
+      Object.getOwnPropertyDescriptor(proto, method),
+    );
+    paramDecorator(proto, method, 0);
+    Reflect.defineMetadata('design:paramtypes', [Object], proto, method);
+  }
+  Reflect.defineMetadata('design:paramtypes', [], gatewayClass);
+}
+
+/** A `@socket.io/redis-adapter` constructor over two connected clients of `url`. */
+export async function redisAdapter(url) {
+  const pubClient = createClient({ url });
+  const subClient = pubClient.duplicate();
+  for (const c of [pubClient, subClient]) {
+    c.on('error', (err) => {
+      console.error('redis:', err);
+      process.exit(1);
+    });
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  return createAdapter(pubClient, subClient);
+}
