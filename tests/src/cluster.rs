@@ -204,6 +204,19 @@ pub async fn instance(adapter: impl Adapter) -> RunningApp {
     server
 }
 
+/// Checks that an app with `adapter`, which must require its broker at startup and find it
+/// unreachable, refuses to listen.
+pub async fn assert_listen_fails_unreachable(adapter: impl Adapter) {
+    let required = GatewayApp::builder()
+        .with_adapter(adapter)
+        .build()
+        .expect("app")
+        .listen("127.0.0.1:0")
+        .await;
+    let err = required.expect_err("listen fails when Redis is required");
+    assert!(err.to_string().contains("unreachable"), "{err}");
+}
+
 /// A JSON-format client of `server`'s cluster namespace, joined to `rooms`; returns it with its
 /// socket id.
 pub async fn json_client(server: &RunningApp, rooms: &[&str]) -> (TestClient, String) {

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use gateway_core::{GatewayApp, RunningApp};
+use gateway_core::RunningApp;
 use gateway_redis::{AdapterStatus, RedisAdapter};
 use gateway_tests::cluster::{
-    check_broadcasts, events_until, instance, json_client, members, namespace, wait_for_delivery,
-    RedisServer,
+    assert_listen_fails_unreachable, check_broadcasts, events_until, instance, json_client,
+    members, namespace, wait_for_delivery, RedisServer,
 };
 use gateway_tests::{run_node, wait_until};
 use serde_json::json;
@@ -76,14 +76,7 @@ async fn delivery_survives_a_redis_kill_and_restart() {
 #[tokio::test]
 async fn redis_down_at_startup_is_local_only_unless_required() {
     let mut redis = RedisServer::unstarted();
-    let required = GatewayApp::builder()
-        .with_adapter(adapter(&redis).with_required_at_startup(true))
-        .build()
-        .unwrap()
-        .listen("127.0.0.1:0")
-        .await;
-    let err = required.expect_err("listen fails when Redis is required");
-    assert!(err.to_string().contains("unreachable"), "{err}");
+    assert_listen_fails_unreachable(adapter(&redis).with_required_at_startup(true)).await;
 
     let (alone, status) = redis_instance(&redis).await;
     assert!(!status.is_connected());

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway_core::{GatewayApp, RunningApp};
+use gateway_core::RunningApp;
 use gateway_redis::{AdapterStatus, MemoryBroker, RedisAdapter};
 use gateway_tests::cluster::{
-    check_broadcasts, events_until, instance, json_client, members, namespace, wait_for_delivery,
-    SioClient,
+    assert_listen_fails_unreachable, check_broadcasts, events_until, instance, json_client,
+    members, namespace, wait_for_delivery, SioClient,
 };
 use gateway_tests::{wait_until, Counter, PATIENCE};
 use serde_json::{json, Value};
@@ -253,14 +253,7 @@ async fn startup_without_the_broker_is_local_only_or_fails_if_required() {
     let broker = MemoryBroker::new();
     broker.stop();
 
-    let required = GatewayApp::builder()
-        .with_adapter(adapter(&broker).with_required_at_startup(true))
-        .build()
-        .unwrap()
-        .listen("127.0.0.1:0")
-        .await;
-    let err = required.expect_err("listen fails when Redis is required");
-    assert!(err.to_string().contains("unreachable"), "{err}");
+    assert_listen_fails_unreachable(adapter(&broker).with_required_at_startup(true)).await;
 
     let lenient = adapter(&broker);
     let status = lenient.status();
