@@ -66,7 +66,8 @@ pub(crate) async fn serve(
         reason = session => { outbox.record_reason(reason); false }
         _ = gates.gate(app.hard_stop.cancelled()) => { outbox.record_reason(DisconnectReason::ServerShutdown); true }
     };
-    // Lets tungstenite queue its reply to a client's close before the queue is sealed.
+    // Has tungstenite write its reply to a client's close (into the queue, through `ControlIo`)
+    // before the queue is sealed.
     let _ = stream.flush().await;
     outbox.seal();
     let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);

@@ -54,7 +54,6 @@ impl WsConn {
         let io = ControlIo {
             read: self.read,
             outbox,
-            pending: Vec::new(),
         };
         let reader = WebSocketStream::from_raw_socket(io, Role::Server, Some(self.config)).await;
         (reader, self.write)
@@ -66,7 +65,6 @@ impl WsConn {
 pub(crate) struct ControlIo {
     read: ReadAhead<OwnedReadHalf>,
     outbox: Option<Outbox>,
-    pending: Vec<u8>,
 }
 
 impl ControlIo {
@@ -87,29 +85,25 @@ impl AsyncRead for ControlIo {
 }
 
 impl AsyncWrite for ControlIo {
+    /// tungstenite writes its whole output buffer (complete frames) in one call: it is queued as
+    /// is. A closing connection refuses it, which is right: nothing follows our close.
     fn poll_write(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().pending.extend_from_slice(buf);
+        if let Some(outbox) = &self.outbox {
+            let _ = outbox.push(OutFrame::Raw(Bytes::copy_from_slice(buf)));
+        }
         Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.pending.is_empty() {
-            let frames = Bytes::from(std::mem::take(&mut this.pending));
-            // A closing connection refuses it, which is right: nothing follows our close.
-            if let Some(outbox) = &this.outbox {
-                let _ = outbox.push(OutFrame::Raw(frames));
-            }
-        }
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
