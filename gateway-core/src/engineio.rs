@@ -365,7 +365,8 @@ async fn next_ws_frame(stream: &mut WsReader, outbox: &Outbox) -> Option<InFrame
             }
             Some(Ok(WsMessage::Close(_))) => {
                 outbox.record_reason(DisconnectReason::TransportClose);
-                // Lets tungstenite queue its reply to the client's close.
+                // Has tungstenite write its reply to the close (into the queue, through
+                // `ControlIo`).
                 let _ = stream.flush().await;
                 return None;
             }
@@ -533,6 +534,31 @@ impl Session {
                     outbox.seal();
                     None
                 }
+                // Also before the frames: a busy client must still get pings and time out.
+                _ = &mut timer => {
+                    let now = Instant::now();
+                    if deadlines.close_by.is_some_and(|at| now >= at) {
+                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
+                    }
+                    if !closing && !self.joined && deadlines.connect_by.is_some_and(|at| now >= at) {
+                        tracing::debug!("no namespace joined within the connect timeout");
+                        outbox.close(DisconnectReason::ServerDisconnect);
+                    } else if !closing && now >= deadlines.heartbeat {
+                        if deadlines.awaiting_pong {
+                            // The client is gone: drop what is queued (a long-polling session
+                            // ends at once).
+                            outbox.force_close(DisconnectReason::PingTimeout);
+                        } else {
+                            let _ = outbox.push_text(Utf8Bytes::from_static("2"));
+                            deadlines.ping_sent(app.config.ping_timeout);
+                        }
+                    }
+                    if self.joined {
+                        deadlines.connect_by = None;
+                    }
+                    timer.as_mut().inner().reset(deadlines.next());
+                    None
+                }
                 // While closing, frames are left unread.
                 frame = frames.next(&outbox), if !closing => {
                     let work = match frame {
@@ -562,30 +588,6 @@ impl Session {
                     })
                 }
                 id = &mut left => self.remove(id),
-                _ = &mut timer => {
-                    let now = Instant::now();
-                    if deadlines.close_by.is_some_and(|at| now >= at) {
-                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-                    }
-                    if !closing && !self.joined && deadlines.connect_by.is_some_and(|at| now >= at) {
-                        tracing::debug!("no namespace joined within the connect timeout");
-                        outbox.close(DisconnectReason::ServerDisconnect);
-                    } else if !closing && now >= deadlines.heartbeat {
-                        if deadlines.awaiting_pong {
-                            // The client is gone: drop what is queued (a long-polling session
-                            // ends at once).
-                            outbox.force_close(DisconnectReason::PingTimeout);
-                        } else {
-                            let _ = outbox.push_text(Utf8Bytes::from_static("2"));
-                            deadlines.ping_sent(app.config.ping_timeout);
-                        }
-                    }
-                    if self.joined {
-                        deadlines.connect_by = None;
-                    }
-                    timer.as_mut().inner().reset(deadlines.next());
-                    None
-                }
             };
             if let Some(work) = work {
                 work.await;

@@ -424,7 +424,9 @@ impl FrameWriter {
     /// may be half sent) is finished first, with the rest of its batch.
     fn close_after_current(&mut self, frame: &CloseFrame) {
         if self.written == 0 {
+            // Nothing of it is out yet, a close it may hold included.
             self.buf.clear();
+            self.close_sent = false;
         }
         if !self.close_sent {
             ws_io::push_close(&mut self.buf, frame);
