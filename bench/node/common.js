@@ -1,6 +1,4 @@
-// What the Node peer servers share: their command line, the NestJS handler decorators of the
-// benchmark contract (applied by calling them, as `tsc` would emit them), and the Redis adapter.
-import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+// What the Node peer servers share: their command line and the Redis adapter.
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 
@@ -12,26 +10,6 @@ function argValue(name) {
 /** `--port N` (or PORT; 0 picks a free port) and `--redis URL` (undefined without it). */
 export const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
 export const redisUrl = argValue('--redis');
-
-/** Applies `@SubscribeMessage` and the parameter decorators to `echo`, `join`, `broadcast`. */
-export function decorateHandlers(gatewayClass) {
-  const proto = gatewayClass.prototype;
-  for (const [method, paramDecorator] of [
-    ['echo', MessageBody()],
-    ['join', ConnectedSocket()],
-    ['broadcast', MessageBody()],
-  ]) {
-    Reflect.decorate(
-      [SubscribeMessage(method)],
-      proto,
-      method,
-      Object.getOwnPropertyDescriptor(proto, method),
-    );
-    paramDecorator(proto, method, 0);
-    Reflect.defineMetadata('design:paramtypes', [Object], proto, method);
-  }
-  Reflect.defineMetadata('design:paramtypes', [], gatewayClass);
-}
 
 /** A `@socket.io/redis-adapter` constructor over two connected clients of `url`. */
 export async function redisAdapter(url) {

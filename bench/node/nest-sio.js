@@ -1,14 +1,12 @@
 // NestJS 12 gateway on @nestjs/platform-socket.io (IoAdapter): the Socket.IO benchmark peer.
-// Usage: node nest-sio.js --port N [--redis redis://127.0.0.1:6379]   (or PORT=N; 0 picks a free port)
-// With --redis, the documented NestJS recipe: an IoAdapter subclass that installs
-// @socket.io/redis-adapter, so room broadcasts reach the clients of every instance.
+// Usage: node nest-sio.js --port N   (or PORT=N; 0 picks a free port)
 // Plain JavaScript: the decorators are applied by calling them, as `tsc` would emit them.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
-import { IoAdapter } from '@nestjs/platform-socket.io';
-import { decorateHandlers, port, redisAdapter, redisUrl } from './common.js';
+import { port } from './common.js';
+import { decorateHandlers } from './nest.js';
 
 class BenchGateway {
   // @WebSocketServer() server  (set by Nest)
@@ -38,25 +36,6 @@ WebSocketGateway()(BenchGateway); // namespace "/" on the application's HTTP ser
 class AppModule {}
 Module({ providers: [BenchGateway] })(AppModule);
 
-class RedisIoAdapter extends IoAdapter {
-  adapterConstructor;
-
-  async connectToRedis(url) {
-    this.adapterConstructor = await redisAdapter(url);
-  }
-
-  createIOServer(port, options) {
-    const server = super.createIOServer(port, options);
-    server.adapter(this.adapterConstructor);
-    return server;
-  }
-}
-
 const app = await NestFactory.create(AppModule, { logger: false });
-if (redisUrl) {
-  const adapter = new RedisIoAdapter(app);
-  await adapter.connectToRedis(redisUrl);
-  app.useWebSocketAdapter(adapter);
-}
 await app.listen(port, '127.0.0.1');
 console.log(`listening on 127.0.0.1:${app.getHttpServer().address().port}`);

@@ -6,7 +6,8 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WebSocketGateway } from '@nestjs/websockets';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { decorateHandlers, port } from './common.js';
+import { port } from './common.js';
+import { decorateHandlers } from './nest.js';
 
 const OPEN = 1; // WebSocket.OPEN
 

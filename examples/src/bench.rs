@@ -5,11 +5,16 @@
 //! - `join` joins room `bench` and replies `"ok"`;
 //! - `broadcast` with data D emits `bcast` with D to room `bench`, then replies `"ok"`.
 //!
+//! A connection guard runs at every handshake (it refuses a `?banned` query), so the
+//! connection-setup scenario measures handshake + connection guard + room join.
+//!
 //! For the enhancer-cost scenario, `echoDto` echoes a `{"text": …}` object through a typed
 //! body, and `echoEnhanced` does the same behind a guard, the validation pipe and an
 //! interceptor.
 
-use gateway_core::pipeline::{guard_fn, interceptor_fn, ExecutionContext, Next};
+use gateway_core::pipeline::{
+    connection_guard_fn, guard_fn, interceptor_fn, ConnectionContext, ExecutionContext, Next,
+};
 use gateway_core::validation::ValidationPipe;
 use gateway_core::{gateway, Message, MessageBody, Namespace, Reply, Socket};
 use serde::{Deserialize, Serialize};
@@ -28,6 +33,9 @@ pub struct EchoDto {
 }
 
 #[gateway(namespace = "/")]
+#[use_connection_guards(connection_guard_fn(|cx: ConnectionContext| async move {
+    cx.handshake().query("banned").is_none()
+}))]
 impl BenchGateway {
     /// Passes the data's JSON text back as is, never parsed: what the bare peer does too. (A
     /// typed body costs a parse and a serialization: see `echoDto`.)

@@ -111,6 +111,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(out, "listening on 127.0.0.1:{port}")?;
         out.flush()?;
     }
+    // As ours and bare: small frames go out at once (axum leaves Nagle's algorithm on).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }
