@@ -205,7 +205,8 @@ FIGURES = {
                 ("server CPU per round trip", cpu_per_op, "µs", True)],
     "fanout": [("deliveries/s", lambda r: r["deliveries_per_s"], "", False),
                ("server CPU per delivery", lambda r: r["cpu_us_per_delivery"], "µs", True),
-               ("of which in the kernel", lambda r: 100 * r["server_kernel_share"], "%", True)],
+               ("of which in the kernel", lambda r: 100 * r["server_kernel_share"], "%", True),
+               ("out of publish order", lambda r: 100 * r["out_of_order"] / r["deliveries"], "%", True)],
     "latency": [("p50", lambda r: r["latency"]["p50_us"], "µs", True),
                 ("p99", lambda r: r["latency"]["p99_us"], "µs", True),
                 ("p99.9", lambda r: r["latency"]["p999_us"], "µs", True)],
@@ -221,7 +222,8 @@ FIGURES = {
                   ("CPU per echo, guard + pipe + interceptor", lambda r: r["enhanced"]["cpu_us_per_op"], "µs", True),
                   ("throughput cost", lambda r: 100 * (1 - r["plain"]["cpu_us_per_op"] / r["enhanced"]["cpu_us_per_op"]), "%", True)],
     "redis": [("deliveries/s", lambda r: r["deliveries_per_s"], "", False),
-              ("server CPU per delivery (both instances)", lambda r: r["cpu_us_per_delivery"], "µs", True)],
+              ("server CPU per delivery (both instances)", lambda r: r["cpu_us_per_delivery"], "µs", True),
+              ("out of publish order", lambda r: 100 * r["out_of_order"] / r["deliveries"], "%", True)],
 }
 # The figure ratios are computed on (the first CPU figure, or the first figure).
 RATIO_FIGURE = {"echo": 1, "echo16k": 1, "fanout": 1, "latency": 1, "idle": 0, "connect": 1,
@@ -297,7 +299,8 @@ def report(results, reps, started, args):
         *[f"- {v}" for v in versions()],
         "",
         "Figures are medians over the repetitions that completed (\"runs\": completed of attempted; a "
-        "fan-out run whose deliveries were not all received exactly once and in order counts as failed). \"per CPU-s\" divides by the server's CPU time "
+        "fan-out run in which a subscriber missed a delivery counts as failed; deliveries that arrive out of "
+        "publish order are counted). \"per CPU-s\" divides by the server's CPU time "
         "(utime + stime from `/proc`), which compares systems whatever their throughput. \"ours ÷ them\" compares the marked figure within each repetition (for CPU "
         "per operation and latency: their value ÷ ours, so above 1 means we do better), median over "
         "repetitions.",
@@ -369,11 +372,10 @@ def main():
                     entry = {"rep": rep, "scenario": scenario, "system": system}
                     try:
                         r = run_one(system, scenario, peaks, args.duration)
-                        if r.get("verified") is False:
-                            # Lost, duplicated or reordered deliveries: not a result.
+                        if "expected" in r and r["deliveries"] != r["expected"]:
+                            # Lost (or extra) deliveries: not a result. Order is reported.
                             raise RuntimeError(
-                                f"deliveries not verified: {r.get('deliveries')} of "
-                                f"{r.get('expected')}, {r.get('out_of_order')} out of order")
+                                f"{r['deliveries']} deliveries of {r['expected']} expected")
                         entry["result"] = r
                         if scenario == "echo":
                             peaks[(system, "echo")] = r["ops_per_s"]

@@ -42,6 +42,10 @@ async fn on_broadcast<A: Adapter>(
     ack.send("ok").ok();
 }
 
+/// Packets a socket may have waiting to be written, as ours (its default, 128, drops fan-out
+/// frames when 16 broadcasts are in flight).
+const SEND_QUEUE: usize = 1024;
+
 struct Args {
     port: u16,
     redis: Option<String>,
@@ -80,7 +84,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let app: axum::Router = match args.redis {
         None => {
-            let (layer, io) = SocketIo::new_layer();
+            let (layer, io) = SocketIo::builder()
+                .max_buffer_size(SEND_QUEUE)
+                .build_layer();
             io.ns("/", on_connect);
             axum::Router::new().layer(layer)
         }
@@ -97,6 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let client = redis::Client::open(url)?;
             let adapter = RedisAdapterCtr::new_with_redis(&client).await?;
             let (layer, io) = SocketIo::builder()
+                .max_buffer_size(SEND_QUEUE)
                 .with_adapter::<RedisAdapter<_>>(adapter)
                 .build_layer();
             io.ns("/", on_connect).await?;
