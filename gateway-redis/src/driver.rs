@@ -39,7 +39,8 @@ impl DriverError {
 /// server, [`MemoryDriver`](crate::MemoryDriver) to an in-process broker (for tests).
 ///
 /// The adapter handles reconnection: when a subscription's receiver ends it subscribes again
-/// (with backoff), and a failed publish is retried on the next batch.
+/// (with backoff). A failed publish drops its batch, and what is queued until the next attempt
+/// (after a backoff), counting them in `AdapterStatus::dropped_messages`.
 ///
 /// ```
 /// use gateway_redis::{Driver, MemoryBroker};

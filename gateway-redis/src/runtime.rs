@@ -27,6 +27,8 @@ use crate::wire::{self, request_type as kind, Channels, WireError};
 /// Messages published in one round trip at most.
 const PUBLISH_BATCH: usize = 256;
 
+/// The longest ack timeout honoured in another instance's broadcast with acks.
+const MAX_REMOTE_ACK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Answers buffered per pending request (a broadcast with acks gets one per remote client).
 const RESPONSE_BUFFER: usize = 65_536;
 
@@ -50,7 +52,7 @@ pub(crate) struct Shared<D> {
     /// holds the app, which holds the adapter).
     namespaces: RwLock<HashMap<String, Namespace>>,
     outbox: mpsc::Sender<(String, Bytes)>,
-    pending: Mutex<HashMap<String, mpsc::Sender<Value>>>,
+    pending: Arc<Mutex<HashMap<String, mpsc::Sender<Value>>>>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -87,7 +89,7 @@ impl<D: Driver> Shared<D> {
             routes,
             namespaces: RwLock::new(by_name),
             outbox,
-            pending: Mutex::default(),
+            pending: Arc::default(),
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
         });
@@ -422,7 +424,10 @@ impl<D: Driver> Shared<D> {
         let timeout = opts
             .pointer("/flags/timeout")
             .and_then(Value::as_u64)
-            .map_or(self.config.requests_timeout, Duration::from_millis);
+            .map_or(self.config.requests_timeout, |ms| {
+                // Set by another instance: bounds how long this one keeps the acks' state.
+                Duration::from_millis(ms).min(MAX_REMOTE_ACK_TIMEOUT)
+            });
         let acks = ns
             .local()
             .to(recipients.rooms)
@@ -567,8 +572,10 @@ impl<D: Driver> Shared<D> {
         });
         let channels = self.channels_of(namespace).into_owned();
         Box::pin(async move {
+            let request = request.to_string().into_bytes();
+            let timeout = self.config.requests_timeout;
             let answers = self
-                .ask_every_instance(&channels, request_id, request.to_string().into_bytes())
+                .ask_every_instance(&channels, request_id, request, timeout)
                 .await?;
             let mut sockets = Vec::new();
             for answer in answers {
@@ -597,16 +604,10 @@ impl<D: Driver> Shared<D> {
         });
         let channels = self.channels_of(namespace).into_owned();
         Box::pin(async move {
-            let ask =
-                self.ask_every_instance(&channels, request_id, request.to_string().into_bytes());
-            let answers = match tokio::time::timeout(timeout, ask).await {
-                Ok(answers) => answers?,
-                Err(_) => {
-                    return Err(AdapterError::timeout(
-                        "server-side emit: not every instance answered",
-                    ))
-                }
-            };
+            let request = request.to_string().into_bytes();
+            let answers = self
+                .ask_every_instance(&channels, request_id, request, timeout)
+                .await?;
             Ok(answers
                 .into_iter()
                 .map(|mut answer| answer.get_mut("data").map(Value::take).unwrap_or_default())
@@ -614,16 +615,21 @@ impl<D: Driver> Shared<D> {
         })
     }
 
-    /// Publishes a request and waits (up to the requests timeout) for one answer from every
-    /// other instance.
+    /// Publishes a request and waits up to `timeout` (server count included) for one answer
+    /// from every other instance.
     async fn ask_every_instance(
         &self,
         channels: &Channels,
         request_id: String,
         request: Vec<u8>,
+        timeout: Duration,
     ) -> Result<Vec<Value>, AdapterError> {
-        let deadline = Instant::now() + self.config.requests_timeout;
-        let expected = self.count_servers(channels.request.clone()).await? - 1;
+        let deadline = Instant::now() + timeout;
+        let count = tokio::time::timeout_at(deadline, self.count_servers(channels.request.clone()));
+        let expected = count
+            .await
+            .map_err(|_| AdapterError::timeout("PUBSUB NUMSUB did not answer in time"))??
+            - 1;
         if expected == 0 {
             return Ok(Vec::new());
         }
@@ -668,27 +674,35 @@ impl<D: Driver> Shared<D> {
                 ),
             ]))
         });
+        // Published now, as the local sockets get it now: delivery must not wait for the
+        // server count, nor depend on the caller polling for the acks.
+        let deadline = Instant::now() + timeout;
+        let request = match request {
+            Ok(request) => request,
+            Err(err) => {
+                tracing::warn!(%err, "broadcast with acks not published");
+                return Box::pin(async { RemoteAcks::default() });
+            }
+        };
+        let mut pending = self.register(request_id);
+        let published = self.publish(channels.request.clone(), request);
         Box::pin(async move {
-            let deadline = Instant::now() + timeout;
-            let request = match request {
-                Ok(request) => request,
-                Err(err) => {
-                    tracing::warn!(%err, "broadcast with acks not published");
+            let count = tokio::time::timeout_at(deadline, self.count_servers(channels.request));
+            let servers = match count.await {
+                Ok(Ok(servers)) => servers - 1,
+                Ok(Err(err)) => {
+                    tracing::warn!(%err, "broadcast with acks: the other instances' acks are unknown");
                     return RemoteAcks::default();
                 }
-            };
-            let servers = match self.count_servers(channels.request.clone()).await {
-                Ok(servers) => servers - 1,
-                Err(err) => {
-                    tracing::warn!(%err, "broadcast with acks reached this instance only");
+                Err(_) => {
+                    tracing::warn!("broadcast with acks: no server count in time");
                     return RemoteAcks::default();
                 }
             };
             if servers == 0 {
                 return RemoteAcks::default();
             }
-            let mut pending = self.register(request_id);
-            if !self.publish(channels.request.clone(), request) {
+            if !published {
                 return RemoteAcks {
                     answers: Vec::new(),
                     missing: servers,
@@ -729,11 +743,11 @@ impl<D: Driver> Shared<D> {
     }
 
     /// Waits for answers to `request_id` until the returned guard is dropped.
-    fn register(&self, request_id: String) -> Pending<'_, D> {
+    fn register(&self, request_id: String) -> Pending {
         let (tx, answers) = mpsc::channel(RESPONSE_BUFFER);
         lock(&self.pending).insert(request_id.clone(), tx);
         Pending {
-            shared: self,
+            requests: self.pending.clone(),
             request_id,
             answers,
         }
@@ -741,15 +755,15 @@ impl<D: Driver> Shared<D> {
 }
 
 /// A request of this instance waiting for answers; unregistered when dropped.
-struct Pending<'a, D> {
-    shared: &'a Shared<D>,
+struct Pending {
+    requests: Arc<Mutex<HashMap<String, mpsc::Sender<Value>>>>,
     request_id: String,
     answers: mpsc::Receiver<Value>,
 }
 
-impl<D> Drop for Pending<'_, D> {
+impl Drop for Pending {
     fn drop(&mut self) {
-        lock(&self.shared.pending).remove(&self.request_id);
+        lock(&self.requests).remove(&self.request_id);
     }
 }
 
