@@ -446,14 +446,11 @@ struct Session {
     joined: bool,
     /// Given to each socket: the server disconnected it from its namespace.
     leave: Departures,
-    /// Taken by the read loop.
-    left: Option<Departures>,
 }
 
 impl Session {
     fn new(service: Service, handshake: Handshake, outbox: Outbox) -> Self {
         let leave = Departures::default();
-        let left = leave.clone();
         Self {
             service,
             handshake,
@@ -462,7 +459,6 @@ impl Session {
             partial: None,
             joined: false,
             leave,
-            left: Some(left),
         }
     }
 
@@ -494,9 +490,7 @@ impl Session {
         gates: &WakeGates,
     ) -> DisconnectReason {
         let outbox = self.outbox.clone();
-        let Some(left) = self.left.take() else {
-            return DisconnectReason::TransportClose; // a session is read once
-        };
+        let left = self.leave.clone();
         let mut deadlines = Deadlines {
             heartbeat: Instant::now() + app.config.ping_interval,
             awaiting_pong: false,

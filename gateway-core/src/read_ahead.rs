@@ -11,13 +11,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 
 /// How much tungstenite reads (and zero-fills) at a time once [`ReadAhead`] is underneath.
 pub(crate) const TUNGSTENITE_READ_SIZE: usize = 256;
 
 /// Reads up to `chunk` bytes per syscall into a buffer allocated on demand and released as soon
-/// as it is drained and the socket has nothing more; writes pass through.
+/// as it is drained and the socket has nothing more.
 pub(crate) struct ReadAhead<S> {
     inner: S,
     buf: BytesMut,
@@ -69,36 +69,6 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
         out.put_slice(&this.buf[..n]);
         this.buf.advance(n);
         Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for ReadAhead<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

@@ -67,7 +67,7 @@ impl Identity {
 }
 
 /// The sockets of a Socket.IO session that the server disconnected from their namespace, for
-/// the session to remove (the connection stays). Holds no memory while empty.
+/// the session to remove (the connection stays). Allocates nothing until the first one.
 #[derive(Clone, Default)]
 pub(crate) struct Departures(Arc<DeparturesInner>);
 
