@@ -8,7 +8,7 @@
 //! - `sendMessage` is validated against the guide's [`SendMessageDto`].
 //! - `adminAction` needs the `admin` role.
 
-use gateway_core::jwt::{Claims, JwtAuthGuard, RoleGuard};
+use gateway_core::jwt::{Claims, JwtAuthGuard, RoleGuard, TokenSource};
 use gateway_core::validation::ValidationPipe;
 use gateway_core::{gateway, EmitError, Handshake, MessageBody, Namespace, Socket};
 use serde::{Deserialize, Serialize};
@@ -24,10 +24,19 @@ pub struct ChatGateway {
 }
 
 impl ChatGateway {
-    /// A chat gateway accepting tokens signed with `jwt_secret` (HS256).
+    /// A chat gateway accepting tokens signed with `jwt_secret` (HS256, HS384 or HS512, as
+    /// `@nestjs/jwt`'s `verifyAsync`, with no clock leeway), looked for where the guide's
+    /// `extractToken` looks: `Authorization: Bearer …`, then `?token=`, then (Socket.IO) the
+    /// CONNECT packet's `auth.token`.
     pub fn new(jwt_secret: &str) -> Self {
         Self {
-            auth: JwtAuthGuard::hs256(jwt_secret),
+            auth: JwtAuthGuard::hmac(jwt_secret)
+                .with_leeway(0)
+                .with_token_sources([
+                    TokenSource::AuthorizationHeader,
+                    TokenSource::Query("token".into()),
+                    TokenSource::AuthPayload,
+                ]),
         }
     }
 }
@@ -42,7 +51,8 @@ pub struct User {
     pub role: Option<String>,
 }
 
-/// The guide's `SendMessageDto`: `roomId` a UUID, `message` non-empty and at most 1000 characters.
+/// The guide's `SendMessageDto`: `roomId` a UUID, `message` a non-empty string of at most 1000
+/// characters.
 #[derive(Debug, Deserialize, Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessageDto {
@@ -51,6 +61,7 @@ pub struct SendMessageDto {
     pub room_id: String,
     /// The text (`@IsString() @IsNotEmpty() @MaxLength(1000)`).
     #[validate(
+        custom(function = "gateway_core::validation::is_string"),
         custom(function = "gateway_core::validation::is_not_empty"),
         length(max = 1000)
     )]

@@ -1,19 +1,14 @@
 //! Guide 000's `EventsGateway` (namespace `/events`), plus `ping` and two handlers that show the
 //! default exception filter's shapes.
 
+use gateway_core::pipeline::{ExecutionContext, Guard};
 use gateway_core::{gateway, MessageBody, Namespace, Socket, WsException, WsResponse};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 /// The guide's `EventsGateway`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EventsGateway;
-
-/// The body of a `message` event: `{ text: string }`.
-#[derive(Debug, Deserialize)]
-pub struct MessageDto {
-    /// The text; a client that leaves it out still gets its reply, as with NestJS.
-    pub text: Option<String>,
-}
 
 /// The `message` reply's data: `{ received: true }`.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -32,6 +27,16 @@ pub fn allowed_origins() -> Vec<String> {
     }
 }
 
+/// A guard that always refuses: the client gets NestJS's `Forbidden resource`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DenyGuard;
+
+impl Guard for DenyGuard {
+    async fn can_activate(&self, _cx: &ExecutionContext) -> Result<bool, WsException> {
+        Ok(false)
+    }
+}
+
 #[gateway(namespace = "/events", cors = allowed_origins())]
 impl EventsGateway {
     fn after_init(&self, _server: Namespace) {
@@ -47,18 +52,28 @@ impl EventsGateway {
     }
 
     /// `message` → `{"event":"message","data":{"received":true}}`.
+    ///
+    /// The guide types the body `{ text: string }` but only reads `data.text`: any body but
+    /// `null` (or none) is answered, as NestJS does; those two throw a `TypeError` in
+    /// JavaScript, an internal error here.
     #[subscribe_message("message")]
     async fn handle_message(
         &self,
-        MessageBody(data): MessageBody<MessageDto>,
+        MessageBody(data): MessageBody<Value>,
         client: Socket,
-    ) -> WsResponse<Received> {
+    ) -> Result<WsResponse<Received>, WsException> {
+        if data.is_null() {
+            return Err(WsException::internal(
+                "Cannot read properties of null (reading 'text')",
+            ));
+        }
+        let text = data.get("text").and_then(Value::as_str);
         tracing::info!(
             "Message from {}: {}",
             client.id(),
-            data.text.as_deref().unwrap_or("undefined")
+            text.unwrap_or("undefined")
         );
-        WsResponse::new("message", Received { received: true })
+        Ok(WsResponse::new("message", Received { received: true }))
     }
 
     /// `ping` → `"pong"`.
@@ -72,6 +87,21 @@ impl EventsGateway {
     #[subscribe_message("boom")]
     async fn boom(&self) -> Result<(), WsException> {
         Err(WsException::new("test"))
+    }
+
+    /// Fails with `WsException` of an object: the client gets the object as is.
+    #[subscribe_message("boomObject")]
+    async fn boom_object(&self) -> Result<(), WsException> {
+        Err(WsException::from_object(
+            json!({"code": "E_BOOM", "message": "object error"}),
+        ))
+    }
+
+    /// Behind [`DenyGuard`]: the client gets `Forbidden resource`.
+    #[subscribe_message("secret")]
+    #[use_guards(DenyGuard)]
+    async fn secret(&self) -> &'static str {
+        "unreachable"
     }
 
     /// Fails with a plain error: the client gets `"Internal server error"`, the server logs it.

@@ -38,7 +38,7 @@ pub(crate) struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         Self {
-            max_message_size: 1 << 20,
+            max_message_size: 1_000_000,
             read_buffer_size: 4 * 1024,
             send_queue_capacity: 1024,
             max_queued_bytes: 16 << 20,
@@ -199,8 +199,8 @@ impl GatewayAppBuilder {
         self
     }
 
-    /// The largest message a client may send, in bytes (default 1 MiB). A larger message closes
-    /// the connection with code 1009.
+    /// The largest message a client may send, in bytes (default 1,000,000, socket.io's
+    /// `maxHttpBufferSize`). A larger message closes the connection with code 1009.
     ///
     /// ```
     /// let builder = gateway_core::GatewayApp::builder().with_max_message_size(64 * 1024);

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf
 use tokio_util::sync::CancellationToken;
 
 use crate::namespace::{NamespaceInner, Route};
-use crate::outbox::{write_loop, Outbox};
+use crate::outbox::{write_loop, CloseStyle, Outbox};
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
 use crate::protocol::json::{self, Inbound};
 use crate::protocol::Wire;
@@ -38,7 +38,11 @@ pub(crate) async fn serve(
     data: Arc<SocketData>,
 ) {
     let app = ns.app.clone();
-    let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
+    let (outbox, rx) = Outbox::new(
+        app.config.send_queue_capacity,
+        app.config.max_queued_bytes,
+        CloseStyle::Coded,
+    );
     let (mut stream, io) = conn.split(Some(outbox.clone())).await;
     let stop_writer = CancellationToken::new();
     let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppShared;
 use crate::connection::{finish_socket, handle_message, run_connection_hook, CLOSE_GRACE};
 use crate::namespace::NamespaceInner;
-use crate::outbox::{write_loop, OutFrame, Outbox, OutboxReceiver};
+use crate::outbox::{write_loop, CloseStyle, OutFrame, Outbox, OutboxReceiver};
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
@@ -98,6 +99,8 @@ pub(crate) struct PollingSession {
     /// True from the client's `2probe` until the upgrade completes or fails: GETs are then
     /// answered with a noop, so the client can finish the upgrade.
     upgrading: watch::Sender<bool>,
+    /// Set once the session has moved to a WebSocket: long-polling requests are refused.
+    upgraded: AtomicBool,
 }
 
 /// What a polling request can do wrong (Engine.IO answers HTTP 400 with these codes).
@@ -176,6 +179,9 @@ impl PollingSession {
 
     /// Handles a POST: each `\x1e`-separated packet goes to the session, in order.
     pub(crate) async fn post(&self, body: &str) -> Result<(), PollError> {
+        if self.upgraded.load(Ordering::Acquire) {
+            return Err(PollError::BadRequest);
+        }
         let mut frames = Vec::new();
         for packet in body.split('\u{1e}') {
             match decode_polling_packet(packet) {
@@ -230,7 +236,11 @@ pub(crate) fn start_polling(
     app: &Arc<AppShared>,
 ) -> String {
     let sid = SocketId::random().to_string();
-    let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
+    let (outbox, rx) = Outbox::new(
+        app.config.send_queue_capacity,
+        app.config.max_queued_bytes,
+        CloseStyle::EngineIo,
+    );
     let (inbound, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
     let polling = Arc::new(PollingSession {
         sid: sid.clone(),
@@ -238,6 +248,7 @@ pub(crate) fn start_polling(
         rx: tokio::sync::Mutex::new(Some(rx)),
         inbound,
         upgrading: watch::Sender::new(false),
+        upgraded: AtomicBool::new(false),
     });
     app.polling.insert(polling);
     let session = Session::new(service, handshake, outbox.clone());
@@ -279,7 +290,11 @@ pub(crate) async fn serve_websocket(
     handshake: Handshake,
     app: Arc<AppShared>,
 ) {
-    let (outbox, rx) = Outbox::new(app.config.send_queue_capacity, app.config.max_queued_bytes);
+    let (outbox, rx) = Outbox::new(
+        app.config.send_queue_capacity,
+        app.config.max_queued_bytes,
+        CloseStyle::EngineIo,
+    );
     let (stream, io) = conn.split(Some(outbox.clone())).await;
     let stop_writer = CancellationToken::new();
     let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));
@@ -294,9 +309,15 @@ pub(crate) async fn serve_websocket(
 }
 
 /// Upgrades a polling session to the WebSocket `conn` (`2probe` / `3probe` / `5`).
-pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>, app: Arc<AppShared>) {
+pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
     if polling.upgrading.send_replace(true) {
-        return; // a second upgrade attempt
+        // Another WebSocket is upgrading or has upgraded this session: as socket.io, complete
+        // the handshake, then close without a status code.
+        let (_, mut io) = conn.split(None).await;
+        let mut close = Vec::new();
+        ws_io::push_close(&mut close, &ws_io::CLOSE_WITHOUT_STATUS);
+        let _ = io.write_all(&close).await;
+        return;
     }
     // Until the upgrade completes the session still talks over long-polling: nothing from this
     // WebSocket goes into its queue.
@@ -318,10 +339,12 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>, app: Arc
         polling.upgrading.send_replace(false);
         return;
     }
+    // The session stays registered until it ends: its sid is still known, and long-polling
+    // requests for it are refused (`PollError::BadRequest`).
     let Some(rx) = polling.rx.lock().await.take() else {
         return;
     };
-    app.polling.remove(&polling.sid);
+    polling.upgraded.store(true, Ordering::Release);
     let outbox = polling.outbox.clone();
     let inbound = polling.inbound.clone();
     drop(polling);
@@ -605,7 +628,7 @@ impl Session {
             self.partial = Some((packet, Vec::new()));
             return Ok(None);
         }
-        Ok(self.handle(packet, Vec::new()))
+        self.handle(packet, Vec::new())
     }
 
     /// A binary message: echoed, or the next attachment of the packet being received.
@@ -621,10 +644,10 @@ impl Session {
         if attachments.len() < packet.attachments() {
             return Ok(None);
         }
-        Ok(self
-            .partial
-            .take()
-            .and_then(|(packet, attachments)| self.handle(packet, attachments)))
+        match self.partial.take() {
+            Some((packet, attachments)) => self.handle(packet, attachments),
+            None => Ok(None),
+        }
     }
 
     /// Finishes socket `id`, which the server disconnected from its namespace.
@@ -640,16 +663,26 @@ impl Session {
         }))
     }
 
-    /// What `packet` asks for, to be awaited before the next packet.
-    fn handle(&mut self, packet: SioPacket, attachments: Vec<Bytes>) -> Option<Work<'_>> {
+    /// What `packet` asks for, to be awaited before the next packet. As in socket.io, a packet
+    /// that does not fit the namespace's state (an event, ack or DISCONNECT for a namespace not
+    /// joined, a CONNECT for one already joined) closes the connection.
+    fn handle(
+        &mut self,
+        packet: SioPacket,
+        attachments: Vec<Bytes>,
+    ) -> Result<Option<Work<'_>>, ParseError> {
+        let not_joined = || ParseError::new("a packet for a namespace the client has not joined");
         match packet {
-            SioPacket::Connect { nsp, auth } => Some(Box::pin(self.connect(nsp, auth))),
+            SioPacket::Connect { nsp, .. } if self.sockets.contains_key(&nsp) => Err(
+                ParseError::new("a CONNECT for a namespace the client has joined"),
+            ),
+            SioPacket::Connect { nsp, auth } => Ok(Some(Box::pin(self.connect(nsp, auth)))),
             SioPacket::Disconnect { nsp } => {
-                let (socket, ns) = self.sockets.remove(&nsp)?;
-                Some(Box::pin(async move {
+                let (socket, ns) = self.sockets.remove(&nsp).ok_or_else(not_joined)?;
+                Ok(Some(Box::pin(async move {
                     let reason = DisconnectReason::ClientClose(None);
                     finish_socket(&socket, &ns, reason, false).await;
-                }))
+                })))
             }
             SioPacket::Event {
                 nsp,
@@ -659,21 +692,19 @@ impl Session {
                 several,
                 ..
             } => {
-                // Socket.IO ignores events for namespaces the client has not joined.
-                let (socket, ns) = self.sockets.get(&nsp)?;
+                let (socket, ns) = self.sockets.get(&nsp).ok_or_else(not_joined)?;
                 let inbound = Inbound {
                     event,
                     data,
                     several,
                     attachments,
                 };
-                Some(Box::pin(handle_message(socket, ns, inbound, ack)))
+                Ok(Some(Box::pin(handle_message(socket, ns, inbound, ack))))
             }
             SioPacket::Ack { nsp, ack, data, .. } => {
-                if let Some((socket, _)) = self.sockets.get(&nsp) {
-                    socket.resolve_ack(ack, data);
-                }
-                None
+                let (socket, _) = self.sockets.get(&nsp).ok_or_else(not_joined)?;
+                socket.resolve_ack(ack, data);
+                Ok(None)
             }
         }
     }
@@ -681,9 +712,6 @@ impl Session {
     /// Joins `nsp`: connection guards, then CONNECT (or CONNECT_ERROR), then `handle_connection`.
     async fn connect(&mut self, nsp: String, auth: Option<serde_json::Value>) {
         let prefix = socketio::nsp_prefix(&nsp);
-        if self.sockets.contains_key(&nsp) {
-            return;
-        }
         let Service::SocketIo(namespaces) = &self.service else {
             return;
         };

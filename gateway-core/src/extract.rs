@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::pipeline::{ArgumentKind, ArgumentMetadata, DynPipe, TypedArgument};
+use crate::pipeline::{ArgumentKind, ArgumentMetadata, DynPipe, RejectedArgument, TypedArgument};
 use crate::protocol::json::Inbound;
 use crate::protocol::{socketio, Wire};
 use crate::validation::Validator;
@@ -147,10 +147,10 @@ impl Message {
     /// # }
     /// ```
     ///
-    /// A mismatch is a [`WsException`] naming the problem, e.g.
-    /// `"Invalid message body: invalid type: integer `1`, expected a string"`.
-    ///
-    /// The pipes of the handler run on it (see [`Pipe`](crate::pipeline::Pipe)).
+    /// The pipes of the handler run on it (see [`Pipe`](crate::pipeline::Pipe)). Data that does
+    /// not fit `T` (an array is never a struct) is described by a `ValidationPipe` as
+    /// class-validator would, and otherwise answered with NestJS's "Internal server error", the
+    /// details going to the log only.
     pub fn body<T: DeserializeOwned + 'static>(&self) -> Result<T, WsException> {
         self.piped(ArgumentKind::Body, self.data_json().unwrap_or("null"))
     }
@@ -184,37 +184,33 @@ impl Message {
         kind: ArgumentKind<'_>,
         raw: &str,
     ) -> Result<T, WsException> {
-        let invalid = |e: serde_json::Error| match kind {
-            ArgumentKind::Body => WsException::new(format!("Invalid message body: {e}")),
-            ArgumentKind::Property(name) => {
-                WsException::new(format!("Invalid message body property `{name}`: {e}"))
-            }
-        };
-        if self.pipes.is_empty() {
-            return serde_json::from_str(raw).map_err(invalid);
-        }
         let metadata = ArgumentMetadata {
             kind,
             type_name: std::any::type_name::<T>(),
             pattern: self.event(),
         };
+        if self.pipes.is_empty() {
+            return crate::body::from_text(raw).map_err(|e| self.refused::<T>(&metadata, raw, None, e));
+        }
         let json = OnceCell::new();
         let unknown_fields = OnceCell::new();
         let value: T = if self.pipes.iter().any(|pipe| pipe.transforms()) {
-            let mut value: serde_json::Value = serde_json::from_str(raw).map_err(invalid)?;
+            let mut value: serde_json::Value =
+                serde_json::from_str(raw).map_err(|e| self.refused::<T>(&metadata, raw, None, e))?;
             for pipe in self.pipes.iter() {
                 value = pipe.transform(value, &metadata)?;
             }
             let mut unknown = Vec::new();
-            let typed = serde_ignored::deserialize(&value, |path| unknown.push(path.to_string()))
-                .map_err(invalid)?;
+            let strict = crate::body::no_array_struct(&value, value.is_array());
+            let typed = serde_ignored::deserialize(strict, |path| unknown.push(path.to_string()));
+            let typed = typed.map_err(|e| self.refused::<T>(&metadata, raw, Some(&value), e))?;
             let _ = json.set(value);
             let _ = unknown_fields.set(unknown);
             typed
         } else {
             // Only checks: straight from the text; the JSON and the unknown fields are found
             // again only if a check asks for them.
-            serde_json::from_str(raw).map_err(invalid)?
+            crate::body::from_text(raw).map_err(|e| self.refused::<T>(&metadata, raw, None, e))?
         };
         let typed = TypedArgument {
             value: &value,
@@ -223,6 +219,7 @@ impl Message {
             metadata,
             unknown_fields: &unknown_fields,
             find_unknown_fields: unknown_fields_of::<T>,
+            fields: struct_fields_of::<T>,
             validator: self.validator,
         };
         for pipe in self.pipes.iter() {
@@ -230,6 +227,64 @@ impl Message {
         }
         Ok(value)
     }
+
+    /// What the client gets for an argument that does not fit its type: what a pipe says
+    /// (a `ValidationPipe` describes it as class-validator would), else NestJS's "Internal server
+    /// error", the details going to the log only.
+    fn refused<T: DeserializeOwned + 'static>(
+        &self,
+        metadata: &ArgumentMetadata<'_>,
+        raw: &str,
+        transformed: Option<&serde_json::Value>,
+        error: serde_json::Error,
+    ) -> WsException {
+        let parsed;
+        let json = match transformed {
+            Some(json) => Some(json),
+            None => {
+                parsed = serde_json::from_str::<serde_json::Value>(raw).ok();
+                parsed.as_ref()
+            }
+        };
+        if let Some(json) = json {
+            let rejected = RejectedArgument {
+                json,
+                metadata: *metadata,
+                validator: self.validator,
+                describe: refused_body_errors_of::<T>,
+            };
+            if let Some(exception) = self.pipes.iter().find_map(|pipe| pipe.reject(&rejected)) {
+                return exception;
+            }
+        }
+        WsException::internal(BodyMismatch {
+            pattern: metadata.pattern.to_owned(),
+            type_name: metadata.type_name,
+            error,
+        })
+    }
+}
+
+/// A message body that does not fit its handler's argument type (logged, never sent).
+#[derive(Debug, thiserror::Error)]
+#[error("the body of `{pattern}` is not a {type_name}: {error}")]
+struct BodyMismatch {
+    pattern: String,
+    type_name: &'static str,
+    error: serde_json::Error,
+}
+
+/// [`struct_fields`](crate::validation) as a function pointer for pipes.
+fn struct_fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    crate::validation::struct_fields::<T>().unwrap_or_default()
+}
+
+/// class-validator's errors for a refused body, as a function pointer for pipes.
+fn refused_body_errors_of<T: DeserializeOwned + 'static>(
+    json: &serde_json::Value,
+    validator: Option<Validator>,
+) -> Option<Vec<crate::validation::ValidationError>> {
+    crate::validation::refused_body_errors::<T>(json, validator)
 }
 
 /// The properties of `raw` that `T` does not know (paths like `a.b`), which serde ignores.

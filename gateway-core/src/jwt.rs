@@ -61,6 +61,18 @@ impl JwtAuthGuard {
         Self::new(DecodingKey::from_secret(secret.as_ref()), Algorithm::HS256)
     }
 
+    /// Any HMAC algorithm (HS256, HS384 or HS512) with this shared secret, as `jsonwebtoken`'s
+    /// `verify` (behind `@nestjs/jwt`) accepts for a secret.
+    ///
+    /// ```
+    /// let guard = gateway_core::jwt::JwtAuthGuard::hmac("secret");
+    /// ```
+    pub fn hmac(secret: impl AsRef<[u8]>) -> Self {
+        let mut guard = Self::hs256(secret);
+        guard.validation.algorithms = vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+        guard
+    }
+
     /// RS256 with an RSA public key in PEM.
     pub fn rs256_pem(public_key_pem: &[u8]) -> Result<Self, JwtKeyError> {
         Ok(Self::new(

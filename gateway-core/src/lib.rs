@@ -113,6 +113,7 @@ struct ReadmeDoctests;
 
 mod adapter;
 mod app;
+mod body;
 mod broadcast;
 mod connection;
 mod engineio;

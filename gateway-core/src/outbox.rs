@@ -87,11 +87,27 @@ struct Inner {
     /// Cancelled when the writer has finished (close sent, or the socket failed).
     writer_done: CancellationToken,
     reason: OnceLock<DisconnectReason>,
+    /// How this connection's close frames look.
+    closing_style: CloseStyle,
+}
+
+/// How a connection says why the server closed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseStyle {
+    /// The JSON format: the reason's close code, no reason text (as `ws`'s `close(code)`).
+    Coded,
+    /// Engine.IO: no status code (as engine.io's `ws.close()`), except for the limits a client
+    /// can act on: 1009 (message too big) and 1008 (send queue full).
+    EngineIo,
 }
 
 impl Outbox {
     /// A queue of at most `capacity` frames and `max_queued_bytes` bytes, and its consumer.
-    pub(crate) fn new(capacity: usize, max_queued_bytes: usize) -> (Self, OutboxReceiver) {
+    pub(crate) fn new(
+        capacity: usize,
+        max_queued_bytes: usize,
+        closing_style: CloseStyle,
+    ) -> (Self, OutboxReceiver) {
         let inner = Inner {
             queue: Mutex::new(Frames::default()),
             capacity: capacity.max(1),
@@ -103,6 +119,7 @@ impl Outbox {
             forced_frame: Mutex::new(None),
             writer_done: CancellationToken::new(),
             reason: OnceLock::new(),
+            closing_style,
         };
         let inner = Arc::new(inner);
         (Self(inner.clone()), OutboxReceiver(inner))
@@ -171,7 +188,7 @@ impl Outbox {
         if self.0.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        if !self.try_enqueue(OutFrame::Close(close_frame(reason))) {
+        if !self.try_enqueue(OutFrame::Close(self.close_frame(reason))) {
             self.force_close(reason);
         }
     }
@@ -190,7 +207,8 @@ impl Outbox {
             .forced_frame
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        slot.get_or_insert_with(|| close_frame(reason));
+        let frame = self.close_frame(reason);
+        slot.get_or_insert(frame);
         drop(slot);
         self.0.force.cancel();
     }
@@ -224,15 +242,23 @@ impl Outbox {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
-            .unwrap_or_else(|| close_frame(DisconnectReason::ServerDisconnect))
+            .unwrap_or_else(|| self.close_frame(DisconnectReason::ServerDisconnect))
     }
-}
 
-fn close_frame(reason: DisconnectReason) -> CloseFrame {
-    let code = reason.close_code().unwrap_or(1000);
-    CloseFrame {
-        code: CloseCode::from(code),
-        reason: Utf8Bytes::from_static(reason.as_str()),
+    /// The close frame for `reason`; `CloseCode::Status` (1005, never sent on the wire) stands
+    /// for a close frame without a status code.
+    fn close_frame(&self, reason: DisconnectReason) -> CloseFrame {
+        let code = match (self.0.closing_style, reason) {
+            (_, DisconnectReason::MessageTooBig | DisconnectReason::SlowConsumer) => {
+                reason.close_code().unwrap_or(1000)
+            }
+            (CloseStyle::Coded, _) => reason.close_code().unwrap_or(1000),
+            (CloseStyle::EngineIo, _) => 1005,
+        };
+        CloseFrame {
+            code: CloseCode::from(code),
+            reason: Utf8Bytes::default(),
+        }
     }
 }
 

@@ -252,8 +252,8 @@ impl FromMessage for Payload {
         let args = match msg.data_json() {
             None => Vec::new(),
             Some(raw) => {
-                let data: Value = serde_json::from_str(raw)
-                    .map_err(|e| WsException::new(format!("Invalid message body: {e}")))?;
+                // The frame's decoder checked it is JSON.
+                let data: Value = serde_json::from_str(raw).map_err(WsException::internal)?;
                 match data {
                     Value::Array(several) if msg.has_several_args() => several,
                     one => vec![one],

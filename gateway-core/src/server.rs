@@ -23,10 +23,10 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{find_namespace, AppShared};
 use crate::engineio::{self, NamespaceTable, Service};
 use crate::namespace::NamespaceInner;
-use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
+use crate::pipeline::{ConnectionContext, Enhancers, FORBIDDEN_MESSAGE};
 use crate::read_ahead::{ReadAhead, TUNGSTENITE_READ_SIZE};
 use crate::ws_io::WsConn;
-use crate::{connection, GatewayApp, Handshake, Namespace, WsException};
+use crate::{connection, GatewayApp, GatewayBuilder, GatewayOptions, Handshake, Namespace, WsException};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 
@@ -162,7 +162,14 @@ pub(crate) async fn start(
     tables.entry(0).or_default();
 
     let mut bound = Vec::new();
-    for (port, (by_path, by_namespace)) in tables {
+    for (port, (by_path, mut by_namespace)) in tables {
+        // socket.io's main namespace exists whether or not a gateway is on it; one without
+        // handlers answers CONNECT and ignores events. It widens no origin check.
+        by_namespace.entry("/".to_owned()).or_insert_with(|| {
+            let options = GatewayOptions::new("/").with_allowed_origins(Vec::<String>::new());
+            let definition = GatewayBuilder::new(options).named("main namespace").finish();
+            Arc::new(NamespaceInner::new(definition, &Enhancers::default(), shared.clone()))
+        });
         let table = Routes {
             by_path,
             by_namespace: Arc::new(by_namespace),
@@ -461,7 +468,7 @@ async fn socketio(
     let app = shared.clone();
     spawn_websocket(shared, on_upgrade, move |ws| async move {
         match polling {
-            Some(session) => engineio::upgrade(ws, session, app).await,
+            Some(session) => engineio::upgrade(ws, session).await,
             None => engineio::serve_websocket(ws, service, handshake, app).await,
         }
     });

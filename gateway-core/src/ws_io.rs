@@ -16,6 +16,8 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::outbox::{OutFrame, Outbox};
@@ -127,8 +129,19 @@ pub(crate) fn push_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
+/// A close frame without a status code (engine.io's `ws.close()`): see [`push_close`].
+pub(crate) const CLOSE_WITHOUT_STATUS: CloseFrame = CloseFrame {
+    code: CloseCode::Status,
+    reason: Utf8Bytes::from_static(""),
+};
+
 /// Appends a close frame: the code, then the reason (cut to fit a control frame's 125 bytes).
+/// Code 1005 ("no status", which RFC 6455 forbids on the wire) makes an empty close frame.
 pub(crate) fn push_close(out: &mut Vec<u8>, frame: &CloseFrame) {
+    if frame.code == CloseCode::Status {
+        push_header(out, OPCODE_CLOSE, 0);
+        return;
+    }
     let reason = frame.reason.as_str();
     let mut cut = reason.len().min(123);
     while !reason.is_char_boundary(cut) {
@@ -147,7 +160,7 @@ pub(crate) fn is_close(frames: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
 
     #[test]
     fn headers_for_each_length_class() {

@@ -84,7 +84,7 @@ if (Number.isNaN(Date.parse(message.timestamp))) fail(`bad timestamp ${message.t
 // SendMessageDto: roomId must be a UUID, message must not be empty.
 alice.send('sendMessage', { roomId: 'general', message: '' });
 const invalid = await alice.nextEvent('exception');
-expectEqual(invalid.map((e) => [e.property, Object.keys(e.constraints)]), [['message', ['isNotEmpty']], ['roomId', ['isUuid']]], 'invalid sendMessage: field errors');
+expectEqual(invalid.map((e) => [e.property, Object.keys(e.constraints)]), [['roomId', ['isUuid']], ['message', ['isNotEmpty']]], 'invalid sendMessage: field errors');
 
 bob.send('leaveRoom', ROOM);
 expectEqual(await bob.next(), { left: ROOM }, 'bob gets {left}');

@@ -74,7 +74,7 @@ for (;;) {
 
 alice.emit('sendMessage', { roomId: 'general', message: '' });
 const [errors] = await once(alice, 'exception');
-expectEqual(errors.map((e) => e.property), ['message', 'roomId'], 'validation errors as an exception event');
+expectEqual(errors.map((e) => e.property), ['roomId', 'message'], 'validation errors as an exception event');
 
 for (const s of [events, alice, bob]) s.disconnect();
 carol.close(1000);

@@ -322,5 +322,7 @@ async fn bench_gateway_serves_the_benchmark_contract_on_both_formats() {
         .await;
     assert_eq!(json_client.recv().await, json!({"text": "typed"}));
     json_client.emit("echoEnhanced", json!({"text": 5})).await;
-    assert_eq!(json_client.recv_event("exception").await["status"], "error");
+    let errors = json_client.recv_event("exception").await;
+    assert_eq!(errors[0]["property"], "text", "{errors}");
+    assert_eq!(errors[0]["value"], 5, "{errors}");
 }

@@ -70,10 +70,10 @@ impl ExecutionContext {
         self.0.data.as_ref().map(Utf8Bytes::as_str)
     }
 
-    /// The message data deserialized as `T`.
+    /// The message data deserialized as `T` (an array is never a struct). Data that does not fit
+    /// is an internal error: the client gets "Internal server error", the log the details.
     pub fn data<T: DeserializeOwned>(&self) -> Result<T, WsException> {
-        serde_json::from_str(self.data_json().unwrap_or("null"))
-            .map_err(|e| WsException::new(format!("Invalid message body: {e}")))
+        crate::body::from_text(self.data_json().unwrap_or("null")).map_err(WsException::internal)
     }
 
     /// The gateway's type name (NestJS `getClass()`).

@@ -43,7 +43,9 @@ pub use filter::{
 };
 pub use guard::{guard_fn, Guard, GuardFn, IntoGuardResult, FORBIDDEN_MESSAGE};
 pub use interceptor::{interceptor_fn, Interceptor, InterceptorFn, Next};
-pub use pipe::{pipe_fn, ArgumentKind, ArgumentMetadata, Pipe, PipeFn, TypedArgument};
+pub use pipe::{
+    pipe_fn, ArgumentKind, ArgumentMetadata, Pipe, PipeFn, RejectedArgument, TypedArgument,
+};
 
 pub(crate) use connection_guard::DynConnectionGuard;
 pub(crate) use filter::DynFilter;

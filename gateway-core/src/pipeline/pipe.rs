@@ -39,6 +39,8 @@ pub struct TypedArgument<'a> {
     /// Found on first use (most pipes never ask) by `find_unknown_fields` on `raw`.
     pub(crate) unknown_fields: &'a OnceCell<Vec<String>>,
     pub(crate) find_unknown_fields: fn(&str) -> Vec<String>,
+    /// The value's struct fields in declaration order (serde names; empty for other types).
+    pub(crate) fields: fn() -> &'static [&'static str],
     pub(crate) validator: Option<Validator>,
 }
 
@@ -70,6 +72,49 @@ impl<'a> TypedArgument<'a> {
     /// with `#[gateway]`: `None` when there is nothing to run.
     pub fn validate(&self) -> Option<Result<(), Vec<ValidationError>>> {
         self.validator.and_then(|validate| validate(self.value))
+    }
+
+    /// The value's struct fields in declaration order, by their serde names (empty when the value
+    /// is not a struct).
+    pub fn fields(&self) -> &'static [&'static str] {
+        (self.fields)()
+    }
+}
+
+/// A body argument whose JSON does not fit its type (a wrong-typed or missing field, a body
+/// that is no object), for [`Pipe::reject`].
+pub struct RejectedArgument<'a> {
+    pub(crate) json: &'a Value,
+    pub(crate) metadata: ArgumentMetadata<'a>,
+    pub(crate) validator: Option<Validator>,
+    pub(crate) describe: fn(&Value, Option<Validator>) -> Option<Vec<ValidationError>>,
+}
+
+impl<'a> RejectedArgument<'a> {
+    /// The JSON received (after every pipe's `transform`).
+    pub fn json(&self) -> &'a Value {
+        self.json
+    }
+
+    /// Where the value came from and the type it did not fit.
+    pub fn metadata(&self) -> &ArgumentMetadata<'a> {
+        &self.metadata
+    }
+
+    /// What class-validator would report: each failing property in declaration order, with
+    /// every rule it fails (the type's `validator` rules included). `None` when the type is no
+    /// struct.
+    pub fn validation_errors(&self) -> Option<Vec<ValidationError>> {
+        (self.describe)(self.json, self.validator)
+    }
+}
+
+impl std::fmt::Debug for RejectedArgument<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RejectedArgument")
+            .field("json", &self.json)
+            .field("metadata", &self.metadata)
+            .finish()
     }
 }
 
@@ -143,6 +188,28 @@ pub trait Pipe: Send + Sync + 'static {
         let _ = arg;
         Ok(())
     }
+
+    /// Describes an argument whose JSON does not fit its type. The first pipe to return an
+    /// exception answers the client; when none does, the client gets "Internal server error"
+    /// (as from NestJS) and the details are logged.
+    ///
+    /// ```
+    /// use gateway_core::pipeline::{Pipe, RejectedArgument};
+    /// use gateway_core::WsException;
+    ///
+    /// /// Names the expected type.
+    /// struct Explain;
+    ///
+    /// impl Pipe for Explain {
+    ///     fn reject(&self, arg: &RejectedArgument<'_>) -> Option<WsException> {
+    ///         Some(WsException::new(format!("expected a {}", arg.metadata().type_name)))
+    ///     }
+    /// }
+    /// ```
+    fn reject(&self, arg: &RejectedArgument<'_>) -> Option<WsException> {
+        let _ = arg;
+        None
+    }
 }
 
 /// Object-safe form of [`Pipe`] (it already is; kept for symmetry with the other enhancers).
@@ -150,6 +217,7 @@ pub(crate) trait DynPipe: Send + Sync {
     fn transform(&self, value: Value, arg: &ArgumentMetadata<'_>) -> Result<Value, WsException>;
     fn transforms(&self) -> bool;
     fn check(&self, arg: &TypedArgument<'_>) -> Result<(), WsException>;
+    fn reject(&self, arg: &RejectedArgument<'_>) -> Option<WsException>;
 }
 
 impl<P: Pipe> DynPipe for P {
@@ -161,6 +229,9 @@ impl<P: Pipe> DynPipe for P {
     }
     fn check(&self, arg: &TypedArgument<'_>) -> Result<(), WsException> {
         Pipe::check(self, arg)
+    }
+    fn reject(&self, arg: &RejectedArgument<'_>) -> Option<WsException> {
+        Pipe::reject(self, arg)
     }
 }
 

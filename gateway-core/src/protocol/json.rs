@@ -6,6 +6,9 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
+use std::fmt;
+
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -29,27 +32,134 @@ pub(crate) enum DecodeError {
     NotAnEnvelope(#[from] serde_json::Error),
     #[error("frame is not UTF-8")]
     NotUtf8,
+    #[error("frame has no string `event`")]
+    NoEventName,
 }
 
-#[derive(Deserialize)]
+/// `{"event": E, "data": D}` as `JSON.parse` reads it: only an object, and a repeated key's last
+/// value wins. An `event` that is not a string is kept as `None` (no handler can match it).
 struct Envelope<'a> {
-    #[serde(borrow)]
-    event: Cow<'a, str>,
-    #[serde(default, borrow, deserialize_with = "present")]
+    event: Option<Cow<'a, str>>,
+    /// `None` when the key is missing; an explicit `null` is `Some("null")`.
     data: Option<&'a RawValue>,
 }
 
-/// Keeps an explicit `null` as `Some("null")`, so only a missing key is `None`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+struct EnvelopeVisitor;
+
+impl<'de> Visitor<'de> for EnvelopeVisitor {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut envelope = Envelope {
+            event: None,
+            data: None,
+        };
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Event => envelope.event = map.next_value::<EventName<'de>>()?.0,
+                Key::Data => envelope.data = Some(map.next_value()?),
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(envelope)
+    }
+}
+
+/// The `event` value: a string (borrowed from the frame unless it has escapes), or `None` for
+/// any other JSON value.
+struct EventName<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for EventName<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = EventName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(EventName(Some(Cow::Borrowed(s))))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(EventName(Some(Cow::Owned(s.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(EventName(Some(Cow::Owned(s))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(EventName(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(EventName(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(EventName(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(EventName(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(EventName(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(EventName(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(EventName(None))
+            }
+        }
+        deserializer.deserialize_any(NameVisitor)
+    }
+}
+
+/// An envelope key, matched without allocating.
+enum Key {
+    Event,
+    Data,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "event" => Key::Event,
+                    "data" => Key::Data,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
 }
 
 /// Decodes one frame without copying: event and data are slices of `frame`.
 pub(crate) fn decode(frame: Bytes) -> Result<Inbound, DecodeError> {
     let envelope: Envelope<'_> = serde_json::from_slice(&frame)?;
     let event = match &envelope.event {
-        Cow::Borrowed(s) => subslice(&frame, s),
-        Cow::Owned(s) => Some(Utf8Bytes::from(s.clone())),
+        Some(Cow::Borrowed(s)) => subslice(&frame, s),
+        Some(Cow::Owned(s)) => Some(Utf8Bytes::from(s.clone())),
+        None => return Err(DecodeError::NoEventName),
     }
     .ok_or(DecodeError::NotUtf8)?;
     let data = match envelope.data {
@@ -145,6 +255,15 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_key_takes_its_last_value_as_json_parse_does() {
+        let m = dec(r#"{"event":"nope","data":1,"event":"ping","data":2}"#).unwrap();
+        assert_eq!(m.event.as_str(), "ping");
+        assert_eq!(m.data.unwrap().as_str(), "2");
+        assert!(dec(r#"{"event":"ping","event":3}"#).is_err());
+        assert_eq!(dec(r#"{"event":[1,{"a":2}],"event":"x"}"#).unwrap().event.as_str(), "x");
+    }
+
+    #[test]
     fn escaped_event_names_work() {
         assert_eq!(dec(r#"{"event":"a\"b"}"#).unwrap().event.as_str(), "a\"b");
     }
@@ -155,6 +274,9 @@ mod tests {
             "",
             "nope",
             "[1]",
+            r#"["ping", null]"#,
+            r#""ping""#,
+            "{}",
             r#"{"event":1}"#,
             r#"{"data":1}"#,
             "null",

@@ -104,6 +104,16 @@ pub(crate) fn decode(frame: Utf8Bytes) -> Result<EioPacket, ParseError> {
     }
 }
 
+/// An EVENT's name: a string, or a number as socket.io-parser accepts it (its decimal text, the
+/// key a JavaScript listener for it would have).
+fn event_name(json: &str) -> Result<String, ParseError> {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::String(name)) => Ok(name),
+        Ok(serde_json::Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(ParseError("event name must be a string or a number")),
+    }
+}
+
 /// Whether `packet` starts with an Engine.IO packet type a client may send (`1`–`6`).
 pub(crate) fn is_engine_io_packet(packet: &str) -> bool {
     matches!(packet.as_bytes().first(), Some(b'1'..=b'6'))
@@ -177,8 +187,7 @@ pub(crate) fn decode_packet(frame: &Utf8Bytes) -> Result<SioPacket, ParseError> 
             let (name, args) = args
                 .split_first()
                 .ok_or(ParseError("EVENT without a name"))?;
-            let event: String = serde_json::from_str(name.get())
-                .map_err(|_| ParseError("event name must be a string"))?;
+            let event = event_name(name.get())?;
             if RESERVED_EVENTS.contains(&event.as_str()) {
                 return Err(ParseError("reserved event name"));
             }
@@ -427,6 +436,14 @@ mod tests {
     }
 
     #[test]
+    fn a_numeric_event_name_is_its_decimal_text_as_in_socket_io_parser() {
+        match sio(r#"42/events,[1,"x"]"#) {
+            SioPacket::Event { event, .. } => assert_eq!(event.as_str(), "1"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn rejects_invalid_packets() {
         for bad in [
             "",
@@ -436,7 +453,8 @@ mod tests {
             "42",
             "42{}",
             "42[]",
-            r#"42[1]"#,
+            r#"42[null]"#,
+            r#"42[{}]"#,
             r#"42["connect"]"#,
             "43[]",
             "41/a,x",
