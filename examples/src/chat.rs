@@ -12,6 +12,7 @@ use gateway_core::jwt::{Claims, JwtAuthGuard, RoleGuard, TokenSource};
 use gateway_core::validation::ValidationPipe;
 use gateway_core::{gateway, EmitError, Handshake, MessageBody, Namespace, Socket};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use validator::Validate;
 
 use crate::common::{AllWsExceptionsFilter, WsLoggingInterceptor};
@@ -24,14 +25,15 @@ pub struct ChatGateway {
 }
 
 impl ChatGateway {
-    /// A chat gateway accepting tokens signed with `jwt_secret` (HS256, HS384 or HS512, as
-    /// `@nestjs/jwt`'s `verifyAsync`, with no clock leeway), looked for where the guide's
+    /// A chat gateway accepting tokens signed with `jwt_secret` as `@nestjs/jwt`'s `verifyAsync`
+    /// does (HS256, HS384 or HS512, `exp` optional, no clock leeway), looked for where the guide's
     /// `extractToken` looks: `Authorization: Bearer …`, then `?token=`, then (Socket.IO) the
     /// CONNECT packet's `auth.token`.
     pub fn new(jwt_secret: &str) -> Self {
         Self {
             auth: JwtAuthGuard::hmac(jwt_secret)
                 .with_leeway(0)
+                .with_exp_required(false)
                 .with_token_sources([
                     TokenSource::AuthorizationHeader,
                     TokenSource::Query("token".into()),
@@ -44,11 +46,34 @@ impl ChatGateway {
 /// The user a socket acts as (`client.data.user`): the token's claims.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct User {
-    /// The user id (`sub`).
-    pub sub: String,
+    /// The user id (`sub`), as the token carries it: usually a string, but `@nestjs/jwt` accepts
+    /// any JSON value, or none.
+    #[serde(default)]
+    pub sub: Option<Value>,
     /// The user's role, if any.
     #[serde(default)]
-    pub role: Option<String>,
+    pub role: Option<Value>,
+}
+
+impl User {
+    /// `sub` as a JavaScript template literal shows it (`user:${payload.sub}`).
+    pub fn sub_text(&self) -> String {
+        match &self.sub {
+            None => "undefined".to_owned(),
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(text) => text.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Some(Value::Object(_)) => "[object Object]".to_owned(),
+            Some(other) => other.to_string(),
+        }
+    }
 }
 
 /// The guide's `SendMessageDto`: `roomId` a UUID, `message` a non-empty string of at most 1000
@@ -79,8 +104,9 @@ pub struct Success {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomEvent {
-    /// Who joined or left.
-    pub user_id: String,
+    /// Who joined or left (absent for a token without `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Value>,
     /// Which room.
     pub room_id: String,
 }
@@ -89,8 +115,9 @@ pub struct RoomEvent {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct NewMessage {
-    /// The sender.
-    pub user_id: String,
+    /// The sender (absent for a token without `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Value>,
     /// The text.
     pub message: String,
     /// When the server relayed it, ISO 8601.
@@ -118,12 +145,8 @@ pub struct Sent {
     pub sent: bool,
 }
 
-fn user_id(client: &Socket) -> String {
-    client
-        .data()
-        .get::<User>()
-        .map(|u| u.sub)
-        .unwrap_or_default()
+fn user_id(client: &Socket) -> Option<Value> {
+    client.data().get::<User>().and_then(|u| u.sub)
 }
 
 #[gateway(namespace = "/chat")]
@@ -143,7 +166,7 @@ impl ChatGateway {
             });
         match user {
             Ok((claims, user)) => {
-                client.join(format!("user:{}", user.sub));
+                client.join(format!("user:{}", user.sub_text()));
                 client.data().insert(claims);
                 client.data().insert(user);
             }
@@ -217,7 +240,7 @@ impl ChatGateway {
     #[use_guards(self.auth.clone(), RoleGuard::new("admin"))]
     #[use_filters(AllWsExceptionsFilter)]
     async fn handle_admin_action(&self, Claims(user): Claims<User>) -> Success {
-        tracing::info!("admin action by {}", user.sub);
+        tracing::info!("admin action by {}", user.sub_text());
         Success { success: true }
     }
 }

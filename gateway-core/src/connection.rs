@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
@@ -20,15 +18,13 @@ use crate::protocol::Wire;
 use crate::protocol::{event_reply, socketio};
 use crate::socket::Identity;
 use crate::wake_gate::WakeGates;
-use crate::ws_io::{WsConn, WsReader};
+use crate::ws_io::{self, WsConn, WsReader};
 use crate::EmitError;
-use crate::{DisconnectReason, Handshake, Message, Reply, Socket, SocketData, WsException};
+use crate::{DisconnectReason, Handshake, Message, Payload, Reply, Socket, SocketData, WsException};
 use serde_json::value::RawValue;
 
 /// How long to wait for the client's close frame after ours, and for a hook after a hard stop.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// Bytes read and discarded after an oversized message, so the close frame is not lost to a reset.
-const MAX_DRAIN_BYTES: usize = 64 << 20;
 
 /// Serves one upgraded connection until it ends, then releases everything the socket owned.
 pub(crate) async fn serve(
@@ -80,16 +76,11 @@ pub(crate) async fn serve(
 
     stop_writer.cancel();
     let Ok(mut io) = writer.await else { return };
-    if reason == DisconnectReason::MessageTooBig {
-        // Read what the client is still sending, so closing does not reset the connection
-        // before it has read our 1009 close frame.
-        // Half-close first: the server ends the TCP connection (RFC 6455 §7.1.1), and the
-        // client, seeing our FIN, closes its side, which ends the drain.
-        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, async {
-            let _ = io.shutdown().await;
-            drain(stream.get_mut()).await;
-        }))
-        .await;
+    if matches!(
+        reason,
+        DisconnectReason::MessageTooBig | DisconnectReason::InvalidPayload
+    ) {
+        Box::pin(ws_io::linger(&mut io, stream.get_mut(), CLOSE_GRACE)).await;
     }
 }
 
@@ -123,16 +114,6 @@ pub(crate) async fn finish_socket(
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
 }
 
-async fn drain<S: AsyncRead + Unpin>(io: &mut S) {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut total = 0;
-    while total < MAX_DRAIN_BYTES {
-        match io.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => total += n,
-        }
-    }
-}
 
 pub(crate) async fn run_connection_hook(
     socket: &Socket,
@@ -156,6 +137,7 @@ pub(crate) async fn run_connection_hook(
             &exception,
             "handleConnection",
             None,
+            &[],
             true,
         );
         socket.disconnect();
@@ -198,12 +180,12 @@ async fn read_loop(
             }
             frame = stream.next() => match frame {
                 None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
-                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                    tracing::debug!(gateway = ns.gateway(), size, max_size, "message too big");
-                    outbox.close(DisconnectReason::MessageTooBig);
-                    return DisconnectReason::MessageTooBig;
-                }
                 Some(Err(err)) => {
+                    if let Some(reason) = ws_io::refused_frame(&err) {
+                        tracing::debug!(gateway = ns.gateway(), error = %err, "frame refused");
+                        outbox.close(reason);
+                        return reason;
+                    }
                     tracing::debug!(gateway = ns.gateway(), error = %err, "read failed");
                     return outbox.reason().unwrap_or_else(|| classify(&err));
                 }
@@ -255,7 +237,7 @@ async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
 pub(crate) async fn handle_message(
     socket: &Socket,
     ns: &NamespaceInner,
-    inbound: Inbound,
+    mut inbound: Inbound,
     ack: Option<u64>,
 ) {
     let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
@@ -266,10 +248,14 @@ pub(crate) async fn handle_message(
         );
         return;
     };
+    // `None` when there are none (most messages): no allocation for them.
+    let attachments = (!inbound.attachments.is_empty())
+        .then(|| Arc::from(std::mem::take(&mut inbound.attachments)));
     let cx = ExecutionContext::new(
         socket.clone(),
         inbound.event.clone(),
         inbound.data.clone(),
+        attachments.clone(),
         ns.gateway(),
         route.name.clone(),
         route.metadata.clone(),
@@ -278,6 +264,7 @@ pub(crate) async fn handle_message(
     let msg = Message::new(
         socket.clone(),
         inbound,
+        attachments,
         route.pipes.clone(),
         ack,
         ack_taken.clone(),
@@ -408,17 +395,32 @@ fn send_json_reply(socket: &Socket, json: String, ack: Option<u64>) -> Result<()
 }
 
 /// Sends `{"event":"exception","data":…}` in the default filter's shape, logging internal errors.
+/// A `cause.data` that holds binary placeholders goes with the message's `attachments`, as
+/// socket.io sends the buffers NestJS puts there.
 pub(crate) fn send_exception(
     socket: &Socket,
     gateway: &str,
     exception: &WsException,
     pattern: &str,
     data: Option<&str>,
+    attachments: &[Bytes],
     include_cause: bool,
 ) {
     if let Some(source) = exception.source() {
         tracing::error!(gateway, pattern, error = %source, "unhandled error");
     }
     let payload = exception.payload(pattern, data, include_cause);
+    let carries_data = include_cause && exception.object().is_none() && data.is_some();
+    if carries_data && !attachments.is_empty() {
+        if let Ok(payload) = serde_json::from_str(&payload) {
+            let payload = attachments
+                .iter()
+                .fold(Payload::new().with_arg(payload), |p, bytes| {
+                    p.with_attachment(bytes.clone())
+                });
+            let _ = socket.emit_payload("exception", &payload);
+            return;
+        }
+    }
     let _ = socket.emit_json("exception", &payload);
 }

@@ -20,6 +20,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
@@ -305,19 +306,37 @@ pub(crate) async fn serve_websocket(
     let mut frames = FrameSource::WebSocket(stream);
     session.run(&mut frames, &app).await;
     stop_writer.cancel();
-    let _ = writer.await;
+    if let (Ok(mut io), FrameSource::WebSocket(stream)) = (writer.await, &mut frames) {
+        linger_if_refused(&outbox, &mut io, stream).await;
+    }
+}
+
+/// After a refused frame, lets the client read our close frame before the connection ends.
+async fn linger_if_refused(outbox: &Outbox, io: &mut OwnedWriteHalf, stream: &mut WsReader) {
+    if matches!(
+        outbox.reason(),
+        Some(DisconnectReason::MessageTooBig | DisconnectReason::InvalidPayload)
+    ) {
+        Box::pin(ws_io::linger(io, stream.get_mut(), CLOSE_GRACE)).await;
+    }
+}
+
+/// Completes a WebSocket handshake engine.io accepts but will not serve (a second upgrade of a
+/// session, an upgrade to long-polling): a close frame without a status, as its `ws.close()`.
+pub(crate) async fn close_without_status(conn: WsConn) {
+    let (mut stream, mut io) = conn.split(None).await;
+    let mut close = Vec::new();
+    ws_io::push_close(&mut close, &ws_io::CLOSE_WITHOUT_STATUS);
+    if io.write_all(&close).await.is_ok() {
+        Box::pin(ws_io::linger(&mut io, stream.get_mut(), CLOSE_GRACE)).await;
+    }
 }
 
 /// Upgrades a polling session to the WebSocket `conn` (`2probe` / `3probe` / `5`).
 pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
     if polling.upgrading.send_replace(true) {
-        // Another WebSocket is upgrading or has upgraded this session: as socket.io, complete
-        // the handshake, then close without a status code.
-        let (_, mut io) = conn.split(None).await;
-        let mut close = Vec::new();
-        ws_io::push_close(&mut close, &ws_io::CLOSE_WITHOUT_STATUS);
-        let _ = io.write_all(&close).await;
-        return;
+        // Another WebSocket is upgrading or has upgraded this session.
+        return close_without_status(conn).await;
     }
     // Until the upgrade completes the session still talks over long-polling: nothing from this
     // WebSocket goes into its queue.
@@ -352,22 +371,24 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
     let stop_writer = CancellationToken::new();
     let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));
     tokio::select! {
-        () = forward_frames(ws, inbound, outbox.clone()) => {}
+        () = forward_frames(&mut ws, inbound, outbox.clone()) => {}
         () = outbox.writer_done() => {}
     }
     stop_writer.cancel();
-    let _ = writer.await;
+    if let Ok(mut io) = writer.await {
+        linger_if_refused(&outbox, &mut io, &mut ws).await;
+    }
 }
 
 /// Passes WebSocket frames to a session that started on long-polling, until the connection
 /// ends (recording why).
-async fn forward_frames(mut stream: WsReader, inbound: mpsc::Sender<InFrame>, outbox: Outbox) {
+async fn forward_frames(stream: &mut WsReader, inbound: mpsc::Sender<InFrame>, outbox: Outbox) {
     let session_gone = inbound.closed();
     tokio::pin!(session_gone);
     loop {
         let frame = tokio::select! {
             biased;
-            frame = next_ws_frame(&mut stream, &outbox) => frame,
+            frame = next_ws_frame(stream, &outbox) => frame,
             () = &mut session_gone => return,
         };
         let Some(frame) = frame else { return };
@@ -382,8 +403,15 @@ async fn forward_frames(mut stream: WsReader, inbound: mpsc::Sender<InFrame>, ou
 async fn next_ws_frame(stream: &mut WsReader, outbox: &Outbox) -> Option<InFrame> {
     loop {
         match stream.next().await {
-            None | Some(Err(_)) => {
+            None => {
                 outbox.record_reason(DisconnectReason::TransportClose);
+                return None;
+            }
+            Some(Err(err)) => {
+                match ws_io::refused_frame(&err) {
+                    Some(reason) => outbox.close(reason),
+                    None => outbox.record_reason(DisconnectReason::TransportClose),
+                }
                 return None;
             }
             Some(Ok(WsMessage::Close(_))) => {
@@ -393,6 +421,8 @@ async fn next_ws_frame(stream: &mut WsReader, outbox: &Outbox) -> Option<InFrame
                 let _ = stream.flush().await;
                 return None;
             }
+            // engine.io ignores a close packet over a WebSocket (only long-polling acts on it).
+            Some(Ok(WsMessage::Text(text))) if text.as_bytes().first() == Some(&b'1') => {}
             Some(Ok(WsMessage::Text(text))) => return Some(InFrame::Text(text)),
             Some(Ok(WsMessage::Binary(bytes))) => return Some(InFrame::Binary(bytes)),
             Some(Ok(_)) => {}

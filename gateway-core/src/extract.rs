@@ -59,6 +59,7 @@ impl Message {
     pub(crate) fn new(
         socket: Socket,
         inbound: Inbound,
+        attachments: Option<Arc<[bytes::Bytes]>>,
         pipes: Arc<[Arc<dyn DynPipe>]>,
         ack: Option<u64>,
         ack_taken: Arc<AtomicBool>,
@@ -68,7 +69,7 @@ impl Message {
             event: inbound.event,
             data: inbound.data,
             several: inbound.several,
-            attachments: (!inbound.attachments.is_empty()).then(|| inbound.attachments.into()),
+            attachments,
             pipes,
             validator: None,
             ack,

@@ -24,10 +24,11 @@ use crate::{FromMessage, Handshake, Message, SocketData, WsException};
 /// Where the guard looks for the token, in the order given to [`JwtAuthGuard::with_token_sources`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
-    /// The Socket.IO CONNECT payload's `auth.token` (a `Bearer ` prefix is allowed); JSON-format
-    /// clients have none.
+    /// The Socket.IO CONNECT payload's `auth.token`, as is (a value that is not a string is
+    /// an invalid token); JSON-format clients have none.
     AuthPayload,
-    /// `Authorization: Bearer <token>`.
+    /// `Authorization: Bearer <token>`: the text after `Bearer ` up to the next space, as the
+    /// guides' `authHeader.split(' ')[1]`.
     AuthorizationHeader,
     /// A URL query parameter, e.g. `?token=…`.
     Query(String),
@@ -121,6 +122,21 @@ impl JwtAuthGuard {
         self
     }
 
+    /// Whether a token must carry `exp` (default `true`: a token without one never expires).
+    /// `@nestjs/jwt` accepts tokens without `exp`; `false` does too.
+    ///
+    /// ```
+    /// let nest_like = gateway_core::jwt::JwtAuthGuard::hmac("secret").with_exp_required(false);
+    /// ```
+    pub fn with_exp_required(mut self, required: bool) -> Self {
+        if required {
+            self.validation.required_spec_claims.insert("exp".to_owned());
+        } else {
+            self.validation.required_spec_claims.remove("exp");
+        }
+        self
+    }
+
     /// Where to look for the token, in order (default: auth payload, `Authorization` header,
     /// `token` query parameter).
     pub fn with_token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
@@ -128,18 +144,19 @@ impl JwtAuthGuard {
         self
     }
 
-    /// The token of `handshake`, from the first source that has one.
+    /// The token of `handshake`, from the first source that has one, even an empty or invalid
+    /// one (later sources are not tried then, as in the guides' `extractToken`).
     pub fn token<'a>(&self, handshake: &'a Handshake) -> Option<&'a str> {
         self.sources.iter().find_map(|source| match source {
             TokenSource::AuthPayload => handshake
                 .auth()
                 .and_then(|auth| auth.get("token"))
-                .and_then(serde_json::Value::as_str)
-                .map(|t| t.strip_prefix("Bearer ").unwrap_or(t).trim()),
+                .filter(|token| !token.is_null())
+                .map(|token| token.as_str().unwrap_or("")),
             TokenSource::AuthorizationHeader => handshake
                 .header("authorization")
                 .and_then(|h| h.strip_prefix("Bearer "))
-                .map(str::trim),
+                .map(|rest| rest.split(' ').next().unwrap_or("")),
             TokenSource::Query(name) => handshake.query(name),
         })
     }
@@ -158,6 +175,7 @@ impl JwtAuthGuard {
     fn authenticate(&self, handshake: &Handshake, data: &SocketData) -> Result<bool, WsException> {
         let token = self
             .token(handshake)
+            .filter(|token| !token.is_empty())
             .ok_or_else(|| WsException::new("Unauthorized"))?;
         data.insert(self.verify(token)?);
         Ok(true)

@@ -97,7 +97,7 @@ pub(crate) enum CloseStyle {
     /// The JSON format: the reason's close code, no reason text (as `ws`'s `close(code)`).
     Coded,
     /// Engine.IO: no status code (as engine.io's `ws.close()`), except for the limits a client
-    /// can act on: 1009 (message too big) and 1008 (send queue full).
+    /// can act on: 1009 (message too big), 1007 (invalid UTF-8) and 1008 (send queue full).
     EngineIo,
 }
 
@@ -249,7 +249,13 @@ impl Outbox {
     /// for a close frame without a status code.
     fn close_frame(&self, reason: DisconnectReason) -> CloseFrame {
         let code = match (self.0.closing_style, reason) {
-            (_, DisconnectReason::MessageTooBig | DisconnectReason::SlowConsumer) => {
+            // Answered by the WebSocket layer itself (`ws`), whatever the protocol above.
+            (
+                _,
+                DisconnectReason::MessageTooBig
+                | DisconnectReason::InvalidPayload
+                | DisconnectReason::SlowConsumer,
+            ) => {
                 reason.close_code().unwrap_or(1000)
             }
             (CloseStyle::Coded, _) => reason.close_code().unwrap_or(1000),

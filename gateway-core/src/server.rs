@@ -305,13 +305,15 @@ async fn route(
         return socketio(req, Service::Echo, shared, remote).await;
     }
     let Some(ns) = table.by_path.get(path) else {
-        return plain(StatusCode::NOT_FOUND, "Not Found");
+        return not_found(&req);
     };
     if shared.shutdown.is_cancelled() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down");
     }
     let key = match websocket_key(&req) {
         Ok(key) => key,
+        // A plain request at a gateway's path is one no HTTP route serves, as in NestJS.
+        Err(NotAnUpgrade::Plain) => return not_found(&req),
         Err(refusal) => return refusal.into_response(),
     };
     let origin = req
@@ -388,7 +390,19 @@ async fn socketio(
         }
         response
     };
-    let engine_error = |code: u8, message: &str| {
+    // `Err(Plain)` for a long-polling request; an upgrade with another flaw is refused by the
+    // WebSocket handshake, after Engine.IO's own checks.
+    let upgrade = websocket_key(&req);
+    let is_upgrade = !matches!(upgrade, Err(NotAnUpgrade::Plain));
+    // engine.io answers a refused upgrade with the bare message, a polling request with JSON.
+    let engine_error = |code: u8, message: &'static str| {
+        if is_upgrade {
+            let mut response = plain(StatusCode::BAD_REQUEST, message);
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
         json_body(
             StatusCode::BAD_REQUEST,
             serde_json::json!({ "code": code, "message": message }).to_string(),
@@ -399,7 +413,7 @@ async fn socketio(
         let headers = response.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST"),
+            HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -428,6 +442,17 @@ async fn socketio(
         },
     };
 
+    if transport.as_deref() == Some("polling") && is_upgrade {
+        // As engine.io: the WebSocket handshake completes, then long-polling, which handles no
+        // upgraded connection, closes it.
+        let key = match upgrade {
+            Ok(key) => key,
+            Err(refusal) => return refusal.into_response(),
+        };
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        spawn_websocket(shared, on_upgrade, engineio::close_without_status);
+        return switching_protocols(&key);
+    }
     if transport.as_deref() == Some("polling") {
         let body = match (req.method(), polling) {
             (&Method::GET, None) => engineio::start_polling(service, handshake, shared),
@@ -460,8 +485,9 @@ async fn socketio(
         return response;
     }
 
-    let key = match websocket_key(&req) {
+    let key = match upgrade {
         Ok(key) => key,
+        Err(NotAnUpgrade::Plain) => return cors(engine_error(3, "Bad request")),
         Err(refusal) => return refusal.into_response(),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -584,12 +610,24 @@ fn websocket_key(req: &Request<Incoming>) -> Result<String, NotAnUpgrade> {
     }
 }
 
+/// NestJS's answer to a request no route serves: 404 with
+/// `{"message":"Cannot GET /path","error":"Not Found","statusCode":404}`.
+fn not_found<B>(req: &Request<B>) -> Response<Full<Bytes>> {
+    let url = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let body = serde_json::json!({
+        "message": format!("Cannot {} {url}", req.method()),
+        "error": "Not Found",
+        "statusCode": 404,
+    });
+    json_body(StatusCode::NOT_FOUND, body.to_string())
+}
+
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
     );
     response
 }
@@ -618,7 +656,7 @@ fn json_body(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static("application/json; charset=utf-8"),
     );
     response
 }

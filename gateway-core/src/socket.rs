@@ -549,6 +549,8 @@ pub enum DisconnectReason {
     ServerShutdown,
     /// The client sent a message over the size limit (close code 1009).
     MessageTooBig,
+    /// The client sent a text frame that is not valid UTF-8 (close code 1007).
+    InvalidPayload,
     /// The socket's send queue overflowed (close code 1008).
     SlowConsumer,
     /// A Socket.IO client did not answer a ping in time.
@@ -574,6 +576,7 @@ impl DisconnectReason {
             Self::ServerDisconnect => Some(1000),
             Self::ServerShutdown => Some(1001),
             Self::MessageTooBig => Some(1009),
+            Self::InvalidPayload => Some(1007),
             Self::SlowConsumer => Some(1008),
             Self::TransportClose | Self::TransportError | Self::PingTimeout | Self::ParseError => {
                 None
@@ -590,6 +593,7 @@ impl DisconnectReason {
             Self::ServerDisconnect => "server namespace disconnect",
             Self::ServerShutdown => "server shutting down",
             Self::MessageTooBig => "message too big",
+            Self::InvalidPayload => "invalid payload",
             Self::SlowConsumer => "send queue full",
             Self::PingTimeout => "ping timeout",
             Self::ParseError => "parse error",

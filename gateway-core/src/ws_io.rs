@@ -11,17 +11,23 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::tungstenite::{Error as WsError, Utf8Bytes};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::outbox::{OutFrame, Outbox};
 use crate::read_ahead::ReadAhead;
+use crate::DisconnectReason;
+
+/// Bytes read and discarded after a refused frame, so the close frame is not lost to a reset.
+const MAX_DRAIN_BYTES: usize = 64 << 20;
 
 pub(crate) const OPCODE_TEXT: u8 = 0x1;
 pub(crate) const OPCODE_BINARY: u8 = 0x2;
@@ -107,6 +113,41 @@ impl AsyncWrite for ControlIo {
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
+}
+
+/// Why to close for a frame the server refuses, as `ws` does: over the size limit (1009), or a
+/// text frame that is not UTF-8 (1007). `None` for other read failures.
+pub(crate) fn refused_frame(err: &WsError) -> Option<DisconnectReason> {
+    match err {
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+            Some(DisconnectReason::MessageTooBig)
+        }
+        WsError::Utf8(_) => Some(DisconnectReason::InvalidPayload),
+        _ => None,
+    }
+}
+
+/// Ends a connection whose close frame is written while the client may still be sending (a
+/// refused frame): half-closes (the server ends the TCP connection, RFC 6455 §7.1.1), then reads
+/// and discards what arrives until the client closes its side, so our close frame is not lost
+/// to a reset. Bounded by `grace` and [`MAX_DRAIN_BYTES`].
+pub(crate) async fn linger<W, R>(write: &mut W, read: &mut R, grace: Duration)
+where
+    W: AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    let _ = tokio::time::timeout(grace, async {
+        let _ = write.shutdown().await;
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut total = 0;
+        while total < MAX_DRAIN_BYTES {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
 }
 
 /// Appends a final (unfragmented, unmasked) frame header for a payload of `len` bytes.

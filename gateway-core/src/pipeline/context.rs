@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -31,6 +32,8 @@ struct Inner {
     socket: Socket,
     pattern: Utf8Bytes,
     data: Option<Utf8Bytes>,
+    /// The Socket.IO binary attachments the data's placeholders stand for.
+    attachments: Option<Arc<[Bytes]>>,
     gateway: &'static str,
     handler: Arc<str>,
     metadata: Metadata,
@@ -41,6 +44,7 @@ impl ExecutionContext {
         socket: Socket,
         pattern: Utf8Bytes,
         data: Option<Utf8Bytes>,
+        attachments: Option<Arc<[Bytes]>>,
         gateway: &'static str,
         handler: Arc<str>,
         metadata: Metadata,
@@ -49,6 +53,7 @@ impl ExecutionContext {
             socket,
             pattern,
             data,
+            attachments,
             gateway,
             handler,
             metadata,
@@ -68,6 +73,11 @@ impl ExecutionContext {
     /// The raw JSON of the message data, `None` if the frame had none (NestJS `getData()`).
     pub fn data_json(&self) -> Option<&str> {
         self.0.data.as_ref().map(Utf8Bytes::as_str)
+    }
+
+    /// The binary attachments the data's placeholders stand for (Socket.IO only).
+    pub(crate) fn attachments(&self) -> &[Bytes] {
+        self.0.attachments.as_deref().unwrap_or_default()
     }
 
     /// The message data deserialized as `T` (an array is never a struct). Data that does not fit

@@ -110,6 +110,7 @@ impl BaseWsExceptionFilter {
             exception,
             cx.pattern(),
             cx.data_json(),
+            cx.attachments(),
             self.include_cause,
         );
     }

@@ -28,7 +28,8 @@ pub(crate) enum EioPacket {
     Close,
     /// `3`: answer to our ping.
     Pong,
-    /// `6`: nothing (sent by clients while upgrading).
+    /// `6`: nothing (sent by clients while upgrading); also a client's `0` (open) or `5`
+    /// (upgrade) outside an upgrade, which engine.io ignores.
     Noop,
     /// `4…`: a message (the whole frame, type digit included).
     Message(Utf8Bytes),
@@ -93,9 +94,9 @@ impl ParseError {
 /// Decodes one Engine.IO text frame (long-polling's `b` packets are decoded by the transport).
 pub(crate) fn decode(frame: Utf8Bytes) -> Result<EioPacket, ParseError> {
     match frame.as_bytes().first() {
-        Some(b'1') if frame.len() == 1 => Ok(EioPacket::Close),
+        Some(b'1') => Ok(EioPacket::Close),
         Some(b'3') => Ok(EioPacket::Pong),
-        Some(b'6') => Ok(EioPacket::Noop),
+        Some(b'0' | b'5' | b'6') => Ok(EioPacket::Noop),
         Some(b'4') => Ok(EioPacket::Message(frame)),
         Some(b'2') => Err(ParseError(
             "a client must not ping (Engine.IO v4 reversed the heartbeat)",
@@ -114,9 +115,9 @@ fn event_name(json: &str) -> Result<String, ParseError> {
     }
 }
 
-/// Whether `packet` starts with an Engine.IO packet type a client may send (`1`–`6`).
+/// Whether `packet` starts with an Engine.IO packet type (`0`–`6`).
 pub(crate) fn is_engine_io_packet(packet: &str) -> bool {
-    matches!(packet.as_bytes().first(), Some(b'1'..=b'6'))
+    matches!(packet.as_bytes().first(), Some(b'0'..=b'6'))
 }
 
 /// Decodes the Socket.IO packet carried by an Engine.IO message frame (`4…`).

@@ -151,8 +151,15 @@ impl ValidationPipe {
 
     fn exception(&self, mut errors: Vec<ValidationError>, target: &Value) -> WsException {
         if self.target {
+            // class-validator validates a body that is no object as an empty one.
+            let empty = Value::Object(Default::default());
+            let target = match target {
+                Value::Object(_) | Value::Array(_) => target,
+                _ => &empty,
+            };
             set_targets(&mut errors, target);
         }
+        order_constraints(&mut errors);
         WsException::from_object(errors)
     }
 }
@@ -183,12 +190,30 @@ impl Pipe for ValidationPipe {
 
     fn reject(&self, arg: &RejectedArgument<'_>) -> Option<WsException> {
         let errors = arg.validation_errors()?;
-        // class-validator validates a body that is no object as an empty one.
-        let target = match arg.json() {
-            Value::Object(_) | Value::Array(_) => arg.json().clone(),
-            _ => Value::Object(Default::default()),
-        };
-        Some(self.exception(errors, &target))
+        Some(self.exception(errors, arg.json()))
+    }
+}
+
+/// Where a rule's constraint is listed among a property's: class-validator lists them in the
+/// reverse of the order the decorators are written (TypeScript applies them bottom-up), and
+/// DTOs are written type first, then presence, then the rest (`@IsString() @IsNotEmpty()
+/// @MaxLength(1000)` lists `maxLength`, `isNotEmpty`, `isString`).
+fn constraint_rank(rule: &str) -> u8 {
+    match rule {
+        "isNotEmpty" | "isDefined" => 1,
+        "isString" | "isInt" | "isNumber" | "isBoolean" | "isArray" | "isObject"
+        | "nestedValidation" => 2,
+        _ => 0,
+    }
+}
+
+/// Orders each property's constraints as class-validator lists them ([`constraint_rank`]).
+fn order_constraints(errors: &mut [ValidationError]) {
+    for error in errors {
+        error
+            .constraints
+            .sort_by(|a, _, b, _| constraint_rank(a).cmp(&constraint_rank(b)));
+        order_constraints(&mut error.children);
     }
 }
 

@@ -1,10 +1,12 @@
 // Socket.IO: several arguments, acks, binary arguments. NestJS's IoAdapter passes one argument
 // as the body, several as an array (the ack, when last, is taken off); see README.
+import { typedBodyIo } from '../lib/deviations.mjs';
 import { ROOM } from '../lib/constants.mjs';
 
-const args = (name, step) => ({
+const args = (name, step, deviation) => ({
   name: `io args: ${name}`,
   format: 'io',
+  ...(deviation ? { deviation } : {}),
   async run(t) {
     const c = t.io('client', '/events');
     if ((await c.connected()) !== 'connect') return;
@@ -47,5 +49,11 @@ export default [
     await chat.connected();
     chat.emitAck('joinRoom', ROOM, 'extra');
     await chat.settle();
+  }, {
+    client: 'chat',
+    ...typedBodyIo('joinRoom', [ROOM, 'extra'], [
+      'event userJoined [{"userId":"alice","roomId":["6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f","extra"]}]',
+      'ack [{"joined":["6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f","extra"]}]',
+    ]),
   }),
 ];

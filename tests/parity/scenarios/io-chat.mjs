@@ -1,4 +1,5 @@
 // Socket.IO: the chat gateway's rooms, guards and roles.
+import { typedBodyIo } from '../lib/deviations.mjs';
 import { ROOM } from '../lib/constants.mjs';
 
 async function member(t, name, sub, role, options = {}) {
@@ -8,7 +9,12 @@ async function member(t, name, sub, role, options = {}) {
 }
 
 const ack = (c) => c.rec.waitNext((l) => l.startsWith('ack ') || l.startsWith('disconnect'), 'ack');
-const scenario = (name, run) => ({ name: `io chat: ${name}`, format: 'io', run });
+const scenario = (name, run, deviation) => ({
+  name: `io chat: ${name}`,
+  format: 'io',
+  run,
+  ...(deviation ? { deviation } : {}),
+});
 
 export default [
   scenario('two clients: join, userJoined, sendMessage, newMessage, leave, userLeft', async (t) => {
@@ -45,13 +51,19 @@ export default [
     const alice = await member(t, 'alice', 'alice');
     alice.emitAck('joinRoom', 42);
     await alice.settle();
-  }),
+  }, typedBodyIo('joinRoom', 42, [
+    'event userJoined [{"userId":"alice","roomId":42}]',
+    'ack [{"joined":42}]',
+  ])),
 
   scenario('joinRoom with no argument', async (t) => {
     const alice = await member(t, 'alice', 'alice');
     alice.emitAck('joinRoom');
     await alice.settle();
-  }),
+  }, typedBodyIo('joinRoom', undefined, [
+    'event userJoined [{"userId":"alice"}]',
+    'ack [{}]',
+  ])),
 
   scenario('leaveRoom of a room never joined', async (t) => {
     const alice = await member(t, 'alice', 'alice');

@@ -1,4 +1,5 @@
 // JSON format: the chat gateway's rooms, guards and roles, with real clients.
+import { typedBodyJson } from '../lib/deviations.mjs';
 import { ROOM } from '../lib/constants.mjs';
 
 /** Connects `name` to /chat as `sub` (with `role`), waiting for the handshake. */
@@ -8,7 +9,12 @@ async function member(t, name, sub, role) {
   return c;
 }
 
-const scenario = (name, run) => ({ name: `json chat: ${name}`, format: 'json', run });
+const scenario = (name, run, deviation) => ({
+  name: `json chat: ${name}`,
+  format: 'json',
+  run,
+  ...(deviation ? { deviation } : {}),
+});
 
 export default [
   scenario('two clients: join, userJoined, sendMessage, newMessage, leave, userLeft', async (t) => {
@@ -99,25 +105,37 @@ export default [
     const alice = await member(t, 'alice', 'alice');
     alice.emit('joinRoom', 42);
     await alice.settle();
-  }),
+  }, typedBodyJson('joinRoom', 42, [
+    'recv {"event":"userJoined","data":{"userId":"alice","roomId":42}}',
+    'recv {"joined":42}',
+  ])),
 
   scenario('joinRoom with an object body', async (t) => {
     const alice = await member(t, 'alice', 'alice');
     alice.emit('joinRoom', { roomId: ROOM });
     await alice.settle();
-  }),
+  }, typedBodyJson('joinRoom', { roomId: ROOM }, [
+    'recv {"event":"userJoined","data":{"userId":"alice","roomId":{"roomId":"6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f"}}}',
+    'recv {"joined":{"roomId":"6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f"}}',
+  ])),
 
   scenario('joinRoom with a null body', async (t) => {
     const alice = await member(t, 'alice', 'alice');
     alice.emit('joinRoom', null);
     await alice.settle();
-  }),
+  }, typedBodyJson('joinRoom', null, [
+    'recv {"event":"userJoined","data":{"userId":"alice","roomId":null}}',
+    'recv {"joined":null}',
+  ])),
 
   scenario('joinRoom without a body', async (t) => {
     const alice = await member(t, 'alice', 'alice');
     alice.emit('joinRoom');
     await alice.settle();
-  }),
+  }, typedBodyJson('joinRoom', undefined, [
+    'recv {"event":"userJoined","data":{"userId":"alice"}}',
+    'recv {}',
+  ])),
 
   scenario('joinRoom with an empty string', async (t) => {
     const alice = await member(t, 'alice', 'alice');
@@ -129,7 +147,9 @@ export default [
     const alice = await member(t, 'alice', 'alice');
     alice.emit('leaveRoom', 42);
     await alice.settle();
-  }),
+  }, typedBodyJson('leaveRoom', 42, [
+    'recv {"left":42}',
+  ])),
 
   scenario('adminAction as a user without a role', async (t) => {
     const alice = await member(t, 'alice', 'alice');

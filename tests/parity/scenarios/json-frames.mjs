@@ -3,10 +3,19 @@
 // waiting for a timeout (a sentinel answered after the frame under test).
 import { messageFrameOfSize } from '../lib/constants.mjs';
 
+// Declared: NestJS's WsAdapter leaves `ws`'s default maxPayload (100 MiB); ours refuses a message
+// over 1,000,000 bytes (socket.io's maxHttpBufferSize) with 1009, before buffering it.
+const MESSAGE_LIMIT = {
+  reason: 'a JSON-format message over 1,000,000 bytes closes the connection with 1009',
+  nest: ['open', 'recv {"event":"message","data":{"received":true}}', 'recv "pong"'],
+  ours: ['open', 'close 1009'],
+};
+
 /** Sends `frame` (string: text frame; Buffer: binary frame) on `path`, then a `ping`, settling after each. */
-const frame = (name, payload, { path = '/events', textBytes = false } = {}) => ({
+const frame = (name, payload, { path = '/events', textBytes = false, deviation } = {}) => ({
   name: `json frames: ${name}`,
   format: 'json',
+  ...(deviation ? { deviation } : {}),
   async run(t) {
     const c = t.json('client', path === '/chat' ? `/chat?token=${t.tokens.valid('alice')}` : path);
     await c.opened();
@@ -52,6 +61,6 @@ export default [
   frame('not JSON on /chat', 'hello', { path: '/chat' }),
   frame('an /events event on /chat', '{"event":"ping"}', { path: '/chat' }),
   frame('message of 1,000,000 bytes', messageFrameOfSize(1_000_000)),
-  frame('message of 1,000,001 bytes', messageFrameOfSize(1_000_001)),
-  frame('message of 2,000,000 bytes', messageFrameOfSize(2_000_000)),
+  frame('message of 1,000,001 bytes', messageFrameOfSize(1_000_001), { deviation: MESSAGE_LIMIT }),
+  frame('message of 2,000,000 bytes', messageFrameOfSize(2_000_000), { deviation: MESSAGE_LIMIT }),
 ];

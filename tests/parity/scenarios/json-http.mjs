@@ -1,11 +1,11 @@
 // JSON format: what a client sees at paths no gateway serves, and plain HTTP on gateway paths.
 // Declared: at a path no gateway serves NestJS's WsAdapter destroys the TCP socket (the client
-// sees "socket hang up"); ours answers the upgrade with 404.
-const UNKNOWN_PATH = {
+// sees "socket hang up"); ours answers the upgrade with the 404 NestJS gives a plain request there.
+const UNKNOWN_PATH = (p) => ({
   reason: 'HTTP 404 for an unknown path (NestJS drops the TCP connection)',
   nest: ['error socket hang up', 'close 1006'],
-  ours: ['http 404 Not Found'],
-};
+  ours: [`http 404 ${JSON.stringify({ message: `Cannot GET ${p}`, error: 'Not Found', statusCode: 404 })}`],
+});
 
 const path = (name, p) => ({
   name: `json paths: ${name}`,
@@ -15,7 +15,7 @@ const path = (name, p) => ({
     await c.opened();
     await c.closed();
   },
-  deviation: UNKNOWN_PATH,
+  deviation: UNKNOWN_PATH(p),
 });
 
 /** A path that may or may not reach /events: if it opens, `ping` shows which gateway it is. */
@@ -31,7 +31,7 @@ const maybe = (name, p) => ({
     c.emit('ping');
     await c.waitRecv('pong');
   },
-  deviation: UNKNOWN_PATH,
+  deviation: UNKNOWN_PATH(p),
 });
 
 const http = (name, p, options) => ({

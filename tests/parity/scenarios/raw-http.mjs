@@ -21,6 +21,30 @@ const CORS_ECHO = (status, body = status) => ({
   ours: [body, 'header access-control-allow-origin: http://example.com', 'header access-control-allow-credentials: true'],
 });
 
+// Declared: socket.io 4.8 completes the WebSocket handshake of an Engine.IO 3 (or version-less)
+// client, then writes an HTTP 400 response into the WebSocket stream, which clients report as an
+// invalid frame; ours refuses the upgrade itself with that HTTP 400.
+const UPGRADE_VERSION = {
+  reason: 'a WebSocket upgrade without EIO=4 gets HTTP 400 before the upgrade',
+  nest: ['open', 'error Invalid WebSocket frame: RSV1 must be clear', 'close 1006'],
+  ours: ['http 400 Unsupported protocol version'],
+};
+// Declared: replies to several packets of one POST come in the packets' order in ours; NestJS
+// sends the exception ahead of the earlier ping's ack (its replies take more promise ticks).
+const BATCH_PREFIX = [
+  HANDSHAKE,
+  'http 200 ok',
+  'http 200 40/events,{"sid":"<id>"}',
+  'http 200 ok',
+  'http 200 43/events,1["pong"]',
+  'http 200 ok',
+];
+const REPLY_ORDER = {
+  reason: 'replies to the messages of one batch are sent in the order the messages came',
+  nest: [...BATCH_PREFIX, 'packet 42/events,["exception",{"code":"E_BOOM","message":"object error"}]', 'packet 43/events,2["pong"]'],
+  ours: [...BATCH_PREFIX, 'packet 43/events,2["pong"]', 'packet 42/events,["exception",{"code":"E_BOOM","message":"object error"}]'],
+};
+
 /** Opens a long-polling session; returns its sid (registered for masking) or null. */
 async function pollingSession(t, http) {
   const res = await http.request('/socket.io/?EIO=4&transport=polling');
@@ -70,11 +94,11 @@ export default [
   scenario('WebSocket upgrade without EIO', async (t) => {
     const c = t.raw('client', { query: 'transport=websocket' });
     await c.closed();
-  }),
+  }, UPGRADE_VERSION),
   scenario('WebSocket upgrade with EIO=3', async (t) => {
     const c = t.raw('client', { query: 'EIO=3&transport=websocket' });
     await c.closed();
-  }),
+  }, UPGRADE_VERSION),
   scenario('WebSocket upgrade with an unknown sid', async (t) => {
     const c = t.raw('client', { query: 'EIO=4&transport=websocket&sid=nope' });
     await c.closed();
@@ -105,7 +129,7 @@ export default [
       packets.push(...more.body.split('\x1e'));
     }
     for (const p of packets) http.rec.push(`packet ${p}`);
-  }),
+  }, REPLY_ORDER),
 
   scenario('upgrade from polling, then a second WebSocket with the same sid', async (t) => {
     const http = t.http('http');
