@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh machine: installs what is missing, checks formatting and
 # lints, runs every Rust test (unit, doc, trybuild UI, end-to-end over loopback with real
 # clients: npm socket.io-client and ws, python-socketio, Node socket.io with the Redis adapter,
-# real redis-server processes), then runs the chat example binary and two redis_cluster
+# real redis-server processes, and the differential parity run against real NestJS 12 in
+# tests/parity), then runs the chat example binary and two redis_cluster
 # instances on one redis-server, and drives them with the npm `ws` client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ fi
 
 step "npm ci (Node test clients)"
 (cd tests/node && npm ci --no-audit --no-fund)
+
+step "npm ci and build (the NestJS twin of the parity harness)"
+(cd tests/parity && npm ci --no-audit --no-fund && npm run build --silent)
 
 step "python venv (python-socketio test client)"
 if [ ! -x tests/python/.venv/bin/python ]; then

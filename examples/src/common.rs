@@ -57,9 +57,12 @@ fn js_spread(target: &mut Map<String, Value>, source: &Value) {
                 .enumerate()
                 .map(|(i, c)| (i.to_string(), Value::String(c.to_string()))),
         ),
-        Value::Array(items) => {
-            target.extend(items.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())))
-        }
+        Value::Array(items) => target.extend(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v.clone())),
+        ),
         _ => return,
     }
     let index = |key: &str| key.parse::<u32>().ok().filter(|i| i.to_string() == key);

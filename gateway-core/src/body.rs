@@ -107,14 +107,20 @@ mod tests {
         assert!(from_text::<Dto>(r#" ["x", 1]"#).is_err());
         assert_eq!(
             from_text::<Dto>(r#"{"a":"x","b":1}"#).unwrap(),
-            Dto { a: "x".into(), b: 1 }
+            Dto {
+                a: "x".into(),
+                b: 1
+            }
         );
     }
 
     #[test]
     fn arrays_still_read_as_lists_and_tuples() {
         assert_eq!(from_text::<Vec<u8>>("[1,2]").unwrap(), vec![1, 2]);
-        assert_eq!(from_text::<(String, u8)>(r#"["x",1]"#).unwrap(), ("x".into(), 1));
+        assert_eq!(
+            from_text::<(String, u8)>(r#"["x",1]"#).unwrap(),
+            ("x".into(), 1)
+        );
         assert!(from_text::<u8>("1 2").is_err());
     }
 }

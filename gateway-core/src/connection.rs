@@ -20,7 +20,9 @@ use crate::socket::Identity;
 use crate::wake_gate::WakeGates;
 use crate::ws_io::{self, WsConn, WsReader};
 use crate::EmitError;
-use crate::{DisconnectReason, Handshake, Message, Payload, Reply, Socket, SocketData, WsException};
+use crate::{
+    DisconnectReason, Handshake, Message, Payload, Reply, Socket, SocketData, WsException,
+};
 use serde_json::value::RawValue;
 
 /// How long to wait for the client's close frame after ours, and for a hook after a hard stop.
@@ -113,7 +115,6 @@ pub(crate) async fn finish_socket(
     socket.data().clear();
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
 }
-
 
 pub(crate) async fn run_connection_hook(
     socket: &Socket,

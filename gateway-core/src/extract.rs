@@ -191,13 +191,14 @@ impl Message {
             pattern: self.event(),
         };
         if self.pipes.is_empty() {
-            return crate::body::from_text(raw).map_err(|e| self.refused::<T>(&metadata, raw, None, e));
+            return crate::body::from_text(raw)
+                .map_err(|e| self.refused::<T>(&metadata, raw, None, e));
         }
         let json = OnceCell::new();
         let unknown_fields = OnceCell::new();
         let value: T = if self.pipes.iter().any(|pipe| pipe.transforms()) {
-            let mut value: serde_json::Value =
-                serde_json::from_str(raw).map_err(|e| self.refused::<T>(&metadata, raw, None, e))?;
+            let mut value: serde_json::Value = serde_json::from_str(raw)
+                .map_err(|e| self.refused::<T>(&metadata, raw, None, e))?;
             for pipe in self.pipes.iter() {
                 value = pipe.transform(value, &metadata)?;
             }

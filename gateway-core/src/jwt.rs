@@ -130,7 +130,9 @@ impl JwtAuthGuard {
     /// ```
     pub fn with_exp_required(mut self, required: bool) -> Self {
         if required {
-            self.validation.required_spec_claims.insert("exp".to_owned());
+            self.validation
+                .required_spec_claims
+                .insert("exp".to_owned());
         } else {
             self.validation.required_spec_claims.remove("exp");
         }
@@ -291,5 +293,81 @@ impl<T: DeserializeOwned> FromMessage for Claims<T> {
         serde_json::from_value(claims)
             .map(Claims)
             .map_err(|e| WsException::new(format!("Invalid token claims: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "jwt-unit-secret";
+
+    fn handshake(uri: &str, authorization: Option<&str>, auth: Option<Value>) -> Handshake {
+        let mut headers = http::HeaderMap::new();
+        if let Some(value) = authorization {
+            headers.insert("authorization", value.parse().unwrap());
+        }
+        let hs = Handshake::new(
+            uri.parse().unwrap(),
+            headers,
+            "127.0.0.1:1".parse().unwrap(),
+        );
+        match auth {
+            Some(auth) => hs.with_auth(auth),
+            None => hs,
+        }
+    }
+
+    fn guide_order() -> JwtAuthGuard {
+        JwtAuthGuard::hmac(SECRET).with_token_sources([
+            TokenSource::AuthorizationHeader,
+            TokenSource::Query("token".into()),
+            TokenSource::AuthPayload,
+        ])
+    }
+
+    #[test]
+    fn the_header_token_is_split_as_the_guides_split_it() {
+        let guard = guide_order();
+        let token = |header| {
+            guard
+                .token(&handshake("/", Some(header), None))
+                .map(str::to_owned)
+        };
+        assert_eq!(token("Bearer abc"), Some("abc".to_owned()));
+        assert_eq!(token("Bearer abc extra"), Some("abc".to_owned()));
+        assert_eq!(token("Bearer  abc"), Some(String::new()));
+        assert_eq!(token("bearer abc"), None);
+    }
+
+    #[test]
+    fn the_first_source_present_wins_even_when_invalid() {
+        let guard = guide_order();
+        let auth = Some(serde_json::json!({"token": "from-auth"}));
+        let hs = handshake("/?token=", Some("Basic x"), auth.clone());
+        assert_eq!(guard.token(&hs), Some(""));
+        let hs = handshake("/", None, auth);
+        assert_eq!(guard.token(&hs), Some("from-auth"));
+        // Taken as is: a number is an invalid token, a `Bearer ` prefix stays.
+        let hs = handshake("/", None, Some(serde_json::json!({"token": 42})));
+        assert_eq!(guard.token(&hs), Some(""));
+        let hs = handshake("/", None, Some(serde_json::json!({"token": "Bearer x"})));
+        assert_eq!(guard.token(&hs), Some("Bearer x"));
+        let hs = handshake("/", None, Some(serde_json::json!({"token": null})));
+        assert_eq!(guard.token(&hs), None);
+    }
+
+    #[test]
+    fn exp_is_required_unless_turned_off() {
+        let claims = serde_json::json!({"sub": 42});
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        assert!(JwtAuthGuard::hmac(SECRET).verify(&token).is_err());
+        let nest_like = JwtAuthGuard::hmac(SECRET).with_exp_required(false);
+        assert_eq!(nest_like.verify(&token).unwrap(), JwtClaims(claims));
     }
 }

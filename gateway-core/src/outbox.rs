@@ -255,9 +255,7 @@ impl Outbox {
                 DisconnectReason::MessageTooBig
                 | DisconnectReason::InvalidPayload
                 | DisconnectReason::SlowConsumer,
-            ) => {
-                reason.close_code().unwrap_or(1000)
-            }
+            ) => reason.close_code().unwrap_or(1000),
             (CloseStyle::Coded, _) => reason.close_code().unwrap_or(1000),
             (CloseStyle::EngineIo, _) => 1005,
         };

@@ -26,7 +26,9 @@ use crate::namespace::NamespaceInner;
 use crate::pipeline::{ConnectionContext, Enhancers, FORBIDDEN_MESSAGE};
 use crate::read_ahead::{ReadAhead, TUNGSTENITE_READ_SIZE};
 use crate::ws_io::WsConn;
-use crate::{connection, GatewayApp, GatewayBuilder, GatewayOptions, Handshake, Namespace, WsException};
+use crate::{
+    connection, GatewayApp, GatewayBuilder, GatewayOptions, Handshake, Namespace, WsException,
+};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 
@@ -167,8 +169,14 @@ pub(crate) async fn start(
         // handlers answers CONNECT and ignores events. It widens no origin check.
         by_namespace.entry("/".to_owned()).or_insert_with(|| {
             let options = GatewayOptions::new("/").with_allowed_origins(Vec::<String>::new());
-            let definition = GatewayBuilder::new(options).named("main namespace").finish();
-            Arc::new(NamespaceInner::new(definition, &Enhancers::default(), shared.clone()))
+            let definition = GatewayBuilder::new(options)
+                .named("main namespace")
+                .finish();
+            Arc::new(NamespaceInner::new(
+                definition,
+                &Enhancers::default(),
+                shared.clone(),
+            ))
         });
         let table = Routes {
             by_path,

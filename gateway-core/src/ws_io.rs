@@ -17,9 +17,9 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Utf8Bytes};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::outbox::{OutFrame, Outbox};
@@ -201,7 +201,6 @@ pub(crate) fn is_close(frames: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[test]
     fn headers_for_each_length_class() {

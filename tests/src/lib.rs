@@ -161,7 +161,23 @@ pub async fn run_node(script: &str, args: &[&str]) -> String {
             run_checked("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
         }
     }
-    run_script("node".as_ref(), script, args, &dir).await
+    run_script("node".as_ref(), script, args, &dir, PATIENCE).await
+}
+
+/// How long the whole NestJS parity run may take (about 20 s on a 2-core machine).
+pub const PARITY_PATIENCE: Duration = Duration::from_secs(5 * 60);
+
+/// Runs the NestJS parity harness (`tests/parity/compare.mjs <args…>`) against a server of
+/// ours: installs its npm packages if they are missing (`npm ci`, from the committed lockfile)
+/// and compiles the NestJS twin (`npm run build`) first. Returns the report; fails the test with
+/// it if any scenario differs beyond its declared deviations.
+pub async fn run_parity(args: &[&str]) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("parity");
+    if !dir.join("node_modules").exists() {
+        run_checked("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
+    }
+    run_checked("npm", &["run", "build", "--silent"], &dir).await;
+    run_script("node".as_ref(), "compare.mjs", args, &dir, PARITY_PATIENCE).await
 }
 
 /// Runs `python <script> <args…>` from `tests/python` in its virtualenv (`tests/python/.venv`),
@@ -180,16 +196,17 @@ pub async fn run_python(script: &str, args: &[&str]) -> String {
             run_checked(pip, &["install", "-q", "-r", "requirements.txt"], &dir).await;
         }
     }
-    run_script(python.as_os_str(), script, args, &dir).await
+    run_script(python.as_os_str(), script, args, &dir, PATIENCE).await
 }
 
-/// Runs `<program> <script> <args…>` in `dir` within [`PATIENCE`]; returns its stdout, or fails
+/// Runs `<program> <script> <args…>` in `dir` within `patience`; returns its stdout, or fails
 /// the test with its output if it exits non-zero.
 async fn run_script(
     program: &std::ffi::OsStr,
     script: &str,
     args: &[&str],
     dir: &std::path::Path,
+    patience: Duration,
 ) -> String {
     let run = tokio::process::Command::new(program)
         .arg(script)
@@ -197,9 +214,9 @@ async fn run_script(
         .current_dir(dir)
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(PATIENCE, run)
+    let output = tokio::time::timeout(patience, run)
         .await
-        .unwrap_or_else(|_| panic!("{script} finished within {PATIENCE:?}"))
+        .unwrap_or_else(|_| panic!("{script} finished within {patience:?}"))
         .unwrap_or_else(|e| panic!("{} could not run: {e}", program.to_string_lossy()));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(

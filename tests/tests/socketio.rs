@@ -140,10 +140,11 @@ async fn the_open_packet_has_exactly_the_expected_keys() {
 #[tokio::test]
 async fn bad_engine_io_queries_get_400() {
     let server = server(Duration::from_secs(25)).await;
-    for (query, code) in [
-        ("EIO=3&transport=websocket", 5),
-        ("EIO=4&transport=carrier-pigeon", 0),
-        ("EIO=4", 0),
+    // Refused upgrades get engine.io's bare message.
+    for (query, message) in [
+        ("EIO=3&transport=websocket", "Unsupported protocol version"),
+        ("EIO=4&transport=carrier-pigeon", "Transport unknown"),
+        ("EIO=4", "Transport unknown"),
     ] {
         let (status, text) = raw_http(
             server.local_addr(),
@@ -152,10 +153,21 @@ async fn bad_engine_io_queries_get_400() {
         .await;
         assert_eq!(status, 400, "{query}");
         assert!(
-            text.contains(&format!(r#""code":{code}"#)),
+            text.ends_with(&format!("\r\n\r\n{message}")),
             "{query}: {text}"
         );
     }
+    // Long-polling requests get it as JSON.
+    let (status, text) = raw_http(
+        server.local_addr(),
+        "GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        text.ends_with(r#"{"code":5,"message":"Unsupported protocol version"}"#),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -166,7 +178,10 @@ async fn namespaces_events_and_acks() {
     send(&mut ws, "40").await;
     assert!(recv(&mut ws).await.starts_with(r#"40{"sid":""#));
     send(&mut ws, "40/nope,").await;
-    assert_eq!(recv(&mut ws).await, r#"44/nope,{"message":"Invalid namespace"}"#);
+    assert_eq!(
+        recv(&mut ws).await,
+        r#"44/nope,{"message":"Invalid namespace"}"#
+    );
     send(&mut ws, "40/events,").await;
     let connected = recv(&mut ws).await;
     let sid: Value = serde_json::from_str(connected.strip_prefix("40/events,").unwrap()).unwrap();
@@ -180,10 +195,9 @@ async fn namespaces_events_and_acks() {
     send(&mut ws, r#"42/events,["ping"]"#).await;
     send(&mut ws, r#"42/events,9["ping"]"#).await;
     assert_eq!(recv(&mut ws).await, r#"43/events,9["pong"]"#);
-    // Events for a namespace the client has not joined are ignored.
+    // An event for a namespace the client has not joined closes the connection, as in socket.io.
     send(&mut ws, r#"42/guarded,1["hello"]"#).await;
-    send(&mut ws, r#"42/events,10["ping"]"#).await;
-    assert_eq!(recv(&mut ws).await, r#"43/events,10["pong"]"#);
+    assert_eq!(recv(&mut ws).await, "<closed>");
 }
 
 #[tokio::test]
@@ -334,7 +348,7 @@ async fn long_polling_answers_cors_for_allowed_origins_only() {
         "{preflight}"
     );
     assert!(
-        preflight.contains("access-control-allow-methods: get, post"),
+        preflight.contains("access-control-allow-methods: get,head,put,patch,post,delete"),
         "{preflight}"
     );
 
@@ -379,4 +393,55 @@ async fn a_server_disconnect_leaves_the_other_namespaces_connected() {
     // And the client may join /events again.
     send(&mut ws, "40/events,").await;
     assert!(recv(&mut ws).await.starts_with("40/events,"));
+}
+
+/// The close code of the server's close frame (`None` without a status), skipping other frames.
+async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("a close in time")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => panic!("the connection ended without a close frame"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_engine_io_message_over_the_limit_closes_with_1009() {
+    let server = serve(
+        GatewayApp::builder()
+            .gateway(Events)
+            .with_max_message_size(1024),
+    )
+    .await;
+    let (mut ws, open) = connect(&server).await;
+    assert_eq!(open["maxPayload"], 1024);
+    send(&mut ws, &format!("4{}", "x".repeat(4096))).await;
+    assert_eq!(close_code(&mut ws).await, Some(1009));
+}
+
+#[tokio::test]
+async fn a_close_packet_over_a_websocket_is_ignored_as_by_engine_io() {
+    let server = server(Duration::from_secs(25)).await;
+    let (mut ws, _) = connect(&server).await;
+    send(&mut ws, "40/events,").await;
+    assert!(recv(&mut ws).await.starts_with("40/events,"));
+    send(&mut ws, "1").await;
+    send(&mut ws, "5").await;
+    send(&mut ws, r#"42/events,1["ping"]"#).await;
+    assert_eq!(recv(&mut ws).await, r#"43/events,1["pong"]"#);
+}
+
+#[tokio::test]
+async fn a_websocket_upgrade_for_long_polling_is_closed_without_a_status() {
+    let server = server(Duration::from_secs(25)).await;
+    let url = format!(
+        "ws://{}/socket.io/?EIO=4&transport=polling",
+        server.local_addr()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, None);
 }

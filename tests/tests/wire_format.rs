@@ -247,3 +247,29 @@ async fn the_default_limit_is_a_million_bytes_as_socket_io() {
     c.emit("ping", "x".repeat(1_000_000 - 25)).await;
     assert_eq!(c.expect_close().await, Some(1009));
 }
+
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = serve(GatewayApp::builder().gateway(Wire)).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&server, "/wire"))
+        .await
+        .unwrap();
+    let invalid = Frame::message(vec![0x7b, 0xff, 0x7d], OpCode::Data(Data::Text), true);
+    ws.send(Message::Frame(invalid)).await.unwrap();
+    let close = loop {
+        match tokio::time::timeout(gateway_tests::PATIENCE, ws.next())
+            .await
+            .expect("a close in time")
+        {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            other => panic!("the connection ended without a close frame: {other:?}"),
+        }
+    };
+    assert_eq!(close, Some(1007));
+}

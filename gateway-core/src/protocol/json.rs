@@ -260,7 +260,13 @@ mod tests {
         assert_eq!(m.event.as_str(), "ping");
         assert_eq!(m.data.unwrap().as_str(), "2");
         assert!(dec(r#"{"event":"ping","event":3}"#).is_err());
-        assert_eq!(dec(r#"{"event":[1,{"a":2}],"event":"x"}"#).unwrap().event.as_str(), "x");
+        assert_eq!(
+            dec(r#"{"event":[1,{"a":2}],"event":"x"}"#)
+                .unwrap()
+                .event
+                .as_str(),
+            "x"
+        );
     }
 
     #[test]

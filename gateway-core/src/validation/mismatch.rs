@@ -13,7 +13,9 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::value::StrDeserializer;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde::Deserializer;
 use serde_json::Value;
 
@@ -357,7 +359,11 @@ impl<'a> Deserializer<'a> for Lenient<'a, '_> {
         })
     }
 
-    fn deserialize_tuple<V: Visitor<'a>>(self, _: usize, visitor: V) -> Result<V::Value, ProbeError> {
+    fn deserialize_tuple<V: Visitor<'a>>(
+        self,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, ProbeError> {
         self.deserialize_seq(visitor)
     }
 

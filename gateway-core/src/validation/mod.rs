@@ -31,9 +31,9 @@ mod rules;
 pub(crate) use mismatch::struct_fields;
 use mismatch::{Expected, StandIn};
 #[cfg(feature = "validation")]
-pub use rules::{is_not_empty, is_string, is_uuid};
-#[cfg(feature = "validation")]
 use rules::{convert, validate_any};
+#[cfg(feature = "validation")]
+pub use rules::{is_not_empty, is_string, is_uuid};
 
 /// Runs a value's validation rules: `None` if the value is not of the expected type.
 #[doc(hidden)]
@@ -315,7 +315,10 @@ pub(crate) fn refused_body_errors<T: DeserializeOwned + 'static>(
         error.value = received.cloned();
         match mismatch {
             Some(mismatch) => {
-                for (rule, message) in rules(&low_failures).into_iter().chain(rules(&high_failures)) {
+                for (rule, message) in rules(&low_failures)
+                    .into_iter()
+                    .chain(rules(&high_failures))
+                {
                     let presence = matches!(rule.as_str(), "isNotEmpty" | "isDefined");
                     if !(presence && mismatch.value.is_some()) {
                         error.constraints.entry(rule).or_insert(message);
@@ -452,4 +455,3 @@ pub mod probe {
     #[cfg(not(feature = "validation"))]
     pub trait ViaValidate {}
 }
-
