@@ -63,6 +63,9 @@ pub(crate) enum InFrame {
 const INBOUND_CAPACITY: usize = 64;
 /// How long a client may take to finish the polling → WebSocket upgrade.
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A poll that comes during an upgrade is answered with a noop after this long (engine.io's
+/// noop interval while upgrading), or with 400 if the upgrade completes meanwhile.
+const UPGRADE_POLL_WAIT: Duration = Duration::from_millis(100);
 
 /// The long-polling sessions of an app, by sid, until they end or upgrade.
 #[derive(Default)]
@@ -114,13 +117,21 @@ pub(crate) enum PollError {
 impl PollingSession {
     /// Answers a GET: what is queued, joined with `\x1e`, waiting for at least one packet.
     pub(crate) async fn poll(&self, wait: Duration) -> Result<String, PollError> {
+        let mut upgrading = self.upgrading.subscribe();
+        if *upgrading.borrow_and_update() {
+            // Not holding the queue meanwhile: the upgrade takes it when it completes.
+            let _ = tokio::time::timeout(UPGRADE_POLL_WAIT, upgrading.changed()).await;
+            if self.upgraded.load(Ordering::Acquire) {
+                return Err(PollError::BadRequest);
+            }
+            return Ok("6".to_owned());
+        }
         let Ok(mut slot) = self.rx.try_lock() else {
             // Engine.IO closes a session that polls twice at once.
             self.outbox.close(DisconnectReason::TransportError);
             return Err(PollError::BadRequest);
         };
         let rx = slot.as_mut().ok_or(PollError::BadRequest)?;
-        let mut upgrading = self.upgrading.subscribe();
         let got = tokio::select! {
             biased;
             () = self.outbox.forced() => None,
@@ -364,6 +375,8 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
         return;
     };
     polling.upgraded.store(true, Ordering::Release);
+    // Wakes a poll waiting for the upgrade's outcome.
+    polling.upgrading.send_replace(true);
     let outbox = polling.outbox.clone();
     let inbound = polling.inbound.clone();
     drop(polling);

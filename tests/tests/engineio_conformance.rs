@@ -326,6 +326,33 @@ mod upgrade {
         );
     }
 
+    /// As the upstream case sends it: `2probe` and `5` without waiting for `3probe`, then a poll
+    /// at once. A poll during an upgrade waits for its outcome (up to engine.io's noop interval),
+    /// so it is refused once the upgrade completes instead of racing it.
+    #[tokio::test]
+    async fn a_poll_racing_the_upgrade_is_refused_once_it_completes() {
+        let server = patient_server().await;
+        let addr = server.local_addr();
+        let sid = eio::start_polling(addr, PATH).await;
+        let mut ws = eio::open(addr, &format!("{PATH}?EIO=4&transport=websocket&sid={sid}")).await;
+        eio::send(&mut ws, "2probe").await;
+        eio::send(&mut ws, "5").await;
+        // A poll answered before the upgrade completed gets a noop, as from engine.io; the
+        // client polls again, until it is refused (the test's PATIENCE bounds the wait).
+        let refused = async {
+            loop {
+                match eio::poll(addr, PATH, &sid).await {
+                    (400, _) => break,
+                    (200, body) => assert_eq!(body, "6"),
+                    other => panic!("unexpected answer {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(gateway_tests::PATIENCE, refused)
+            .await
+            .expect("the poll is refused once the upgrade completes");
+    }
+
     #[tokio::test]
     async fn ignores_websocket_connection_with_same_sid_after_upgrade() {
         let server = patient_server().await;
