@@ -24,11 +24,12 @@ use crate::pipeline::{Pipe, RejectedArgument, TypedArgument};
 use crate::MessageBody;
 use crate::WsException;
 
+mod lenient;
 mod mismatch;
 #[cfg(feature = "validation")]
 mod rules;
 
-pub(crate) use mismatch::struct_fields;
+pub(crate) use lenient::struct_fields;
 use mismatch::{Expected, StandIn};
 #[cfg(feature = "validation")]
 use rules::{convert, validate_any};
@@ -284,8 +285,8 @@ pub(crate) fn refused_body_errors<T: DeserializeOwned + 'static>(
     json: &Value,
     validator: Option<Validator>,
 ) -> Option<Vec<ValidationError>> {
-    let low = mismatch::read::<T>(json, StandIn::Low)?;
-    let high = mismatch::read::<T>(json, StandIn::High)?;
+    let low = lenient::read::<T>(json, StandIn::Low)?;
+    let high = lenient::read::<T>(json, StandIn::High)?;
     if low.fields.is_empty() {
         return None;
     }
