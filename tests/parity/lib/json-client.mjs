@@ -1,7 +1,7 @@
 // A NestJS platform-ws client (npm `ws`) that records what it sees:
 //   open | recv <text> | recv-binary <hex> | close <code> <reason> | error <message> | http <status> <body>
 import WebSocket from 'ws';
-import { Recorder, sentinelTag } from './recorder.mjs';
+import { Recorder, recordEnd, sentinelTag } from './recorder.mjs';
 
 // The frame whose answer echoes `tag`, per gateway path: on /events `boom` echoes its body in
 // the exception's `cause`, on /chat `joinRoom` echoes the room id (in `userJoined` and `{joined}`).
@@ -28,22 +28,7 @@ export class JsonClient {
       const text = data.toString();
       this.rec.push(`recv ${text}`, { hidden: text.includes('sentinel-') });
     });
-    ws.on('close', (code, reason) => {
-      if (!this.done) this.rec.push(`close ${code} ${reason.toString()}`.trimEnd());
-      this.done = true;
-    });
-    ws.on('error', (err) => {
-      if (!this.done) this.rec.push(`error ${err.message}`);
-    });
-    ws.on('unexpected-response', (req, res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        this.rec.push(`http ${res.statusCode} ${Buffer.concat(chunks).toString()}`.trimEnd());
-        this.done = true;
-        req.destroy();
-      });
-    });
+    recordEnd(this, ws);
   }
 
   /** Waits for the handshake's outcome: open, close, or an HTTP answer. */

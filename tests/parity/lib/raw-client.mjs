@@ -2,7 +2,7 @@
 //   open | frame <text> | binary <hex> | close <code> <reason> | error <message> | http <status> <body>
 // Server pings (`2`) are answered with `3` and not recorded: their timing is the server's.
 import WebSocket from 'ws';
-import { Recorder } from './recorder.mjs';
+import { Recorder, recordEnd } from './recorder.mjs';
 
 let ackId = 9000; // sentinel ack ids; scenarios use small ones
 
@@ -27,22 +27,7 @@ export class RawClient {
       }
       this.rec.push(`frame ${text}`, { hidden: /^43\/[^,]*,9\d{3}\[/.test(text) });
     });
-    ws.on('close', (code, reason) => {
-      if (!this.done) this.rec.push(`close ${code} ${reason.toString()}`.trimEnd());
-      this.done = true;
-    });
-    ws.on('error', (err) => {
-      if (!this.done) this.rec.push(`error ${err.message}`);
-    });
-    ws.on('unexpected-response', (req, res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        this.rec.push(`http ${res.statusCode} ${Buffer.concat(chunks).toString()}`.trimEnd());
-        this.done = true;
-        req.destroy();
-      });
-    });
+    recordEnd(this, ws);
   }
 
   get isOpen() {

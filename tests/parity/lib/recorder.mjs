@@ -81,3 +81,26 @@ export function sentinelTag() {
   sentinelCount += 1;
   return `sentinel-${sentinelCount}`;
 }
+
+/**
+ * Records how a `ws` connection of `client` ends: `close <code> <reason>`, `error <message>`, or
+ * `http <status> <body>` for a refused upgrade; `client.done` is set once it has ended.
+ */
+export function recordEnd(client, ws) {
+  ws.on('close', (code, reason) => {
+    if (!client.done) client.rec.push(`close ${code} ${reason.toString()}`.trimEnd());
+    client.done = true;
+  });
+  ws.on('error', (err) => {
+    if (!client.done) client.rec.push(`error ${err.message}`);
+  });
+  ws.on('unexpected-response', (req, res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => {
+      client.rec.push(`http ${res.statusCode} ${Buffer.concat(chunks).toString()}`.trimEnd());
+      client.done = true;
+      req.destroy();
+    });
+  });
+}
