@@ -123,6 +123,7 @@ pub mod extract;
 mod gateway;
 mod handler;
 mod handshake;
+mod http_answer;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 mod namespace;
