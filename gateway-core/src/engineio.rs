@@ -66,6 +66,9 @@ const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A poll that comes during an upgrade is answered with a noop after this long (engine.io's
 /// noop interval while upgrading), or with 400 if the upgrade completes meanwhile.
 const UPGRADE_POLL_WAIT: Duration = Duration::from_millis(100);
+/// How long `handle_connection` waits for the CONNECT reply to be written (a long-polling
+/// client takes it with its next poll).
+const CONNECT_WRITE_WAIT: Duration = Duration::from_millis(100);
 
 /// The long-polling sessions of an app, by sid, until they end or upgrade.
 #[derive(Default)]
@@ -154,8 +157,14 @@ impl PollingSession {
                 let mut ended = false;
                 for frame in frames {
                     self.outbox.sent(&frame);
-                    if let OutFrame::Raw(_) = frame {
-                        continue; // WebSocket control frames: never queued on long-polling
+                    match frame {
+                        // WebSocket control frames: never queued on long-polling.
+                        OutFrame::Raw(_) => continue,
+                        OutFrame::Written(signal) => {
+                            signal.cancel();
+                            continue;
+                        }
+                        _ => {}
                     }
                     separate(&mut body);
                     match frame {
@@ -168,7 +177,7 @@ impl PollingSession {
                                 push_base64(&mut body, bin);
                             }
                         }
-                        OutFrame::Raw(_) => {}
+                        OutFrame::Raw(_) | OutFrame::Written(_) => {}
                         OutFrame::Close(_) => {
                             // A client that closed is answered with a noop, as Engine.IO does.
                             let by_client =
@@ -839,6 +848,9 @@ impl Session {
         };
         self.sockets.insert(nsp, (socket.clone(), ns.clone()));
         self.joined = true;
+        // What the hook sends leaves after the CONNECT reply, in a later write, as with
+        // Engine.IO (bounded: a long-polling client may not be polling).
+        let _ = tokio::time::timeout(CONNECT_WRITE_WAIT, self.outbox.written()).await;
         run_connection_hook(&socket, &ns, handshake).await;
     }
 

@@ -41,6 +41,9 @@ pub(crate) enum OutFrame {
     Close(CloseFrame),
     /// Frames tungstenite made (pongs, the reply to a client's close), written as they are.
     Raw(Bytes),
+    /// Not a frame: cancelled once everything queued before it is written (or taken by a
+    /// long-polling response).
+    Written(CancellationToken),
 }
 
 impl OutFrame {
@@ -52,7 +55,7 @@ impl OutFrame {
             OutFrame::Attached(text, bins) => {
                 text.len() + bins.iter().map(Bytes::len).sum::<usize>()
             }
-            OutFrame::Close(_) => 0,
+            OutFrame::Close(_) | OutFrame::Written(_) => 0,
             OutFrame::Raw(bytes) => bytes.len(),
         }
     }
@@ -161,6 +164,21 @@ impl Outbox {
         drop(queue);
         self.0.consumer.wake();
         true
+    }
+
+    /// Resolves once everything queued so far is written to the socket (taken, on
+    /// long-polling), or the connection is closing. As Engine.IO's `writable`: what is queued
+    /// after this leaves in a later write.
+    pub(crate) async fn written(&self) {
+        let signal = CancellationToken::new();
+        if self.push(OutFrame::Written(signal.clone())).is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = signal.cancelled() => {}
+            _ = self.writer_done() => {}
+            _ = self.forced() => {}
+        }
     }
 
     /// Accounts for `frame`, taken off the queue by a long-polling response.
@@ -412,6 +430,8 @@ struct FrameWriter {
     /// Bytes of `buf` already written.
     written: usize,
     close_sent: bool,
+    /// Cancelled once the buffer is written out.
+    on_written: Vec<CancellationToken>,
 }
 
 impl FrameWriter {
@@ -445,6 +465,7 @@ impl FrameWriter {
                     self.close_sent = true;
                     return true;
                 }
+                OutFrame::Written(signal) => self.on_written.push(signal),
             }
         }
         self.close_sent
@@ -474,6 +495,9 @@ impl FrameWriter {
         }
         self.buf = Vec::new();
         self.written = 0;
+        for signal in self.on_written.drain(..) {
+            signal.cancel();
+        }
         Ok(())
     }
 }
