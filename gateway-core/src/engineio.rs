@@ -20,7 +20,6 @@ use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
@@ -35,6 +34,7 @@ use crate::protocol::json::Inbound;
 use crate::protocol::socketio::{self, EioPacket, ParseError, SioPacket};
 use crate::protocol::Wire;
 use crate::socket::{Departures, Identity};
+use crate::stream::StreamWrite;
 use crate::wake_gate::WakeGates;
 use crate::ws_io::{self, WsConn, WsReader};
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
@@ -332,7 +332,7 @@ pub(crate) async fn serve_websocket(
 }
 
 /// After a refused frame, lets the client read our close frame before the connection ends.
-async fn linger_if_refused(outbox: &Outbox, io: &mut OwnedWriteHalf, stream: &mut WsReader) {
+async fn linger_if_refused(outbox: &Outbox, io: &mut StreamWrite, stream: &mut WsReader) {
     if matches!(
         outbox.reason(),
         Some(DisconnectReason::MessageTooBig | DisconnectReason::InvalidPayload)
@@ -347,7 +347,7 @@ pub(crate) async fn close_without_status(conn: WsConn) {
     let (mut stream, mut io) = conn.split(None).await;
     let mut close = Vec::new();
     ws_io::push_close(&mut close, &ws_io::CLOSE_WITHOUT_STATUS);
-    if io.write_all(&close).await.is_ok() {
+    if io.write_all(&close).await.is_ok() && io.flush().await.is_ok() {
         Box::pin(ws_io::linger(&mut io, stream.get_mut(), CLOSE_GRACE)).await;
     }
 }
@@ -368,7 +368,7 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
         }
         let mut probe = Vec::new();
         ws_io::push_frame(&mut probe, ws_io::OPCODE_TEXT, b"3probe");
-        if io.write_all(&probe).await.is_err() {
+        if io.write_all(&probe).await.is_err() || io.flush().await.is_err() {
             return false;
         }
         matches!(ws.next().await, Some(Ok(WsMessage::Text(t))) if t.as_str() == "5")

@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::WsException;
@@ -58,7 +57,7 @@ impl NotAnUpgrade {
 }
 
 /// The `Sec-WebSocket-Key` of a valid upgrade request.
-pub(crate) fn websocket_key(req: &Request<Incoming>) -> Result<String, NotAnUpgrade> {
+pub(crate) fn websocket_key<B>(req: &Request<B>) -> Result<String, NotAnUpgrade> {
     let headers = req.headers();
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {

@@ -111,6 +111,7 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+mod accept;
 mod adapter;
 mod app;
 mod body;
@@ -121,6 +122,7 @@ pub mod enhancers;
 mod exception;
 pub mod extract;
 mod gateway;
+mod gateways;
 mod handler;
 mod handshake;
 mod http_answer;
@@ -136,8 +138,10 @@ mod recovery;
 mod reply;
 mod room;
 mod server;
+mod service;
 mod socket;
 mod state;
+mod stream;
 #[cfg(feature = "test-util")]
 pub mod test;
 pub mod validation;
@@ -155,6 +159,7 @@ pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
 pub use gateway::{
     AllowedOrigins, Gateway, GatewayBuilder, GatewayOptions, IntoHookResult, RouteBuilder,
 };
+pub use gateways::Gateways;
 pub use handler::Handler;
 pub use handshake::Handshake;
 pub use namespace::Namespace;
@@ -162,6 +167,7 @@ pub use payload::Payload;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
 pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
 pub use server::RunningApp;
+pub use service::{GatewayLayer, GatewayService, NotFound, ResponseFuture};
 pub use socket::{AckError, DisconnectReason, Socket};
 pub use state::SocketData;
 

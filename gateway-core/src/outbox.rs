@@ -493,6 +493,8 @@ impl FrameWriter {
                 n => self.written += n,
             }
         }
+        // A no-op on TCP; TLS sends its buffered records.
+        io.flush().await?;
         self.buf = Vec::new();
         self.written = 0;
         for signal in self.on_written.drain(..) {

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -24,6 +23,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::outbox::{OutFrame, Outbox};
 use crate::read_ahead::ReadAhead;
+use crate::stream::{StreamRead, StreamWrite};
 use crate::DisconnectReason;
 
 /// Bytes read and discarded after a refused frame, so the close frame is not lost to a reset.
@@ -38,15 +38,15 @@ pub(crate) type WsReader = WebSocketStream<ControlIo>;
 
 /// A freshly upgraded connection, not yet serving.
 pub(crate) struct WsConn {
-    read: ReadAhead<OwnedReadHalf>,
-    write: OwnedWriteHalf,
+    read: ReadAhead<StreamRead>,
+    write: StreamWrite,
     config: WebSocketConfig,
 }
 
 impl WsConn {
     pub(crate) fn new(
-        read: ReadAhead<OwnedReadHalf>,
-        write: OwnedWriteHalf,
+        read: ReadAhead<StreamRead>,
+        write: StreamWrite,
         config: WebSocketConfig,
     ) -> Self {
         Self {
@@ -58,7 +58,7 @@ impl WsConn {
 
     /// The frame reader (whose pongs and close replies go to `outbox`, once bound) and the
     /// write half for the writer task.
-    pub(crate) async fn split(self, outbox: Option<Outbox>) -> (WsReader, OwnedWriteHalf) {
+    pub(crate) async fn split(self, outbox: Option<Outbox>) -> (WsReader, StreamWrite) {
         let io = ControlIo {
             read: self.read,
             outbox,
@@ -71,7 +71,7 @@ impl WsConn {
 /// What tungstenite reads from and writes to: reads come from the socket, writes (pongs, close
 /// replies) are queued on the connection's outbox as ready-made frames.
 pub(crate) struct ControlIo {
-    read: ReadAhead<OwnedReadHalf>,
+    read: ReadAhead<StreamRead>,
     outbox: Option<Outbox>,
 }
 

@@ -1,0 +1,234 @@
+//! [`Gateways`]: an app whose gateways are initialized and ready to serve, through
+//! [`listen`](crate::GatewayApp::listen) or through a tower service mounted in another server.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::app::{find_namespace, AppShared};
+use crate::engineio::NamespaceTable;
+use crate::namespace::NamespaceInner;
+use crate::pipeline::Enhancers;
+use crate::service::{GatewayLayer, GatewayService, PathTable, Routes};
+use crate::{GatewayApp, GatewayBuilder, GatewayOptions, Namespace};
+
+/// Started gateways: the adapter is connected and every `after_init` has run. Serve them with
+/// [`service`](Self::service) or [`layer`](Self::layer) in any tower-based server (axum,
+/// hyper), then [`shutdown`](Self::shutdown). Cheap to clone.
+///
+/// ```no_run
+/// # use gateway_core::GatewayApp;
+/// # async fn run(app: GatewayApp) -> Result<(), Box<dyn std::error::Error>> {
+/// let gateways = app.start().await?;
+/// let service = gateways.service(); // mount it, e.g. axum's `fallback_service`
+/// // ... serve, then:
+/// gateways.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Gateways {
+    pub(crate) shared: Arc<AppShared>,
+    namespaces: Arc<[Arc<NamespaceInner>]>,
+    /// What each port serves; port 0 is the main one.
+    routes: Arc<HashMap<u16, Arc<Routes>>>,
+}
+
+impl GatewayApp {
+    /// Connects the adapter and runs every gateway's `after_init`, without listening: serve the
+    /// result with [`Gateways::service`] or [`Gateways::layer`]. Listeners given with
+    /// [`with_listener`](crate::GatewayAppBuilder::with_listener) are for
+    /// [`listen`](Self::listen) only.
+    ///
+    /// ```no_run
+    /// # async fn run(app: gateway_core::GatewayApp) -> std::io::Result<()> {
+    /// let gateways = app.start().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start(self) -> std::io::Result<Gateways> {
+        let GatewayApp {
+            shared, namespaces, ..
+        } = self;
+        let gateways = Gateways::new(shared, namespaces);
+        gateways.init().await?;
+        Ok(gateways)
+    }
+}
+
+impl Gateways {
+    fn new(shared: Arc<AppShared>, namespaces: Vec<Arc<NamespaceInner>>) -> Self {
+        let mut tables: HashMap<u16, (PathTable, NamespaceTable)> = HashMap::new();
+        tables.entry(0).or_default();
+        for ns in &namespaces {
+            let (by_path, by_namespace) = tables.entry(ns.options().port()).or_default();
+            by_path.insert(ns.options().path().to_owned(), ns.clone());
+            by_namespace.insert(ns.name().to_owned(), ns.clone());
+        }
+        let routes = tables
+            .into_iter()
+            .map(|(port, (by_path, mut by_namespace))| {
+                add_main_namespace(&mut by_namespace, &shared);
+                (port, Arc::new(Routes::new(by_path, by_namespace)))
+            })
+            .collect();
+        Self {
+            shared,
+            namespaces: namespaces.into(),
+            routes: Arc::new(routes),
+        }
+    }
+
+    async fn init(&self) -> std::io::Result<()> {
+        let handles = self
+            .namespaces
+            .iter()
+            .cloned()
+            .map(Namespace::from_inner)
+            .collect();
+        self.shared
+            .adapter
+            .start(handles)
+            .await
+            .map_err(std::io::Error::other)?;
+        for ns in self.namespaces.iter() {
+            let init = ns
+                .hooks
+                .init
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(init) = init {
+                init(Namespace::from_inner(ns.clone())).await;
+            }
+            tracing::info!(
+                gateway = ns.gateway(),
+                path = ns.options().path(),
+                "gateway initialized"
+            );
+        }
+        Ok(())
+    }
+
+    /// A tower service for the gateways without a declared port: WebSocket upgrades at their
+    /// paths, Engine.IO and Socket.IO at `/socket.io/`, and NestJS's 404 for anything else.
+    ///
+    /// ```no_run
+    /// # async fn run(gateways: gateway_core::Gateways) {
+    /// let router: axum::Router = axum::Router::new()
+    ///     .route("/health", axum::routing::get(|| async { "ok" }))
+    ///     .fallback_service(gateways.service());
+    /// # }
+    /// ```
+    pub fn service(&self) -> GatewayService {
+        self.service_for_port(0)
+            .unwrap_or_else(|| GatewayService::new(Arc::default(), self.shared.clone()))
+    }
+
+    /// The service for the gateways declared with `port` (0: those without a port), if any.
+    ///
+    /// ```no_run
+    /// # async fn run(gateways: gateway_core::Gateways) {
+    /// let admin = gateways.service_for_port(3001).expect("a gateway declares port 3001");
+    /// # }
+    /// ```
+    pub fn service_for_port(&self, port: u16) -> Option<GatewayService> {
+        let routes = self.routes.get(&port)?.clone();
+        Some(GatewayService::new(routes, self.shared.clone()))
+    }
+
+    /// A tower layer that serves the gateways without a declared port and hands every other
+    /// request to the service it wraps (e.g. an axum `Router`'s routes).
+    ///
+    /// ```no_run
+    /// # async fn run(gateways: gateway_core::Gateways) {
+    /// let router: axum::Router = axum::Router::new()
+    ///     .route("/health", axum::routing::get(|| async { "ok" }))
+    ///     .layer(gateways.layer());
+    /// # }
+    /// ```
+    pub fn layer(&self) -> GatewayLayer {
+        GatewayLayer::new(self.service())
+    }
+
+    /// The namespace named `name`, as [`GatewayApp::namespace`].
+    ///
+    /// ```no_run
+    /// # async fn run(gateways: gateway_core::Gateways) {
+    /// let chat = gateways.namespace("/chat").expect("registered");
+    /// # }
+    /// ```
+    pub fn namespace(&self, name: &str) -> Option<Namespace> {
+        find_namespace(&self.namespaces, name)
+    }
+
+    /// Graceful shutdown: new requests are answered 503, every socket finishes the message it
+    /// is handling and is closed (1001), and they are waited for up to the shutdown timeout;
+    /// what is still running after that is dropped. Last, the adapter disconnects. The server
+    /// that mounts the service stops accepting on its own (e.g. axum's
+    /// `with_graceful_shutdown`).
+    ///
+    /// ```no_run
+    /// # async fn run(gateways: gateway_core::Gateways) {
+    /// gateways.shutdown().await;
+    /// # }
+    /// ```
+    pub async fn shutdown(self) {
+        let shared = &self.shared;
+        shared.shutdown.cancel();
+        shared.tasks.close();
+        let timeout = shared.config.shutdown_timeout;
+        if tokio::time::timeout(timeout, shared.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                ?timeout,
+                "shutdown timeout passed; dropping remaining connections"
+            );
+            shared.hard_stop.cancel();
+            shared.tasks.wait().await;
+        }
+        shared.adapter.close().await;
+    }
+
+    /// Waits for `signal`, then [`shutdown`](Self::shutdown). Given to axum's
+    /// `with_graceful_shutdown`, the sockets are closed first and axum then stops accepting.
+    ///
+    /// ```no_run
+    /// # async fn run(gateways: gateway_core::Gateways, listener: tokio::net::TcpListener, router: axum::Router) {
+    /// axum::serve(listener, router)
+    ///     .with_graceful_shutdown(gateways.shutdown_on(async {
+    ///         let _ = tokio::signal::ctrl_c().await;
+    ///     }))
+    ///     .await
+    ///     .unwrap();
+    /// # }
+    /// ```
+    pub async fn shutdown_on<F: Future>(self, signal: F) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+/// socket.io's main namespace exists whether or not a gateway is on it; one without handlers
+/// answers CONNECT and ignores events. It widens no origin check.
+fn add_main_namespace(by_namespace: &mut NamespaceTable, shared: &Arc<AppShared>) {
+    by_namespace.entry("/".to_owned()).or_insert_with(|| {
+        let options = GatewayOptions::new("/").with_allowed_origins(Vec::<String>::new());
+        let definition = GatewayBuilder::new(options)
+            .named("main namespace")
+            .finish();
+        Arc::new(NamespaceInner::new(
+            definition,
+            &Enhancers::default(),
+            shared.clone(),
+        ))
+    });
+}
+
+impl std::fmt::Debug for Gateways {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateways")
+            .field("namespaces", &self.namespaces)
+            .finish()
+    }
+}

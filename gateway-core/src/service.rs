@@ -1,0 +1,242 @@
+//! The gateways as a tower [`Service`]: [`GatewayService`], and [`GatewayLayer`] to put them in
+//! front of another service (an axum `Router`'s routes).
+//!
+//! A request is the gateways' when it is a WebSocket upgrade at a gateway's path, or anything at
+//! the Socket.IO path; [`accept`](crate::accept) answers it. Any other request goes to the
+//! fallback: the wrapped service, or [`NotFound`].
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{Request, Response};
+use http_body_util::{Either, Full};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::accept;
+use crate::app::AppShared;
+use crate::engineio::NamespaceTable;
+use crate::http_answer::not_found;
+use crate::namespace::NamespaceInner;
+
+/// The errors a request body may fail with.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The gateways served at one port, by URL path.
+pub(crate) type PathTable = HashMap<String, Arc<NamespaceInner>>;
+
+/// What one service serves: JSON-format gateways by path, Socket.IO namespaces by name.
+#[derive(Default)]
+pub(crate) struct Routes {
+    pub(crate) by_path: PathTable,
+    pub(crate) by_namespace: Arc<NamespaceTable>,
+}
+
+impl Routes {
+    pub(crate) fn new(by_path: PathTable, by_namespace: NamespaceTable) -> Self {
+        Self {
+            by_path,
+            by_namespace: Arc::new(by_namespace),
+        }
+    }
+}
+
+/// The gateways of a started app as a tower service (from [`Gateways::service`]).
+///
+/// It serves WebSocket upgrades at the gateways' paths and Engine.IO / Socket.IO at the
+/// Socket.IO path, over whatever stream the server upgrades (plain TCP, TLS); other requests go
+/// to `F`: [`NotFound`], or the service a [`GatewayLayer`] wraps. The client's address is read
+/// from the request's extensions (axum's `ConnectInfo<SocketAddr>`, with the `axum` feature).
+///
+/// ```no_run
+/// # async fn run(gateways: gateway_core::Gateways) {
+/// let router: axum::Router = axum::Router::new().fallback_service(gateways.service());
+/// # }
+/// ```
+///
+/// [`Gateways::service`]: crate::Gateways::service
+#[derive(Clone)]
+pub struct GatewayService<F = NotFound> {
+    routes: Arc<Routes>,
+    shared: Arc<AppShared>,
+    fallback: F,
+}
+
+impl GatewayService {
+    pub(crate) fn new(routes: Arc<Routes>, shared: Arc<AppShared>) -> Self {
+        Self {
+            routes,
+            shared,
+            fallback: NotFound,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for GatewayService<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayService")
+            .field("paths", &self.routes.by_path.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<F, B, ResBody> Service<Request<B>> for GatewayService<F>
+where
+    F: Service<Request<B>, Response = Response<ResBody>> + Clone,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Either<Full<Bytes>, ResBody>>;
+    type Error = F::Error;
+    type Future = ResponseFuture<F::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.fallback.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        match accept::target(&req, &self.routes, &self.shared) {
+            Some(target) => ResponseFuture {
+                answer: Answer::Gateways {
+                    future: Box::pin(accept::answer(target, req, self.shared.clone())),
+                },
+            },
+            None => {
+                // The clone was not made ready: swap it with the one that is.
+                let ready = self.fallback.clone();
+                let mut fallback = std::mem::replace(&mut self.fallback, ready);
+                ResponseFuture {
+                    answer: Answer::Fallback {
+                        future: fallback.call(req),
+                    },
+                }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`GatewayService`].
+    pub struct ResponseFuture<Fut> {
+        #[pin]
+        answer: Answer<Fut>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = AnswerProj]
+    enum Answer<Fut> {
+        Gateways { future: BoxFuture<'static, Response<Full<Bytes>>> },
+        Fallback { #[pin] future: Fut },
+    }
+}
+
+impl<Fut, ResBody, E> Future for ResponseFuture<Fut>
+where
+    Fut: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<Either<Full<Bytes>, ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().answer.project() {
+            AnswerProj::Gateways { future } => future
+                .as_mut()
+                .poll(cx)
+                .map(|response| Ok(response.map(Either::Left))),
+            AnswerProj::Fallback { future } => future
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(Either::Right))),
+        }
+    }
+}
+
+impl<Fut> std::fmt::Debug for ResponseFuture<Fut> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}
+
+/// Puts the gateways in front of another service (from [`Gateways::layer`]): their requests
+/// are answered by them, the others by the wrapped service.
+///
+/// ```no_run
+/// # async fn run(gateways: gateway_core::Gateways) {
+/// let router: axum::Router = axum::Router::new()
+///     .route("/health", axum::routing::get(|| async { "ok" }))
+///     .layer(gateways.layer());
+/// # }
+/// ```
+///
+/// [`Gateways::layer`]: crate::Gateways::layer
+#[derive(Clone, Debug)]
+pub struct GatewayLayer {
+    service: GatewayService,
+}
+
+impl GatewayLayer {
+    pub(crate) fn new(service: GatewayService) -> Self {
+        Self { service }
+    }
+}
+
+impl<S> Layer<S> for GatewayLayer {
+    type Service = GatewayService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GatewayService {
+            routes: self.service.routes.clone(),
+            shared: self.service.shared.clone(),
+            fallback: inner,
+        }
+    }
+}
+
+/// The fallback of a [`GatewayService`] that wraps nothing: NestJS's JSON 404
+/// (`{"message":"Cannot GET /x","error":"Not Found","statusCode":404}`).
+///
+/// ```
+/// let service: gateway_core::GatewayService<gateway_core::NotFound>;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NotFound;
+
+impl<B> Service<Request<B>> for NotFound {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        std::future::ready(Ok(not_found(&req)))
+    }
+}
+
+/// The client's address, as [`listen`](crate::GatewayApp::listen) tells the service.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PeerAddr(pub(crate) SocketAddr);
+
+/// The client's address, from the request's extensions; unspecified when the server gave none.
+pub(crate) fn peer_addr<B>(req: &Request<B>) -> SocketAddr {
+    if let Some(PeerAddr(addr)) = req.extensions().get() {
+        return *addr;
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return *addr;
+    }
+    SocketAddr::from(([0, 0, 0, 0], 0))
+}

@@ -1,0 +1,90 @@
+//! The byte stream under an upgraded connection, split into a read half and a write half.
+//!
+//! A plain TCP connection (what [`listen`](crate::GatewayApp::listen) and `axum::serve` upgrade)
+//! is split without a lock. Any other stream hyper upgraded (TLS, or a stream an embedding
+//! server wraps) is split with tokio's lock-based `split`.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+
+use crate::read_ahead::ReadAhead;
+
+type Boxed = TokioIo<Upgraded>;
+
+/// The read half of an upgraded connection.
+pub(crate) enum StreamRead {
+    Tcp(OwnedReadHalf),
+    Other(tokio::io::ReadHalf<Boxed>),
+}
+
+/// The write half of an upgraded connection.
+pub(crate) enum StreamWrite {
+    Tcp(OwnedWriteHalf),
+    Other(tokio::io::WriteHalf<Boxed>),
+}
+
+/// Splits `upgraded`; the read half first serves what hyper read past the request, in chunks
+/// of up to `read_chunk` bytes.
+pub(crate) fn split(upgraded: Upgraded, read_chunk: usize) -> (ReadAhead<StreamRead>, StreamWrite) {
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let (read, write) = parts.io.into_inner().into_split();
+            let read = ReadAhead::with_prefix(StreamRead::Tcp(read), parts.read_buf, read_chunk);
+            (read, StreamWrite::Tcp(write))
+        }
+        Err(upgraded) => {
+            // `Upgraded` serves its own read-past bytes first.
+            let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+            let read =
+                ReadAhead::with_prefix(StreamRead::Other(read), Default::default(), read_chunk);
+            (read, StreamWrite::Other(write))
+        }
+    }
+}
+
+impl AsyncRead for StreamRead {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(read) => Pin::new(read).poll_read(cx, buf),
+            Self::Other(read) => Pin::new(read).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for StreamWrite {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Tcp(write) => Pin::new(write).poll_write(cx, buf),
+            Self::Other(write) => Pin::new(write).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(write) => Pin::new(write).poll_flush(cx),
+            Self::Other(write) => Pin::new(write).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(write) => Pin::new(write).poll_shutdown(cx),
+            Self::Other(write) => Pin::new(write).poll_shutdown(cx),
+        }
+    }
+}
