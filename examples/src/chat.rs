@@ -31,16 +31,22 @@ impl ChatGateway {
     /// CONNECT packet's `auth.token`.
     pub fn new(jwt_secret: &str) -> Self {
         Self {
-            auth: JwtAuthGuard::hmac(jwt_secret)
-                .with_leeway(0)
-                .with_exp_required(false)
-                .with_token_sources([
-                    TokenSource::AuthorizationHeader,
-                    TokenSource::Query("token".into()),
-                    TokenSource::AuthPayload,
-                ]),
+            auth: chat_auth(jwt_secret),
         }
     }
+}
+
+/// The guard [`ChatGateway`] authenticates with, for other entry points (a REST route) to accept
+/// the same tokens.
+pub fn chat_auth(jwt_secret: &str) -> JwtAuthGuard {
+    JwtAuthGuard::hmac(jwt_secret)
+        .with_leeway(0)
+        .with_exp_required(false)
+        .with_token_sources([
+            TokenSource::AuthorizationHeader,
+            TokenSource::Query("token".into()),
+            TokenSource::AuthPayload,
+        ])
 }
 
 /// The user a socket acts as (`client.data.user`): the token's claims.

@@ -123,6 +123,8 @@ mod exception;
 pub mod extract;
 mod gateway;
 mod gateways;
+/// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
+pub mod guide;
 mod handler;
 mod handshake;
 mod http_answer;

@@ -1,0 +1,39 @@
+//! The long-form companion to the API reference, one page per topic:
+//!
+//! - [`gateways`]: `#[gateway]` and `#[subscribe_message]`, handler arguments and replies,
+//!   lifecycle hooks, rooms and broadcasts, the app.
+//! - [`pipeline`]: guards, pipes, interceptors and exception filters; `WsException`; JWT.
+//! - [`socketio`]: Socket.IO v5 / Engine.IO v4: namespaces, acks, binary data, transports,
+//!   connection state recovery.
+//! - [`redis`]: many instances behind the Redis adapter, wire-compatible with
+//!   `@socket.io/redis-adapter`.
+//! - [`testing`]: `TestClient`, loopback servers, waiting instead of sleeping.
+//! - [`features`]: every cargo feature of gateway-core and gateway-redis.
+//! - `axum` (coming): mounting the gateways in an axum app.
+//!
+//! The pages are the Markdown files in `docs/guide/`; their examples are compiled as doctests.
+//!
+//! [`gateways`]: crate::guide::gateways
+//! [`pipeline`]: crate::guide::pipeline
+//! [`socketio`]: crate::guide::socketio
+//! [`redis`]: crate::guide::redis
+//! [`testing`]: crate::guide::testing
+//! [`features`]: crate::guide::features
+
+#[doc = include_str!("../../docs/guide/gateways.md")]
+pub mod gateways {}
+
+#[doc = include_str!("../../docs/guide/pipeline.md")]
+pub mod pipeline {}
+
+#[doc = include_str!("../../docs/guide/socketio.md")]
+pub mod socketio {}
+
+#[doc = include_str!("../../docs/guide/redis.md")]
+pub mod redis {}
+
+#[doc = include_str!("../../docs/guide/testing.md")]
+pub mod testing {}
+
+#[doc = include_str!("../../docs/guide/features.md")]
+pub mod features {}
