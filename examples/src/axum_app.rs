@@ -16,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use gateway_core::jwt::JwtAuthGuard;
 use gateway_core::{GatewayApp, GatewayAppBuilder, Gateways};
@@ -146,6 +147,10 @@ pub async fn serve(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    // Small frames go out at once, as `listen()` does.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(gateways.shutdown_on(signal))
         .await

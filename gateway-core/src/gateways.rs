@@ -108,6 +108,20 @@ impl Gateways {
         Ok(())
     }
 
+    /// The ports gateways declared with `port = N`, and 0 for those without one: what
+    /// [`service_for_port`](Self::service_for_port) serves.
+    ///
+    /// ```no_run
+    /// # async fn run(gateways: gateway_core::Gateways) {
+    /// for port in gateways.ports() {
+    ///     let service = gateways.service_for_port(port);
+    /// }
+    /// # }
+    /// ```
+    pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.routes.keys().copied()
+    }
+
     /// A tower service for the gateways without a declared port: WebSocket upgrades at their
     /// paths, Engine.IO and Socket.IO at `/socket.io/`, and NestJS's 404 for anything else.
     ///

@@ -6,14 +6,14 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use gateway_core::test::TestClient;
-use gateway_core::{gateway, Adapter, GatewayApp, MessageBody, Namespace, RunningApp, Socket};
+use gateway_core::{gateway, Adapter, GatewayApp, MessageBody, Namespace, Socket};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 use crate::eio::{self, Frame, Ws};
-use crate::{serve, ws_url, PATIENCE};
+use crate::{serve, ws_url, TestServer, PATIENCE};
 
 /// The namespace of [`ClusterGateway`].
 pub const NAMESPACE: &str = "/cluster";
@@ -189,7 +189,7 @@ pub struct RoomsRequest {
 
 /// An instance serving [`ClusterGateway`] on loopback with `adapter`; its `hello-servers`
 /// server-side handler answers `{"from": "rust", "port": PORT, "got": args}`.
-pub async fn instance(adapter: impl Adapter) -> RunningApp {
+pub async fn instance(adapter: impl Adapter) -> TestServer {
     let server = serve(
         GatewayApp::builder()
             .with_adapter(adapter)
@@ -219,7 +219,7 @@ pub async fn assert_listen_fails_unreachable(adapter: impl Adapter) {
 
 /// A JSON-format client of `server`'s cluster namespace, joined to `rooms`; returns it with its
 /// socket id.
-pub async fn json_client(server: &RunningApp, rooms: &[&str]) -> (TestClient, String) {
+pub async fn json_client(server: &TestServer, rooms: &[&str]) -> (TestClient, String) {
     let mut client = TestClient::connect(&ws_url(server, NAMESPACE)).await;
     client.emit("whoami", ()).await;
     let id = client.recv().await.as_str().expect("an id").to_owned();
@@ -425,7 +425,7 @@ async fn ping(port: u16) -> bool {
 }
 
 /// The cluster namespace of `server`.
-pub fn namespace(server: &RunningApp) -> Namespace {
+pub fn namespace(server: &TestServer) -> Namespace {
     server.namespace(NAMESPACE).expect("the cluster namespace")
 }
 
@@ -442,7 +442,7 @@ pub struct Member {
 }
 
 /// Two clients per instance: the first in room `a`, the second in rooms `b` and `muted`.
-pub async fn members(servers: &[RunningApp]) -> Vec<Member> {
+pub async fn members(servers: &[TestServer]) -> Vec<Member> {
     let mut members = Vec::new();
     for (instance, server) in servers.iter().enumerate() {
         for rooms in [vec!["a"], vec!["b", "muted"]] {
@@ -461,7 +461,7 @@ pub async fn members(servers: &[RunningApp]) -> Vec<Member> {
 /// From every instance in turn, broadcasts to everyone, to room `a`, to rooms `a` and `b`
 /// except `muted`, and to one socket of the next instance, then a `marker`; checks that every
 /// client received exactly the broadcasts meant for it, each once.
-pub async fn check_broadcasts(servers: &[RunningApp], members: &mut [Member]) {
+pub async fn check_broadcasts(servers: &[TestServer], members: &mut [Member]) {
     let n = servers.len();
     for (origin, server) in servers.iter().enumerate() {
         let ns = namespace(server);
@@ -512,7 +512,7 @@ pub async fn check_broadcasts(servers: &[RunningApp], members: &mut [Member]) {
 /// Broadcasts `probe` to `room` from `from` until `to`, its only member, receives one: after an
 /// outage the sender may still be backing off. Then checks that a broadcast and a marker
 /// arrive, once each.
-pub async fn wait_for_delivery(from: &RunningApp, to: &mut TestClient, room: &str) {
+pub async fn wait_for_delivery(from: &TestServer, to: &mut TestClient, room: &str) {
     let ns = namespace(from).to(room);
     let probing = async {
         for attempt in 0u64.. {

@@ -145,13 +145,13 @@ pub async fn post(addr: SocketAddr, path: &str, sid: &str, body: &str) -> (u16, 
 
 /// The conformance example's server, exactly as the suites require (pings every 300 ms, 200 ms
 /// timeout).
-pub async fn conformance_server() -> gateway_core::RunningApp {
+pub async fn conformance_server() -> crate::TestServer {
     crate::serve(gateway_examples::conformance::app()).await
 }
 
 /// The conformance server with a long ping timeout, for cases that are not about heartbeats: a
 /// test client slow to answer a ping (a loaded machine) must not lose its session.
-pub async fn patient_server() -> gateway_core::RunningApp {
+pub async fn patient_server() -> crate::TestServer {
     crate::serve(
         gateway_examples::conformance::app().with_ping_timeout(std::time::Duration::from_secs(30)),
     )
@@ -159,7 +159,7 @@ pub async fn patient_server() -> gateway_core::RunningApp {
 }
 
 /// The conformance server pinging rarely, for cases where a ping would end a pending poll early.
-pub async fn quiet_server() -> gateway_core::RunningApp {
+pub async fn quiet_server() -> crate::TestServer {
     crate::serve(
         gateway_examples::conformance::app().with_ping_interval(std::time::Duration::from_secs(60)),
     )

@@ -2,25 +2,27 @@
 
 pub mod cluster;
 pub mod eio;
+pub mod serving;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use gateway_core::{GatewayAppBuilder, RunningApp};
+use gateway_core::GatewayAppBuilder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 /// How long a test waits for something it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Builds the app and listens on `127.0.0.1:0`.
-pub async fn serve(builder: GatewayAppBuilder) -> RunningApp {
-    let app = builder.build().expect("the test app is valid");
-    app.listen("127.0.0.1:0").await.expect("bind 127.0.0.1:0")
+pub use serving::{Serving, TestServer};
+
+/// Builds the app and serves it on `127.0.0.1:0`, the way `GATEWAY_TEST_SERVING` says.
+pub async fn serve(builder: GatewayAppBuilder) -> TestServer {
+    TestServer::start(builder).await
 }
 
 /// `ws://127.0.0.1:PORT{path}` for the main listener.
-pub fn ws_url(server: &RunningApp, path: &str) -> String {
+pub fn ws_url(server: &TestServer, path: &str) -> String {
     format!("ws://{}{path}", server.local_addr())
 }
 

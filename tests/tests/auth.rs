@@ -68,11 +68,11 @@ impl Secured {
     }
 }
 
-async fn secured() -> gateway_core::RunningApp {
+async fn secured() -> gateway_tests::TestServer {
     serve(GatewayApp::builder().gateway(Secured)).await
 }
 
-async fn refused(server: &gateway_core::RunningApp, query: &str, headers: &str) -> (u16, Value) {
+async fn refused(server: &gateway_tests::TestServer, query: &str, headers: &str) -> (u16, Value) {
     let (status, text) = raw_http(
         server.local_addr(),
         &upgrade_request(&format!("/secured{query}"), headers),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gateway_core::RunningApp;
+use gateway_tests::TestServer;
 use gateway_redis::{AdapterStatus, RedisAdapter};
 use gateway_tests::cluster::{
     assert_listen_fails_unreachable, check_broadcasts, events_until, instance, json_client,
@@ -18,7 +18,7 @@ fn adapter(redis: &RedisServer) -> RedisAdapter {
         .with_reconnect_delay(Duration::from_millis(20), Duration::from_millis(500))
 }
 
-async fn redis_instance(redis: &RedisServer) -> (RunningApp, AdapterStatus) {
+async fn redis_instance(redis: &RedisServer) -> (TestServer, AdapterStatus) {
     let adapter = adapter(redis);
     let status = adapter.status();
     (instance(adapter).await, status)

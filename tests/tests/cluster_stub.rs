@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway_core::RunningApp;
+use gateway_tests::TestServer;
 use gateway_redis::{AdapterStatus, MemoryBroker, RedisAdapter};
 use gateway_tests::cluster::{
     assert_listen_fails_unreachable, check_broadcasts, events_until, instance, json_client,
@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 struct Cluster {
     broker: MemoryBroker,
-    servers: Vec<RunningApp>,
+    servers: Vec<TestServer>,
     statuses: Vec<AdapterStatus>,
 }
 

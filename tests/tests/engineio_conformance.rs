@@ -5,7 +5,7 @@
 //! Where the upstream suite relies on timing (sleeping past the ping timeout, a 5 ms head start
 //! for one of two concurrent requests), these versions wait for the outcome instead.
 
-use gateway_core::RunningApp;
+use gateway_tests::TestServer;
 use gateway_tests::eio::{self, Frame};
 use gateway_tests::http;
 
@@ -281,7 +281,7 @@ mod upgrade {
 
     /// Upgrades a new polling session; returns its sid and the upgraded WebSocket, proven live
     /// by an echo.
-    async fn upgraded(server: &RunningApp) -> (String, eio::Ws) {
+    async fn upgraded(server: &TestServer) -> (String, eio::Ws) {
         let addr = server.local_addr();
         let sid = eio::start_polling(addr, PATH).await;
         let mut ws = eio::open(addr, &format!("{PATH}?EIO=4&transport=websocket&sid={sid}")).await;

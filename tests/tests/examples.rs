@@ -5,7 +5,7 @@ use gateway_core::GatewayApp;
 use gateway_examples::chat::{mint_token, ChatGateway, ChatService};
 use gateway_examples::events::EventsGateway;
 use gateway_examples::notifications::{NotificationsGateway, NotificationsService};
-use gateway_tests::{raw_http, serve, upgrade_request, wait_until, ws_url};
+use gateway_tests::{raw_http, serve, upgrade_request, wait_until, ws_url, Serving, TestServer};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -44,7 +44,7 @@ const ROOM: &str = "6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f";
 const OTHER_ROOM: &str = "0b8c6f7e-1d2a-4e3b-9c4d-5e6f7a8b9c0d";
 
 async fn chat_client(
-    server: &gateway_core::RunningApp,
+    server: &gateway_tests::TestServer,
     sub: &str,
     role: Option<&str>,
 ) -> TestClient {
@@ -60,7 +60,7 @@ async fn chat_rooms_as_in_the_guide() {
         .build()
         .unwrap();
     let service = ChatService::new(app.namespace("/chat").unwrap());
-    let server = app.listen("127.0.0.1:0").await.unwrap();
+    let server = TestServer::serve(app, Serving::from_env()).await;
     let mut alice = chat_client(&server, "alice", None).await;
     let mut bob = chat_client(&server, "bob", None).await;
     let mut carol = chat_client(&server, "carol", None).await;
@@ -212,7 +212,7 @@ async fn notifications_reach_every_device_of_a_user_and_everyone() {
         .build()
         .unwrap();
     let service = NotificationsService::new(app.namespace("/notifications").unwrap());
-    let server = app.listen("127.0.0.1:0").await.unwrap();
+    let server = TestServer::serve(app, Serving::from_env()).await;
     let url = ws_url(&server, "/notifications");
 
     let mut phone = TestClient::connect(&url).await;

@@ -78,7 +78,7 @@ impl Extract {
     }
 }
 
-async fn client() -> (gateway_core::RunningApp, TestClient) {
+async fn client() -> (gateway_tests::TestServer, TestClient) {
     let server = serve(
         GatewayApp::builder()
             .gateway(Extract)

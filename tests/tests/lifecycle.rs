@@ -80,7 +80,7 @@ impl Hooks {
 }
 
 struct Fixture {
-    server: gateway_core::RunningApp,
+    server: gateway_tests::TestServer,
     inits: Arc<Counter>,
     release_connection: Arc<Notify>,
     disconnects: mpsc::UnboundedReceiver<DisconnectReason>,

@@ -113,7 +113,7 @@ impl Levels {
     }
 }
 
-async fn levels() -> (gateway_core::RunningApp, TestClient, Log) {
+async fn levels() -> (gateway_tests::TestServer, TestClient, Log) {
     let log: Log = Arc::default();
     let app = GatewayApp::builder()
         .gateway(Levels { log: log.clone() })
@@ -307,7 +307,7 @@ impl Failing {
     }
 }
 
-async fn failing() -> (gateway_core::RunningApp, TestClient) {
+async fn failing() -> (gateway_tests::TestServer, TestClient) {
     let server = serve(GatewayApp::builder().gateway(Failing)).await;
     let client = TestClient::connect(&ws_url(&server, "/failing")).await;
     (server, client)

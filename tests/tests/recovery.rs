@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use gateway_core::{gateway, GatewayApp, RunningApp, Socket, WsResponse};
+use gateway_tests::TestServer;
+use gateway_core::{gateway, GatewayApp, Socket, WsResponse};
 use gateway_tests::eio::{self, Ws};
 use gateway_tests::{run_node, serve, wait_until};
 use serde_json::Value;
@@ -34,7 +35,7 @@ impl Recovery {
     }
 }
 
-async fn server() -> RunningApp {
+async fn server() -> TestServer {
     serve(
         GatewayApp::builder()
             .gateway(Recovery)
@@ -44,7 +45,7 @@ async fn server() -> RunningApp {
 }
 
 /// A new Engine.IO connection sending `connect` (a CONNECT packet); returns the CONNECT reply.
-async fn connect(server: &RunningApp, connect: &str) -> (Ws, Value) {
+async fn connect(server: &TestServer, connect: &str) -> (Ws, Value) {
     let mut ws = eio::open(server.local_addr(), "/socket.io/?EIO=4&transport=websocket").await;
     eio::next(&mut ws).await; // open packet
     eio::send(&mut ws, connect).await;

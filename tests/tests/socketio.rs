@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use gateway_tests::TestServer;
 use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
-use gateway_core::{gateway, Ack, AckError, GatewayApp, MessageBody, RunningApp, Socket};
+use gateway_core::{gateway, Ack, AckError, GatewayApp, MessageBody, Socket};
 use gateway_tests::{raw_http, serve, upgrade_request, wait_until, PATIENCE};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -73,7 +74,7 @@ impl Guarded {
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn server(ping: Duration) -> RunningApp {
+async fn server(ping: Duration) -> TestServer {
     serve(
         GatewayApp::builder()
             .gateway(Events)
@@ -84,7 +85,7 @@ async fn server(ping: Duration) -> RunningApp {
     .await
 }
 
-async fn connect(server: &RunningApp) -> (Ws, Value) {
+async fn connect(server: &TestServer) -> (Ws, Value) {
     let url = format!(
         "ws://{}/socket.io/?EIO=4&transport=websocket",
         server.local_addr()

@@ -7,7 +7,7 @@
 //! heartbeats run with a long ping timeout and answer pings, and timing-based steps wait for
 //! their outcome instead.
 
-use gateway_core::RunningApp;
+use gateway_tests::TestServer;
 use gateway_tests::eio::{self, Frame, Ws};
 use gateway_tests::http;
 
@@ -20,14 +20,14 @@ use gateway_tests::eio::{
 };
 
 /// A WebSocket session past the Engine.IO handshake.
-async fn engine_io(server: &RunningApp) -> Ws {
+async fn engine_io(server: &TestServer) -> Ws {
     let mut ws = eio::open(server.local_addr(), WS).await;
     assert!(eio::next(&mut ws).await.text().starts_with('0'));
     ws
 }
 
 /// A session connected to `/` (CONNECT reply and `auth` packet consumed).
-async fn socket_io(server: &RunningApp) -> Ws {
+async fn socket_io(server: &TestServer) -> Ws {
     let mut ws = engine_io(server).await;
     eio::send(&mut ws, "40").await;
     assert!(eio::next_skipping_pings(&mut ws)
@@ -221,7 +221,7 @@ mod engine_io_upgrade {
 
     /// Probes and upgrades a new polling session; returns its sid and the WebSocket, proven
     /// to carry the session by a Socket.IO CONNECT.
-    async fn upgraded(server: &RunningApp) -> (String, Ws) {
+    async fn upgraded(server: &TestServer) -> (String, Ws) {
         let addr = server.local_addr();
         let sid = eio::start_polling(addr, PATH).await;
         let mut ws = eio::open(addr, &format!("{WS}&sid={sid}")).await;

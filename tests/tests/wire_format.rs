@@ -92,7 +92,7 @@ impl Wire {
     }
 }
 
-async fn client() -> (gateway_core::RunningApp, TestClient) {
+async fn client() -> (gateway_tests::TestServer, TestClient) {
     let server = serve(GatewayApp::builder().gateway(Wire)).await;
     let client = TestClient::connect(&ws_url(&server, "/wire")).await;
     (server, client)
