@@ -3,7 +3,8 @@
 # lints, runs every Rust test (unit, doc, trybuild UI, end-to-end over loopback with real
 # clients: npm socket.io-client and ws, python-socketio, Node socket.io with the Redis adapter,
 # real redis-server processes, and the differential parity run against real NestJS 12 in
-# tests/parity), then runs the chat example binary and two redis_cluster
+# tests/parity), runs the end-to-end tests again with the gateways mounted in axum, then runs
+# the chat and axum_app example binaries and two redis_cluster
 # instances on one redis-server, and drives them with the npm `ws` client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,11 @@ step "cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test -j 2 --workspace 2>&1 | tee "$log"
+
+step "cargo test: the end-to-end tests again, with the gateways mounted in axum"
+# (The parity run drives the chat example binary, served one way only.)
+GATEWAY_TEST_SERVING=axum cargo test -j 2 -p gateway-tests --tests -- \
+  --skip chat_example_answers_every_client_as_nestjs_does 2>&1 | tee -a "$log"
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '; ([0-9]+) failed' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
 
@@ -86,6 +92,17 @@ else
   smoke=1
 fi
 count_smoke "chat example"
+
+step "example smoke test: cargo run --example axum_app, the same ws clients through axum"
+smoke=0
+if PORT=0 start_example axum_app; then
+  node tests/node/chat_flow.mjs "ws://127.0.0.1:$started_port" "$alice" "$bob" || smoke=1
+  kill -INT "$started_pid"
+  wait "$started_pid" || smoke=1
+else
+  smoke=1
+fi
+count_smoke "axum_app example"
 
 step "example smoke test: two redis_cluster instances on one redis-server, alice on one, bob on the other"
 smoke=0

@@ -99,9 +99,12 @@ impl TestServer {
                         ))
                     } else {
                         tokio::spawn(async move {
-                            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                                .with_graceful_shutdown(signal)
-                                .await
+                            axum::serve(
+                                listener,
+                                router.into_make_service_with_connect_info::<SocketAddr>(),
+                            )
+                            .with_graceful_shutdown(signal)
+                            .await
                         })
                     };
                     servers.push((port, stop, task));

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use gateway_tests::TestServer;
 use gateway_redis::{AdapterStatus, RedisAdapter};
 use gateway_tests::cluster::{
     assert_listen_fails_unreachable, check_broadcasts, events_until, instance, json_client,
     members, namespace, wait_for_delivery, RedisServer,
 };
+use gateway_tests::TestServer;
 use gateway_tests::{run_node, wait_until};
 use serde_json::json;
 

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway_tests::TestServer;
 use gateway_redis::{AdapterStatus, MemoryBroker, RedisAdapter};
 use gateway_tests::cluster::{
     assert_listen_fails_unreachable, check_broadcasts, events_until, instance, json_client,
     members, namespace, wait_for_delivery, SioClient,
 };
+use gateway_tests::TestServer;
 use gateway_tests::{wait_until, Counter, PATIENCE};
 use serde_json::{json, Value};
 

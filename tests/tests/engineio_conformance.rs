@@ -5,9 +5,9 @@
 //! Where the upstream suite relies on timing (sleeping past the ping timeout, a 5 ms head start
 //! for one of two concurrent requests), these versions wait for the outcome instead.
 
-use gateway_tests::TestServer;
 use gateway_tests::eio::{self, Frame};
 use gateway_tests::http;
+use gateway_tests::TestServer;
 
 const PATH: &str = "/engine.io/";
 

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use gateway_tests::TestServer;
 use gateway_core::{gateway, GatewayApp, Socket, WsResponse};
 use gateway_tests::eio::{self, Ws};
+use gateway_tests::TestServer;
 use gateway_tests::{run_node, serve, wait_until};
 use serde_json::Value;
 

@@ -1,8 +1,8 @@
 //! Rooms and broadcasts: who receives what, from handlers and from outside the gateway.
 
-use gateway_tests::TestServer;
 use gateway_core::test::TestClient;
 use gateway_core::{gateway, GatewayApp, MessageBody, Namespace, Socket};
+use gateway_tests::TestServer;
 use gateway_tests::{serve, ws_url};
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use gateway_tests::TestServer;
 use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
 use gateway_core::{gateway, Ack, AckError, GatewayApp, MessageBody, Socket};
+use gateway_tests::TestServer;
 use gateway_tests::{raw_http, serve, upgrade_request, wait_until, PATIENCE};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;

@@ -7,9 +7,9 @@
 //! heartbeats run with a long ping timeout and answer pings, and timing-based steps wait for
 //! their outcome instead.
 
-use gateway_tests::TestServer;
 use gateway_tests::eio::{self, Frame, Ws};
 use gateway_tests::http;
+use gateway_tests::TestServer;
 
 const PATH: &str = "/socket.io/";
 const WS: &str = "/socket.io/?EIO=4&transport=websocket";
