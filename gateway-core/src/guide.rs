@@ -9,7 +9,7 @@
 //!   `@socket.io/redis-adapter`.
 //! - [`testing`]: `TestClient`, loopback servers, waiting instead of sleeping.
 //! - [`features`]: every cargo feature of gateway-core and gateway-redis.
-//! - `axum` (coming): mounting the gateways in an axum app.
+//! - [`axum`]: mounting the gateways in an axum app beside REST routes; TLS; shutdown.
 //!
 //! The pages are the Markdown files in `docs/guide/`; their examples are compiled as doctests.
 //!
@@ -19,6 +19,7 @@
 //! [`redis`]: crate::guide::redis
 //! [`testing`]: crate::guide::testing
 //! [`features`]: crate::guide::features
+//! [`axum`]: crate::guide::axum
 
 #[doc = include_str!("../../docs/guide/gateways.md")]
 pub mod gateways {}
@@ -37,3 +38,6 @@ pub mod testing {}
 
 #[doc = include_str!("../../docs/guide/features.md")]
 pub mod features {}
+
+#[doc = include_str!("../../docs/guide/axum.md")]
+pub mod axum {}
