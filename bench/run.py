@@ -35,6 +35,12 @@ SERVER_CPU, CLIENT_CPU = "0", "1"
 SYSTEMS = {
     "ours-json": ([os.path.join(ROOT, "target/release/examples/bench_server")], "json"),
     "ours-sio": ([os.path.join(ROOT, "target/release/examples/bench_server")], "sio"),
+    # The same server with the gateways layered in front of an axum Router (`--axum`).
+    "ours-json-axum": ([os.path.join(ROOT, "target/release/examples/bench_server"), "--axum"], "json"),
+    "ours-sio-axum": ([os.path.join(ROOT, "target/release/examples/bench_server"), "--axum"], "sio"),
+    # An earlier build of bench_server copied to bench/target/baseline/, for before/after runs.
+    "ours-json-baseline": ([os.path.join(BENCH, "target/baseline/bench_server")], "json"),
+    "ours-sio-baseline": ([os.path.join(BENCH, "target/baseline/bench_server")], "sio"),
     "bare": ([os.path.join(BENCH, "target/release/bench-bare")], "json"),
     "socketioxide": ([os.path.join(BENCH, "target/release/bench-socketioxide")], "sio"),
     "nest-ws": (["node", os.path.join(NODE, "nest-ws.js")], "json"),
@@ -42,6 +48,8 @@ SYSTEMS = {
     "socketio": (["node", os.path.join(NODE, "socketio.js")], "sio"),
 }
 REDIS_SYSTEMS = ["ours-json", "ours-sio", "socketioxide", "socketio"]
+# Run only when asked for (`--systems`): the same server served another way, not a peer.
+OPTIONAL_SYSTEMS = ["ours-json-axum", "ours-sio-axum", "ours-json-baseline", "ours-sio-baseline"]
 OURS = {"json": "ours-json", "sio": "ours-sio"}
 SCENARIOS = ["echo", "echo16k", "fanout", "latency", "idle", "connect", "slow", "enhancers", "redis"]
 
@@ -285,7 +293,7 @@ def versions():
     ]
 
 
-def report(results, reps, started, args):
+def report(results, reps, started, args, path):
     by = {}
     for r in results:
         by.setdefault((r["scenario"], r["system"]), []).append(r)
@@ -342,7 +350,7 @@ def report(results, reps, started, args):
     extra = os.path.join(BENCH, "NOTES.md")
     if os.path.exists(extra):
         lines += [open(extra).read().rstrip(), ""]
-    with open(os.path.join(BENCH, "RESULTS.md"), "w") as f:
+    with open(path, "w") as f:
         f.write("\n".join(lines))
     print(f"wrote {os.path.join(BENCH, 'RESULTS.md')}")
 
@@ -352,8 +360,11 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--only", default=",".join(SCENARIOS))
-    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--systems",
+                        default=",".join(n for n in SYSTEMS if n not in OPTIONAL_SYSTEMS))
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--report", default=os.path.join(BENCH, "RESULTS.md"),
+                        help="where the report goes (a partial run should not replace RESULTS.md)")
     args = parser.parse_args()
     if not args.no_build:
         build()
@@ -388,7 +399,7 @@ def main():
                     raw.write(json.dumps(entry) + "\n")
                     raw.flush()
     passthrough = [a for a in sys.argv[1:] if a != "--no-build"]
-    report(results, args.reps, started, passthrough)
+    report(results, args.reps, started, passthrough, args.report)
 
 
 if __name__ == "__main__":

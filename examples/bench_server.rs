@@ -1,8 +1,10 @@
 //! `cargo run --release --example bench_server -- --port 3000`: the benchmark contract
 //! (`bench/README.md`) on both wire formats, JSON at `ws://127.0.0.1:PORT/` and Socket.IO
 //! namespace `/`. With `--redis URL`, broadcasts span every instance on that Redis.
-//! `READ_BUFFER_SIZE` overrides the per-connection read buffer (bytes). Prints
-//! `listening on 127.0.0.1:PORT` once it accepts connections.
+//! `READ_BUFFER_SIZE` overrides the per-connection read buffer (bytes). With `--axum`, the
+//! gateways are layered in front of an axum `Router` (one `GET /health` route) served by
+//! `axum::serve`, instead of `listen()`. Prints `listening on 127.0.0.1:PORT` once it accepts
+//! connections.
 
 use std::io::Write;
 
@@ -21,17 +23,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(url) = args.next() {
         app = app.with_adapter(RedisAdapter::new(&url)?.with_required_at_startup(true));
     }
-    let server = app.build()?.listen(("127.0.0.1", port)).await?;
+    let app = app.build()?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let stop = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    };
+    if std::env::args().any(|arg| arg == "--axum") {
+        let gateways = app.start().await?;
+        let router = axum::Router::new()
+            .route("/health", axum::routing::get(|| async { "ok" }))
+            .layer(gateways.layer());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        println!("listening on {}", listener.local_addr()?);
+        std::io::stdout().flush()?;
+        gateway_examples::axum_app::serve(listener, router, gateways, stop).await?;
+        return Ok(());
+    }
+    let server = app.listen(("127.0.0.1", port)).await?;
     println!("listening on {}", server.local_addr());
     std::io::stdout().flush()?;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    server
-        .shutdown_on(async {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-        .await;
+    server.shutdown_on(stop).await;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! upgrade, or Engine.IO's HTTP errors). The upgraded stream is then served by
 //! [`connection`](crate::connection) or [`engineio`](crate::engineio).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -14,18 +15,58 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::app::AppShared;
-use crate::engineio::{self, Service};
+use crate::engineio::{self, NamespaceTable, Service};
 use crate::http_answer::{
     json_body, json_error, not_found, plain, refused, switching_protocols, websocket_key,
     NotAnUpgrade,
 };
-use crate::namespace::NamespaceInner;
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::read_ahead::TUNGSTENITE_READ_SIZE;
-use crate::service::{peer_addr, BoxError, Routes};
+use crate::registry::NamespaceInner;
+use crate::runtime::AppShared;
 use crate::ws_io::WsConn;
 use crate::{connection, stream, Handshake, WsException};
+
+/// The errors a request body may fail with.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The gateways served at one port, by URL path.
+pub(crate) type PathTable = HashMap<String, Arc<NamespaceInner>>;
+
+/// What one service serves: JSON-format gateways by path, Socket.IO namespaces by name.
+#[derive(Default)]
+pub(crate) struct Routes {
+    pub(crate) by_path: PathTable,
+    pub(crate) by_namespace: Arc<NamespaceTable>,
+}
+
+impl Routes {
+    pub(crate) fn new(by_path: PathTable, by_namespace: NamespaceTable) -> Self {
+        Self {
+            by_path,
+            by_namespace: Arc::new(by_namespace),
+        }
+    }
+}
+
+/// The client's address, as [`listen`](crate::GatewayApp::listen) tells the service.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PeerAddr(pub(crate) SocketAddr);
+
+/// The client's address, from the request's extensions; unspecified when the server gave none.
+pub(crate) fn peer_addr<B>(req: &Request<B>) -> SocketAddr {
+    if let Some(PeerAddr(addr)) = req.extensions().get() {
+        return *addr;
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return *addr;
+    }
+    SocketAddr::from(([0, 0, 0, 0], 0))
+}
 
 /// Whose a request is.
 pub(crate) enum Target {
@@ -228,7 +269,7 @@ where
             Err(refusal) => return refusal.into_response(),
         };
         let on_upgrade = hyper::upgrade::on(&mut req);
-        spawn_websocket(shared, on_upgrade, engineio::close_without_status);
+        spawn_websocket(shared, on_upgrade, engineio::upgrade::close_without_status);
         return switching_protocols(&key);
     }
     if transport.as_deref() == Some("polling") {
@@ -272,7 +313,7 @@ where
     let app = shared.clone();
     spawn_websocket(shared, on_upgrade, move |ws| async move {
         match polling {
-            Some(session) => engineio::upgrade(ws, session).await,
+            Some(session) => engineio::upgrade::upgrade(ws, session).await,
             None => engineio::serve_websocket(ws, service, handshake, app).await,
         }
     });

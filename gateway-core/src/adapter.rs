@@ -10,24 +10,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::recipients::Recipients;
 use crate::{Namespace, Payload, Room, Socket, SocketId};
-
-/// Who a broadcast or cluster-wide operation is for: the members of any of `rooms` (every
-/// socket of the namespace when empty), minus the members of any of `except`. A socket id is a
-/// room holding only that socket.
-///
-/// ```
-/// use gateway_core::{Recipients, Room};
-/// let everyone_but_muted = Recipients { rooms: vec![], except: vec![Room::from("muted")] };
-/// assert!(everyone_but_muted.rooms.is_empty());
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Recipients {
-    /// Reach the members of any of these rooms; every socket when empty.
-    pub rooms: Vec<Room>,
-    /// Leave out the members of these rooms.
-    pub except: Vec<Room>,
-}
 
 /// The arguments of a broadcast event, as the emitter gave them.
 ///

@@ -13,12 +13,11 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::adapter::{
-    Adapter, AdapterError, BroadcastMessage, EventData, Recipients, RemoteAcks, SocketInfo,
-};
-use crate::namespace::NamespaceInner;
+use crate::adapter::{Adapter, AdapterError, BroadcastMessage, EventData, RemoteAcks, SocketInfo};
 use crate::outbox::OutFrame;
 use crate::protocol::{socketio, Wire};
+use crate::recipients::Recipients;
+use crate::registry::NamespaceInner;
 use crate::{AckError, IntoRooms, Payload, Room, Socket, SocketId};
 
 /// Why an emit failed.
@@ -48,34 +47,16 @@ pub enum EmitError {
 #[must_use = "a broadcast operator does nothing until `emit` is called"]
 pub struct BroadcastOperator {
     ns: Arc<NamespaceInner>,
-    target: Target,
+    target: Recipients,
     /// Only this instance's sockets (socket.io `io.local`).
     local: bool,
-}
-
-/// The recipients of a broadcast.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Target {
-    pub(crate) rooms: Vec<Room>,
-    pub(crate) except_rooms: Vec<Room>,
-    pub(crate) except_socket: Option<SocketId>,
-}
-
-impl Target {
-    /// Whether a socket `sid` in `rooms` (its own room included) is a recipient.
-    pub(crate) fn reaches(&self, sid: SocketId, rooms: &[Room]) -> bool {
-        let included = self.rooms.is_empty() || self.rooms.iter().any(|r| rooms.contains(r));
-        let excluded =
-            self.except_socket == Some(sid) || self.except_rooms.iter().any(|r| rooms.contains(r));
-        included && !excluded
-    }
 }
 
 impl BroadcastOperator {
     pub(crate) fn new(ns: Arc<NamespaceInner>) -> Self {
         Self {
             ns,
-            target: Target::default(),
+            target: Recipients::default(),
             local: false,
         }
     }
@@ -113,12 +94,13 @@ impl BroadcastOperator {
     /// # }
     /// ```
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
-        self.target.except_rooms.extend(rooms.into_rooms());
+        self.target.except.extend(rooms.into_rooms());
         self
     }
 
     pub(crate) fn except_socket(mut self, id: SocketId) -> Self {
-        self.target.except_socket = Some(id);
+        // A socket is the only member of its own room.
+        self.target.except.push(Room::from(id));
         self
     }
 
@@ -414,12 +396,7 @@ impl BroadcastOperator {
 
     /// Who this broadcast is for, in the adapter's terms.
     fn recipients(&self) -> Recipients {
-        let mut except = self.target.except_rooms.clone();
-        except.extend(self.target.except_socket.map(Room::from));
-        Recipients {
-            rooms: self.target.rooms.clone(),
-            except,
-        }
+        self.target.clone()
     }
 
     /// The adapter, when this broadcast also concerns other instances.

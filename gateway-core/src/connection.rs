@@ -8,25 +8,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
-use tokio_util::sync::CancellationToken;
 
-use crate::namespace::{NamespaceInner, Route};
-use crate::outbox::{write_loop, CloseStyle, Outbox};
+use crate::outbox::{CloseStyle, Outbox};
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
 use crate::protocol::json::{self, Inbound};
 use crate::protocol::Wire;
 use crate::protocol::{event_reply, socketio};
+use crate::registry::{NamespaceInner, Route};
 use crate::socket::Identity;
 use crate::wake_gate::WakeGates;
-use crate::ws_io::{self, WsConn, WsReader};
+use crate::writer::Writer;
+use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
 use crate::EmitError;
 use crate::{
     DisconnectReason, Handshake, Message, Payload, Reply, Socket, SocketData, WsException,
 };
 use serde_json::value::RawValue;
-
-/// How long to wait for the client's close frame after ours, and for a hook after a hard stop.
-pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves one upgraded connection until it ends, then releases everything the socket owned.
 pub(crate) async fn serve(
@@ -42,8 +39,7 @@ pub(crate) async fn serve(
         CloseStyle::Coded,
     );
     let (mut stream, io) = conn.split(Some(outbox.clone())).await;
-    let stop_writer = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(io, rx, outbox.clone(), stop_writer.clone()));
+    let writer = Writer::spawn(io, rx, outbox.clone());
 
     let socket = Socket::new(
         ns.clone(),
@@ -76,14 +72,7 @@ pub(crate) async fn serve(
 
     Box::pin(finish_socket(&socket, &ns, reason, hard_stopped)).await;
 
-    stop_writer.cancel();
-    let Ok(mut io) = writer.await else { return };
-    if matches!(
-        reason,
-        DisconnectReason::MessageTooBig | DisconnectReason::InvalidPayload
-    ) {
-        Box::pin(ws_io::linger(&mut io, stream.get_mut(), CLOSE_GRACE)).await;
-    }
+    ws_io::finish(writer, Some(reason), &mut stream).await;
 }
 
 /// Releases everything a socket owns: its registry entry and room memberships, then

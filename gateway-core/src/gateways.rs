@@ -5,11 +5,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::app::{find_namespace, AppShared};
+use crate::accept::{PathTable, Routes};
+use crate::app::find_namespace;
 use crate::engineio::NamespaceTable;
-use crate::namespace::NamespaceInner;
 use crate::pipeline::Enhancers;
-use crate::service::{GatewayLayer, GatewayService, PathTable, Routes};
+use crate::registry::NamespaceInner;
+use crate::runtime::AppShared;
+use crate::service::{GatewayLayer, GatewayService};
 use crate::{GatewayApp, GatewayBuilder, GatewayOptions, Namespace};
 
 /// Started gateways: the adapter is connected and every `after_init` has run. Serve them with

@@ -136,9 +136,12 @@ mod payload;
 pub mod pipeline;
 mod protocol;
 mod read_ahead;
+mod recipients;
 mod recovery;
+mod registry;
 mod reply;
 mod room;
+mod runtime;
 mod server;
 mod service;
 mod socket;
@@ -148,11 +151,11 @@ mod stream;
 pub mod test;
 pub mod validation;
 mod wake_gate;
+mod writer;
 mod ws_io;
 
 pub use adapter::{
-    Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, Recipients, RemoteAcks,
-    SocketInfo,
+    Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, RemoteAcks, SocketInfo,
 };
 pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
 pub use broadcast::{AckStream, BroadcastOperator, EmitError};
@@ -166,6 +169,7 @@ pub use handler::Handler;
 pub use handshake::Handshake;
 pub use namespace::Namespace;
 pub use payload::Payload;
+pub use recipients::Recipients;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
 pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
 pub use server::RunningApp;

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::broadcast::Target;
 use crate::outbox::OutFrame;
+use crate::recipients::Recipients;
 use crate::state::DataMap;
 use crate::{Room, SocketId};
 
@@ -38,7 +38,7 @@ struct State {
 struct Recorded {
     offset: u64,
     at: Instant,
-    target: Target,
+    target: Recipients,
     /// The Socket.IO frame, offset included.
     frame: OutFrame,
 }
@@ -63,7 +63,7 @@ impl Recovery {
     /// Socket.IO frame from the offset, `deliver` queues it to the current recipients.
     pub(crate) fn emit<R>(
         &self,
-        target: &Target,
+        target: &Recipients,
         frame: impl FnOnce(&str) -> OutFrame,
         deliver: impl FnOnce(&OutFrame) -> R,
     ) -> R {
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn restores_from_any_kept_offset_and_refuses_the_rest() {
         let recovery = Recovery::new(Duration::from_secs(60));
-        let everyone = Target::default();
+        let everyone = Recipients::default();
         for n in 0..3 {
             recovery.emit(&everyone, |_| text(&n.to_string()), |_| ());
         }

@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
-use crate::service::{GatewayService, PeerAddr};
+use crate::accept::PeerAddr;
+use crate::service::GatewayService;
 use crate::{GatewayApp, Gateways, Namespace};
 
 /// How long a client may take to send its HTTP request headers.
@@ -115,7 +116,15 @@ impl std::fmt::Debug for RunningApp {
     }
 }
 
-pub(crate) async fn start(
+impl GatewayApp {
+    /// Binds `addr` (and the ports of gateways declared with `port = N`), runs every gateway's
+    /// `after_init`, and starts serving in the background.
+    pub async fn listen(self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<RunningApp> {
+        start(self, addr).await
+    }
+}
+
+async fn start(
     mut app: GatewayApp,
     addr: impl tokio::net::ToSocketAddrs,
 ) -> std::io::Result<RunningApp> {

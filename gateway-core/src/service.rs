@@ -5,10 +5,8 @@
 //! the Socket.IO path; [`accept`](crate::accept) answers it. Any other request goes to the
 //! fallback: the wrapped service, or [`NotFound`].
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -20,33 +18,9 @@ use http_body_util::{Either, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::accept;
-use crate::app::AppShared;
-use crate::engineio::NamespaceTable;
+use crate::accept::{self, BoxError, Routes};
 use crate::http_answer::not_found;
-use crate::namespace::NamespaceInner;
-
-/// The errors a request body may fail with.
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The gateways served at one port, by URL path.
-pub(crate) type PathTable = HashMap<String, Arc<NamespaceInner>>;
-
-/// What one service serves: JSON-format gateways by path, Socket.IO namespaces by name.
-#[derive(Default)]
-pub(crate) struct Routes {
-    pub(crate) by_path: PathTable,
-    pub(crate) by_namespace: Arc<NamespaceTable>,
-}
-
-impl Routes {
-    pub(crate) fn new(by_path: PathTable, by_namespace: NamespaceTable) -> Self {
-        Self {
-            by_path,
-            by_namespace: Arc::new(by_namespace),
-        }
-    }
-}
+use crate::runtime::AppShared;
 
 /// The gateways of a started app as a tower service (from [`Gateways::service`]).
 ///
@@ -220,23 +194,4 @@ impl<B> Service<Request<B>> for NotFound {
     fn call(&mut self, req: Request<B>) -> Self::Future {
         std::future::ready(Ok(not_found(&req)))
     }
-}
-
-/// The client's address, as [`listen`](crate::GatewayApp::listen) tells the service.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PeerAddr(pub(crate) SocketAddr);
-
-/// The client's address, from the request's extensions; unspecified when the server gave none.
-pub(crate) fn peer_addr<B>(req: &Request<B>) -> SocketAddr {
-    if let Some(PeerAddr(addr)) = req.extensions().get() {
-        return *addr;
-    }
-    #[cfg(feature = "axum")]
-    if let Some(axum::extract::ConnectInfo(addr)) = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-    {
-        return *addr;
-    }
-    SocketAddr::from(([0, 0, 0, 0], 0))
 }

@@ -16,9 +16,9 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::broadcast::{BroadcastOperator, EmitError};
-use crate::namespace::NamespaceInner;
 use crate::outbox::{OutFrame, Outbox, PushError};
 use crate::protocol::{socketio, Wire};
+use crate::registry::NamespaceInner;
 use crate::{Handshake, IntoRooms, Namespace, Payload, Room, SocketData, SocketId};
 
 /// A connected client. Cheap to clone; every clone is the same socket.

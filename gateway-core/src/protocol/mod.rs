@@ -2,6 +2,7 @@
 
 pub(crate) mod json;
 pub(crate) mod socketio;
+pub(crate) mod ws_frame;
 
 use std::borrow::Cow;
 use std::sync::Arc;

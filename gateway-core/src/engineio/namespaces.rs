@@ -1,0 +1,265 @@
+//! Socket.IO over one Engine.IO session: the namespaces the client joined (each a [`Socket`]
+//! of its gateway), packets with binary attachments reassembled, CONNECT answered after the
+//! connection guards, and each packet turned into the work it asks for.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::{NamespaceTable, Work};
+use crate::connection::{finish_socket, handle_message, run_connection_hook};
+use crate::outbox::Outbox;
+use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
+use crate::protocol::json::Inbound;
+use crate::protocol::socketio::{self, ParseError, SioPacket};
+use crate::protocol::Wire;
+use crate::registry::NamespaceInner;
+use crate::socket::{Departures, Identity};
+use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
+
+/// How long `handle_connection` waits for the CONNECT reply to be written (a long-polling
+/// client takes it with its next poll).
+const CONNECT_WRITE_WAIT: Duration = Duration::from_millis(100);
+
+/// The Socket.IO namespaces one session multiplexes.
+pub(super) struct Multiplexer {
+    namespaces: Arc<NamespaceTable>,
+    handshake: Handshake,
+    outbox: Outbox,
+    /// Looked up once per packet, by namespaces that exist: a fast hash is enough.
+    sockets: foldhash::HashMap<String, (Socket, Arc<NamespaceInner>)>,
+    /// A binary packet waiting for its attachments, and those received so far.
+    partial: Option<(SioPacket, Vec<Bytes>)>,
+    /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
+    joined: bool,
+    /// Given to each socket: the server disconnected it from its namespace.
+    leave: Departures,
+}
+
+impl Multiplexer {
+    pub(super) fn new(
+        namespaces: Arc<NamespaceTable>,
+        handshake: Handshake,
+        outbox: Outbox,
+    ) -> Self {
+        Self {
+            namespaces,
+            handshake,
+            outbox,
+            sockets: foldhash::HashMap::default(),
+            partial: None,
+            joined: false,
+            leave: Departures::default(),
+        }
+    }
+
+    /// Whether the client ever joined a namespace.
+    pub(super) fn joined(&self) -> bool {
+        self.joined
+    }
+
+    /// Where the sockets the server disconnects from their namespace are announced.
+    pub(super) fn departures(&self) -> Departures {
+        self.leave.clone()
+    }
+
+    /// Every joined socket, for the session's end.
+    pub(super) fn take_sockets(&mut self) -> Vec<(Socket, Arc<NamespaceInner>)> {
+        std::mem::take(&mut self.sockets).into_values().collect()
+    }
+
+    /// A text message: a Socket.IO packet (held back until its attachments arrive).
+    pub(super) fn on_text(&mut self, frame: Utf8Bytes) -> Result<Option<Work<'_>>, ParseError> {
+        if self.partial.is_some() {
+            return Err(ParseError::new(
+                "a text packet came before the awaited attachments",
+            ));
+        }
+        let packet = socketio::decode_packet(&frame)?;
+        if packet.attachments() > 0 {
+            self.partial = Some((packet, Vec::new()));
+            return Ok(None);
+        }
+        self.handle(packet, Vec::new())
+    }
+
+    /// A binary message: the next attachment of the packet being received.
+    pub(super) fn on_binary(&mut self, bytes: Bytes) -> Result<Option<Work<'_>>, ParseError> {
+        let Some((packet, attachments)) = self.partial.as_mut() else {
+            return Err(ParseError::new("a binary frame no packet announced"));
+        };
+        attachments.push(bytes);
+        if attachments.len() < packet.attachments() {
+            return Ok(None);
+        }
+        match self.partial.take() {
+            Some((packet, attachments)) => self.handle(packet, attachments),
+            None => Ok(None),
+        }
+    }
+
+    /// Finishes socket `id`, which the server disconnected from its namespace.
+    pub(super) fn remove(&mut self, id: SocketId) -> Option<Work<'static>> {
+        let nsp = self
+            .sockets
+            .iter()
+            .find(|(_, (socket, _))| socket.id() == id)
+            .map(|(nsp, _)| nsp.clone())?;
+        let (socket, ns) = self.sockets.remove(&nsp)?;
+        Some(Box::pin(async move {
+            finish_socket(&socket, &ns, DisconnectReason::ServerDisconnect, false).await;
+        }))
+    }
+
+    /// What `packet` asks for, to be awaited before the next packet. As in socket.io, a packet
+    /// that does not fit the namespace's state (an event, ack or DISCONNECT for a namespace not
+    /// joined, a CONNECT for one already joined) closes the connection.
+    fn handle(
+        &mut self,
+        packet: SioPacket,
+        attachments: Vec<Bytes>,
+    ) -> Result<Option<Work<'_>>, ParseError> {
+        let not_joined = || ParseError::new("a packet for a namespace the client has not joined");
+        match packet {
+            SioPacket::Connect { nsp, .. } if self.sockets.contains_key(&nsp) => Err(
+                ParseError::new("a CONNECT for a namespace the client has joined"),
+            ),
+            SioPacket::Connect { nsp, auth } => Ok(Some(Box::pin(self.connect(nsp, auth)))),
+            SioPacket::Disconnect { nsp } => {
+                let (socket, ns) = self.sockets.remove(&nsp).ok_or_else(not_joined)?;
+                Ok(Some(Box::pin(async move {
+                    let reason = DisconnectReason::ClientClose(None);
+                    finish_socket(&socket, &ns, reason, false).await;
+                })))
+            }
+            SioPacket::Event {
+                nsp,
+                ack,
+                event,
+                data,
+                several,
+                ..
+            } => {
+                let (socket, ns) = self.sockets.get(&nsp).ok_or_else(not_joined)?;
+                let inbound = Inbound {
+                    event,
+                    data,
+                    several,
+                    attachments,
+                };
+                Ok(Some(Box::pin(handle_message(socket, ns, inbound, ack))))
+            }
+            SioPacket::Ack { nsp, ack, data, .. } => {
+                let (socket, _) = self.sockets.get(&nsp).ok_or_else(not_joined)?;
+                socket.resolve_ack(ack, data);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Joins `nsp`: connection guards, then CONNECT (or CONNECT_ERROR), then `handle_connection`.
+    async fn connect(&mut self, nsp: String, auth: Option<serde_json::Value>) {
+        let prefix = socketio::nsp_prefix(&nsp);
+        let Some(ns) = self.namespaces.get(&nsp).cloned() else {
+            self.send(socketio::encode_connect_error(
+                &prefix,
+                "Invalid namespace",
+                None,
+            ));
+            return;
+        };
+        let handshake = self
+            .handshake
+            .with_auth(auth.unwrap_or_else(|| serde_json::json!({})));
+        let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
+        for guard in ns.connection_guards() {
+            let refusal = match AssertUnwindSafe(guard.can_connect(&cx))
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(true)) => continue,
+                Ok(Ok(false)) => WsException::new(FORBIDDEN_MESSAGE),
+                Ok(Err(exception)) => exception,
+                Err(_) => WsException::internal("connection guard panicked"),
+            };
+            if let Some(source) = refusal.source() {
+                tracing::error!(gateway = ns.gateway(), error = %source, "connection guard failed");
+            }
+            let message = refusal.message().to_owned();
+            self.send(socketio::encode_connect_error(
+                &prefix,
+                &message,
+                refusal.object(),
+            ));
+            return;
+        }
+        let wire = Wire::SocketIo {
+            prefix: prefix.as_str().into(),
+        };
+        let data = cx.into_data();
+        let outbox = self.outbox.clone();
+        let leave = self.leave.clone();
+        let new_socket = |identity: Identity| {
+            let socket = Socket::new(
+                ns.clone(),
+                outbox.clone(),
+                handshake.clone(),
+                data.clone(),
+                wire.clone(),
+                identity,
+            );
+            ns.register(&socket);
+            let connect = socketio::encode_connect(&prefix, socket.id().as_str(), socket.pid());
+            let _ = outbox.push_text(Utf8Bytes::from(connect));
+            socket
+        };
+        let recovered = ns.recovery().zip(recovery_request(&handshake)).and_then(
+            |(recovery, (pid, offset))| {
+                recovery.restore(
+                    pid,
+                    offset,
+                    |session| {
+                        data.restore(session.data);
+                        let socket = new_socket(Identity {
+                            id: session.sid,
+                            pid: Some(pid.into()),
+                            recovered: true,
+                            leave: Some(leave.clone()),
+                        });
+                        ns.join(&socket, session.rooms);
+                        socket
+                    },
+                    |socket, missed| {
+                        let _ = socket.push_frame(missed.clone());
+                    },
+                )
+            },
+        );
+        let socket = match recovered {
+            Some(socket) => socket,
+            None => new_socket(Identity::new(ns.recovery().is_some(), Some(leave.clone()))),
+        };
+        self.sockets.insert(nsp, (socket.clone(), ns.clone()));
+        self.joined = true;
+        // What the hook sends leaves after the CONNECT reply, in a later write, as with
+        // Engine.IO (bounded: a long-polling client may not be polling).
+        let _ = tokio::time::timeout(CONNECT_WRITE_WAIT, self.outbox.written()).await;
+        run_connection_hook(&socket, &ns, handshake).await;
+    }
+
+    fn send(&self, frame: String) {
+        let _ = self.outbox.push_text(Utf8Bytes::from(frame));
+    }
+}
+
+/// The `pid` and `offset` a reconnecting socket.io-client puts in its CONNECT auth payload.
+fn recovery_request(handshake: &Handshake) -> Option<(&str, &str)> {
+    let auth = handshake.auth()?;
+    let pid = auth.get("pid")?.as_str()?;
+    let offset = auth.get("offset")?.as_str()?;
+    Some((pid, offset))
+}

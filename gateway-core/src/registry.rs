@@ -1,0 +1,321 @@
+//! A registered gateway at runtime ([`NamespaceInner`]): its event table with each route's
+//! enhancers, its sockets and their rooms, and who a broadcast reaches.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+
+use crate::gateway::{GatewayDefinition, Hooks, RouteDefinition};
+use crate::handler::BoxedHandler;
+use crate::pipeline::{
+    DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,
+};
+use crate::recipients::Recipients;
+use crate::recovery::Recovery;
+use crate::runtime::AppShared;
+use crate::{GatewayOptions, Room, Socket, SocketId};
+
+/// One event's handler with every enhancer that applies to it, in pipeline order.
+pub(crate) struct Route {
+    pub(crate) handler: BoxedHandler,
+    pub(crate) name: Arc<str>,
+    pub(crate) guards: Arc<[Arc<dyn DynGuard>]>,
+    pub(crate) interceptors: Arc<[Arc<dyn DynInterceptor>]>,
+    pub(crate) pipes: Arc<[Arc<dyn DynPipe>]>,
+    /// Handler's first, then the gateway's, then the global ones.
+    pub(crate) filters: Arc<[Arc<dyn DynFilter>]>,
+    pub(crate) metadata: Metadata,
+}
+
+impl Route {
+    fn new(definition: RouteDefinition, outer: &Enhancers) -> Self {
+        let all = definition.enhancers.nested_in(outer);
+        Self {
+            handler: definition.handler,
+            name: definition.name,
+            guards: all.guards.into(),
+            interceptors: all.interceptors.into(),
+            pipes: all.pipes.into(),
+            filters: all.filters.into(),
+            metadata: all.metadata,
+        }
+    }
+}
+
+/// The runtime side of one registered gateway.
+pub(crate) struct NamespaceInner {
+    gateway: &'static str,
+    options: GatewayOptions,
+    /// Looked up once per message, by keys fixed at startup: a fast hash is enough.
+    routes: foldhash::HashMap<Box<str>, Arc<Route>>,
+    connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
+    pub(crate) hooks: Hooks,
+    pub(crate) app: Arc<AppShared>,
+    registry: RwLock<Registry>,
+    /// Connection state recovery, when the app turned it on.
+    recovery: Option<Recovery>,
+    /// Handlers of events other instances send (`Namespace::on_server_event`).
+    server_events: RwLock<HashMap<Box<str>, ServerEventHandler>>,
+}
+
+/// Answers an event from another instance; the answer goes back if it asked for one.
+pub(crate) type ServerEventHandler =
+    Arc<dyn Fn(Vec<Value>) -> BoxFuture<'static, Value> + Send + Sync>;
+
+/// Keyed by socket ids, which the server draws at random (clients cannot pick them): a fast
+/// hash is enough there. Room names may come from clients and keep the default, DoS-resistant
+/// hash.
+#[derive(Default)]
+struct Registry {
+    sockets: foldhash::HashMap<SocketId, Entry>,
+    rooms: HashMap<Room, foldhash::HashMap<SocketId, Socket>>,
+}
+
+struct Entry {
+    socket: Socket,
+    rooms: Vec<Room>,
+}
+
+impl NamespaceInner {
+    /// The namespace of `definition`, its handlers wrapped in `global`'s enhancers and its own.
+    pub(crate) fn new(
+        definition: GatewayDefinition,
+        global: &Enhancers,
+        app: Arc<AppShared>,
+    ) -> Self {
+        let gateway_level = definition.enhancers.nested_in(global);
+        let routes = definition
+            .routes
+            .into_iter()
+            .map(|(event, route)| (event, Arc::new(Route::new(route, &gateway_level))))
+            .collect();
+        Self {
+            gateway: definition.gateway,
+            options: definition.options,
+            routes,
+            connection_guards: definition.connection_guards,
+            hooks: definition.hooks,
+            recovery: app.config.recovery_window.map(Recovery::new),
+            app,
+            registry: RwLock::default(),
+            server_events: RwLock::default(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.options.namespace()
+    }
+
+    pub(crate) fn gateway(&self) -> &'static str {
+        self.gateway
+    }
+
+    pub(crate) fn options(&self) -> &GatewayOptions {
+        &self.options
+    }
+
+    pub(crate) fn connection_guards(&self) -> &[Arc<dyn DynConnectionGuard>] {
+        &self.connection_guards
+    }
+
+    pub(crate) fn recovery(&self) -> Option<&Recovery> {
+        self.recovery.as_ref()
+    }
+
+    pub(crate) fn route(&self, event: &str) -> Option<&Arc<Route>> {
+        self.routes.get(event)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        // The registry is updated in small steps that leave it consistent: a poisoned lock is usable.
+        self.registry.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.registry.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a new socket, in the room named by its id.
+    pub(crate) fn register(&self, socket: &Socket) {
+        let own = Room::from(socket.id());
+        let mut reg = self.write();
+        reg.rooms
+            .entry(own.clone())
+            .or_default()
+            .insert(socket.id(), socket.clone());
+        reg.sockets.insert(
+            socket.id(),
+            Entry {
+                socket: socket.clone(),
+                rooms: vec![own],
+            },
+        );
+    }
+
+    /// Removes a socket and all its room memberships.
+    pub(crate) fn unregister(&self, id: SocketId) {
+        let mut reg = self.write();
+        let Some(entry) = reg.sockets.remove(&id) else {
+            return;
+        };
+        for room in entry.rooms {
+            remove_member(&mut reg.rooms, &room, id);
+        }
+    }
+
+    pub(crate) fn join(&self, socket: &Socket, rooms: Vec<Room>) {
+        let id = socket.id();
+        let mut reg = self.write();
+        let Registry {
+            sockets,
+            rooms: by_room,
+        } = &mut *reg;
+        let Some(entry) = sockets.get_mut(&id) else {
+            return; // disconnected: joining would leak the membership
+        };
+        for room in rooms {
+            if !entry.rooms.contains(&room) {
+                by_room
+                    .entry(room.clone())
+                    .or_default()
+                    .insert(id, socket.clone());
+                entry.rooms.push(room);
+            }
+        }
+    }
+
+    pub(crate) fn leave(&self, id: SocketId, rooms: &[Room]) {
+        let mut reg = self.write();
+        let Registry {
+            sockets,
+            rooms: by_room,
+        } = &mut *reg;
+        let Some(entry) = sockets.get_mut(&id) else {
+            return;
+        };
+        for room in rooms {
+            if let Some(pos) = entry.rooms.iter().position(|r| r == room) {
+                entry.rooms.swap_remove(pos);
+                remove_member(by_room, room, id);
+            }
+        }
+    }
+
+    pub(crate) fn rooms_of(&self, id: SocketId) -> Vec<Room> {
+        self.read()
+            .sockets
+            .get(&id)
+            .map(|e| e.rooms.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every room, each socket's own-id room included.
+    pub(crate) fn rooms(&self) -> Vec<Room> {
+        self.read().rooms.keys().cloned().collect()
+    }
+
+    pub(crate) fn socket(&self, id: SocketId) -> Option<Socket> {
+        self.read().sockets.get(&id).map(|e| e.socket.clone())
+    }
+
+    pub(crate) fn sockets(&self) -> Vec<Socket> {
+        self.read()
+            .sockets
+            .values()
+            .map(|e| e.socket.clone())
+            .collect()
+    }
+
+    pub(crate) fn socket_count(&self) -> usize {
+        self.read().sockets.len()
+    }
+
+    pub(crate) fn room_count(&self) -> usize {
+        self.read().rooms.len()
+    }
+
+    pub(crate) fn room_size(&self, room: &Room) -> usize {
+        self.read()
+            .rooms
+            .get(room)
+            .map_or(0, |members| members.len())
+    }
+
+    /// Handles server-side `event` from other instances with `handler` (replacing any).
+    pub(crate) fn set_server_event(&self, event: &str, handler: ServerEventHandler) {
+        self.server_events
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event.into(), handler);
+    }
+
+    pub(crate) fn server_event(&self, event: &str) -> Option<ServerEventHandler> {
+        self.server_events
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(event)
+            .cloned()
+    }
+
+    /// Calls `f` once for every socket `target` reaches. `f` must not block.
+    pub(crate) fn for_each_recipient(&self, target: &Recipients, mut f: impl FnMut(&Socket)) {
+        let reg = self.read();
+        // Each left-out room's members, looked up once for the whole broadcast.
+        let except: Vec<_> = target
+            .except
+            .iter()
+            .filter_map(|r| reg.rooms.get(r))
+            .collect();
+        let excluded = |id: &SocketId| except.iter().any(|members| members.contains_key(id));
+        match target.rooms.as_slice() {
+            [] => {
+                for (id, entry) in &reg.sockets {
+                    if !excluded(id) {
+                        f(&entry.socket);
+                    }
+                }
+            }
+            [room] => {
+                for (id, socket) in reg.rooms.get(room).into_iter().flatten() {
+                    if !excluded(id) {
+                        f(socket);
+                    }
+                }
+            }
+            rooms => {
+                let mut seen = HashSet::new();
+                for room in rooms {
+                    for (id, socket) in reg.rooms.get(room).into_iter().flatten() {
+                        if seen.insert(*id) && !excluded(id) {
+                            f(socket);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn remove_member(
+    rooms: &mut HashMap<Room, foldhash::HashMap<SocketId, Socket>>,
+    room: &Room,
+    id: SocketId,
+) {
+    if let Some(members) = rooms.get_mut(room) {
+        members.remove(&id);
+        if members.is_empty() {
+            rooms.remove(room);
+        }
+    }
+}
+
+impl fmt::Debug for NamespaceInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamespaceInner")
+            .field("name", &self.name())
+            .finish()
+    }
+}

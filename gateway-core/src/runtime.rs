@@ -1,0 +1,66 @@
+//! The runtime context: what every namespace, connection and session of one app shares (limits,
+//! shutdown signals, tasks, the adapter). A leaf: it knows nothing of how it is served.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::adapter::Adapter;
+use crate::engineio::polling::PollingSessions;
+use crate::state::AppState;
+
+/// Limits and timeouts shared by every connection.
+#[derive(Debug, Clone)]
+pub(crate) struct AppConfig {
+    pub(crate) max_message_size: usize,
+    pub(crate) read_buffer_size: usize,
+    pub(crate) send_queue_capacity: usize,
+    pub(crate) max_queued_bytes: usize,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) ping_interval: Duration,
+    pub(crate) ping_timeout: Duration,
+    pub(crate) socketio_path: String,
+    pub(crate) connect_timeout: Duration,
+    /// How long a dropped Socket.IO session can be recovered, when recovery is on.
+    pub(crate) recovery_window: Option<Duration>,
+    /// Where a bare Engine.IO echo is served (conformance testing only).
+    pub(crate) engine_io_echo_path: Option<String>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: 1_000_000,
+            read_buffer_size: 4 * 1024,
+            send_queue_capacity: 1024,
+            max_queued_bytes: 16 << 20,
+            shutdown_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            socketio_path: "/socket.io/".to_owned(),
+            connect_timeout: Duration::from_secs(45),
+            recovery_window: None,
+            engine_io_echo_path: None,
+        }
+    }
+}
+
+/// What every namespace and connection of one app shares.
+pub(crate) struct AppShared {
+    pub(crate) state: AppState,
+    pub(crate) config: AppConfig,
+    /// Graceful shutdown: finish the message in hand, close with 1001.
+    pub(crate) shutdown: CancellationToken,
+    /// The shutdown timeout passed: drop what is still running.
+    pub(crate) hard_stop: CancellationToken,
+    pub(crate) tasks: TaskTracker,
+    /// Socket.IO sessions on HTTP long-polling, by sid.
+    pub(crate) polling: PollingSessions,
+    /// Carries broadcasts and cluster-wide operations to the other instances.
+    pub(crate) adapter: Arc<dyn Adapter>,
+    /// Whether an adapter was given: without one, broadcasts skip it (and the cost of telling
+    /// it who the recipients are).
+    pub(crate) clustered: bool,
+}
