@@ -1,29 +1,24 @@
-//! One WebSocket connection: the read loop, in-order dispatch, replies and exceptions.
+//! A WebSocket in NestJS's JSON format (`platform-ws`): one socket of one gateway, its frames
+//! read and handed to [`dispatch`](crate::dispatch) one at a time, in order.
 
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
+use crate::dispatch::handle_message;
+use crate::lifecycle::{finish_socket, run_connection_hook};
 use crate::outbox::{CloseStyle, Outbox};
-use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
-use crate::protocol::json::{self, Inbound};
+use crate::protocol::json;
 use crate::protocol::Wire;
-use crate::protocol::{event_reply, socketio};
-use crate::registry::{NamespaceInner, Route};
+use crate::registry::NamespaceInner;
 use crate::socket::Identity;
 use crate::wake_gate::WakeGates;
 use crate::writer::Writer;
 use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
-use crate::EmitError;
-use crate::{
-    DisconnectReason, Handshake, Message, Payload, Reply, Socket, SocketData, WsException,
-};
-use serde_json::value::RawValue;
+use crate::{DisconnectReason, Handshake, Socket, SocketData};
 
 /// Serves one upgraded connection until it ends, then releases everything the socket owned.
 pub(crate) async fn serve(
@@ -73,65 +68,6 @@ pub(crate) async fn serve(
     Box::pin(finish_socket(&socket, &ns, reason, hard_stopped)).await;
 
     ws_io::finish(writer, Some(reason), &mut stream).await;
-}
-
-/// Releases everything a socket owns: its registry entry and room memberships, then
-/// `handle_disconnect` (bounded after a hard stop), then its data.
-pub(crate) async fn finish_socket(
-    socket: &Socket,
-    ns: &NamespaceInner,
-    reason: DisconnectReason,
-    hard_stopped: bool,
-) {
-    let recoverable = ns
-        .recovery()
-        .zip(socket.pid())
-        .filter(|_| reason.is_recoverable());
-    let rooms = recoverable.map(|_| ns.rooms_of(socket.id()));
-    ns.unregister(socket.id());
-    socket.drop_pending_acks();
-    if let Some(hook) = ns.hooks.disconnect.clone() {
-        let hook = AssertUnwindSafe(hook(socket.clone(), reason)).catch_unwind();
-        if hard_stopped {
-            let _ = tokio::time::timeout(CLOSE_GRACE, hook).await;
-        } else if hook.await.is_err() {
-            tracing::error!(gateway = ns.gateway(), "handle_disconnect panicked");
-        }
-    }
-    if let (Some((recovery, pid)), Some(rooms)) = (recoverable, rooms) {
-        recovery.persist(pid, socket.id(), rooms, socket.data().take_all());
-    }
-    socket.data().clear();
-    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
-}
-
-pub(crate) async fn run_connection_hook(
-    socket: &Socket,
-    ns: &NamespaceInner,
-    handshake: Handshake,
-) {
-    let Some(hook) = ns.hooks.connection.clone() else {
-        return;
-    };
-    let result = match AssertUnwindSafe(hook(socket.clone(), handshake))
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result,
-        Err(_) => Err(WsException::internal("handle_connection panicked")),
-    };
-    if let Err(exception) = result {
-        send_exception(
-            socket,
-            ns.gateway(),
-            &exception,
-            "handleConnection",
-            None,
-            &[],
-            true,
-        );
-        socket.disconnect();
-    }
 }
 
 /// Reads frames and handles them one at a time, in order, until the connection ends.
@@ -221,196 +157,4 @@ async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
         Ok(inbound) => Box::pin(handle_message(socket, ns, inbound, None)).await,
         Err(err) => tracing::debug!(gateway = ns.gateway(), error = %err, "dropping frame"),
     }
-}
-
-/// Runs one message through the pipeline and sends the reply (or ack) or the exception.
-pub(crate) async fn handle_message(
-    socket: &Socket,
-    ns: &NamespaceInner,
-    mut inbound: Inbound,
-    ack: Option<u64>,
-) {
-    let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
-        tracing::debug!(
-            gateway = ns.gateway(),
-            event = inbound.event.as_str(),
-            "dropping unknown event"
-        );
-        return;
-    };
-    // `None` when there are none (most messages): no allocation for them.
-    let attachments = (!inbound.attachments.is_empty())
-        .then(|| Arc::from(std::mem::take(&mut inbound.attachments)));
-    let cx = ExecutionContext::new(
-        socket.clone(),
-        inbound.event.clone(),
-        inbound.data.clone(),
-        attachments.clone(),
-        ns.gateway(),
-        route.name.clone(),
-        route.metadata.clone(),
-    );
-    let ack_taken = Arc::new(AtomicBool::new(false));
-    let msg = Message::new(
-        socket.clone(),
-        inbound,
-        attachments,
-        route.pipes.clone(),
-        ack,
-        ack_taken.clone(),
-    );
-    let result = match AssertUnwindSafe(run_pipeline(&route, &cx, msg))
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result,
-        Err(_) => Err(WsException::internal("handler panicked")),
-    };
-    // A handler that took `Ack` answers the ack itself (NestJS `isAckHandledManually`).
-    let ack = ack.filter(|_| !ack_taken.load(Ordering::Acquire));
-    match result {
-        Ok(reply) => send_reply(socket, reply, route, cx, ack),
-        Err(exception) => handle_exception(exception, &cx, &route).await,
-    }
-}
-
-/// Guards, then interceptors around extraction (with pipes) and the handler.
-async fn run_pipeline(
-    route: &Route,
-    cx: &ExecutionContext,
-    msg: Message,
-) -> Result<Reply, WsException> {
-    for guard in route.guards.iter() {
-        if !guard.can_activate(cx).await? {
-            return Err(WsException::new(FORBIDDEN_MESSAGE));
-        }
-    }
-    if route.interceptors.is_empty() {
-        return (route.handler)(msg).await;
-    }
-    let handler = route.handler.clone();
-    Next::new(
-        route.interceptors.clone(),
-        cx.clone(),
-        Box::new(move || handler(msg)),
-    )
-    .run()
-    .await
-}
-
-/// Offers `exception` to the route's filters (handler → gateway → global), then the default.
-async fn handle_exception(mut exception: WsException, cx: &ExecutionContext, route: &Route) {
-    for filter in route.filters.iter() {
-        if !filter.catches(&exception) {
-            continue;
-        }
-        match AssertUnwindSafe(filter.catch(exception, cx))
-            .catch_unwind()
-            .await
-        {
-            Ok(Ok(())) => return,
-            Ok(Err(passed_on)) => exception = passed_on,
-            Err(_) => exception = WsException::internal("exception filter panicked"),
-        }
-    }
-    BaseWsExceptionFilter::default().send(&exception, cx);
-}
-
-fn send_reply(
-    socket: &Socket,
-    reply: Reply,
-    route: Arc<Route>,
-    cx: ExecutionContext,
-    ack: Option<u64>,
-) {
-    match reply {
-        Reply::Empty => {}
-        Reply::Json(json) => {
-            let _ = send_json_reply(socket, json, ack);
-        }
-        Reply::Payload(payload) => {
-            if let Some(frame) = payload.reply_frame(socket.wire(), ack) {
-                let _ = socket.push_frame(frame);
-            }
-        }
-        Reply::Stream(mut items) => {
-            let socket = socket.clone();
-            socket.ns().app.tasks.clone().spawn(async move {
-                loop {
-                    let item = tokio::select! {
-                        item = items.next() => item,
-                        _ = socket.outbox().writer_done() => None,
-                    };
-                    match item {
-                        None => break,
-                        Some(Ok(Reply::Json(json))) => {
-                            if send_json_reply(&socket, json, ack).is_err() {
-                                break;
-                            }
-                        }
-                        Some(Ok(Reply::Payload(payload))) => {
-                            let Some(frame) = payload.reply_frame(socket.wire(), ack) else {
-                                continue;
-                            };
-                            if socket.push_frame(frame).is_err() {
-                                break;
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(exception)) => {
-                            handle_exception(exception, &cx, &route).await;
-                            break;
-                        }
-                    }
-                }
-            });
-        }
-    }
-}
-
-/// Sends a handler's JSON reply (NestJS 12 semantics): the JSON format gets the reply as is;
-/// for Socket.IO, an object with an `event` is emitted as that event (an emit like any other,
-/// recorded under connection state recovery), anything else is the ack if the client asked.
-fn send_json_reply(socket: &Socket, json: String, ack: Option<u64>) -> Result<(), EmitError> {
-    let Wire::SocketIo { prefix } = socket.wire() else {
-        return socket.push(Utf8Bytes::from(json));
-    };
-    if let Some((event, data)) = event_reply(&json) {
-        return socket.emit_json(&event, data.map_or("null", RawValue::get));
-    }
-    match ack {
-        Some(id) => socket.push(Utf8Bytes::from(socketio::encode_ack(prefix, id, &json))),
-        None => Ok(()),
-    }
-}
-
-/// Sends `{"event":"exception","data":…}` in the default filter's shape, logging internal errors.
-/// A `cause.data` that holds binary placeholders goes with the message's `attachments`, as
-/// socket.io sends the buffers NestJS puts there.
-pub(crate) fn send_exception(
-    socket: &Socket,
-    gateway: &str,
-    exception: &WsException,
-    pattern: &str,
-    data: Option<&str>,
-    attachments: &[Bytes],
-    include_cause: bool,
-) {
-    if let Some(source) = exception.source() {
-        tracing::error!(gateway, pattern, error = %source, "unhandled error");
-    }
-    let payload = exception.payload(pattern, data, include_cause);
-    let carries_data = include_cause && exception.object().is_none() && data.is_some();
-    if carries_data && !attachments.is_empty() {
-        if let Ok(payload) = serde_json::from_str(&payload) {
-            let payload = attachments
-                .iter()
-                .fold(Payload::new().with_arg(payload), |p, bytes| {
-                    p.with_attachment(bytes.clone())
-                });
-            let _ = socket.emit_payload("exception", &payload);
-            return;
-        }
-    }
-    let _ = socket.emit_json("exception", &payload);
 }

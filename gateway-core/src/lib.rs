@@ -112,11 +112,14 @@
 struct ReadmeDoctests;
 
 mod accept;
+mod acks;
 mod adapter;
 mod app;
 mod body;
 mod broadcast;
 mod connection;
+mod disconnect_reason;
+mod dispatch;
 mod engineio;
 pub mod enhancers;
 mod exception;
@@ -130,6 +133,7 @@ mod handshake;
 mod http_answer;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+mod lifecycle;
 mod namespace;
 mod outbox;
 mod payload;
@@ -154,11 +158,13 @@ mod wake_gate;
 mod writer;
 mod ws_io;
 
+pub use acks::AckError;
 pub use adapter::{
     Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, RemoteAcks, SocketInfo,
 };
 pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
 pub use broadcast::{AckStream, BroadcastOperator, EmitError};
+pub use disconnect_reason::DisconnectReason;
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
 pub use gateway::{
@@ -174,7 +180,7 @@ pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
 pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
 pub use server::RunningApp;
 pub use service::{GatewayLayer, GatewayService, NotFound, ResponseFuture};
-pub use socket::{AckError, DisconnectReason, Socket};
+pub use socket::Socket;
 pub use state::SocketData;
 
 #[cfg(feature = "macros")]
@@ -197,9 +203,4 @@ pub mod __private {
         msg.with_validator(validator)
     }
     pub use futures_util::future::{BoxFuture, FutureExt};
-
-    /// (year, month, day) of a day count since 1970-01-01; for `gateway-redis`'s dates.
-    pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-        crate::handshake::civil_from_days(days)
-    }
 }

@@ -1,6 +1,6 @@
 //! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::acks::{AckError, AckTable};
 use crate::broadcast::{BroadcastOperator, EmitError};
 use crate::outbox::{OutFrame, Outbox, PushError};
 use crate::protocol::{socketio, Wire};
@@ -100,13 +101,6 @@ impl Departures {
         // Each step leaves the queue consistent: a poisoned lock is usable.
         self.0.ids.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// Server emits waiting for the client's ack, by ack id.
-#[derive(Default)]
-struct AckTable {
-    next: u64,
-    pending: HashMap<u64, oneshot::Sender<String>>,
 }
 
 impl Socket {
@@ -497,112 +491,5 @@ impl fmt::Debug for Socket {
             .field("id", &self.0.id)
             .field("namespace", &self.0.ns.name())
             .finish()
-    }
-}
-
-/// Why [`Socket::emit_with_ack`] got no answer.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AckError {
-    /// The socket speaks the JSON wire format, which has no acks (as NestJS's `platform-ws`).
-    #[error("this socket's wire format has no acks")]
-    Unsupported,
-    /// The event could not be queued.
-    #[error(transparent)]
-    Emit(#[from] EmitError),
-    /// The data could not be serialized.
-    #[error("could not serialize the event data: {0}")]
-    Serialize(serde_json::Error),
-    /// No ack within the timeout.
-    #[error("no ack within the timeout")]
-    Timeout,
-    /// The socket disconnected before acking.
-    #[error("the socket disconnected before acking")]
-    Disconnected,
-    /// The ack could not be deserialized into the expected type.
-    #[error("unexpected ack: {0}")]
-    Deserialize(serde_json::Error),
-}
-
-/// Why a socket disconnected; given to `handle_disconnect`.
-///
-/// ```
-/// use gateway_core::DisconnectReason;
-/// assert_eq!(DisconnectReason::ServerShutdown.close_code(), Some(1001));
-/// assert_eq!(DisconnectReason::ClientClose(Some(4000)).close_code(), Some(4000));
-/// assert_eq!(DisconnectReason::ServerDisconnect.to_string(), "server namespace disconnect");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DisconnectReason {
-    /// The client sent a close frame, with this code (NestJS `platform-ws` passes the code); for
-    /// Socket.IO, the client left the namespace (a DISCONNECT packet).
-    ClientClose(Option<u16>),
-    /// The connection ended without a close frame; for Socket.IO, the Engine.IO connection
-    /// closed, whichever side closed it, without the namespace saying goodbye (recoverable).
-    TransportClose,
-    /// Reading from or writing to the connection failed.
-    TransportError,
-    /// The server called [`Socket::disconnect`].
-    ServerDisconnect,
-    /// The server is shutting down (close code 1001).
-    ServerShutdown,
-    /// The client sent a message over the size limit (close code 1009).
-    MessageTooBig,
-    /// The client sent a text frame that is not valid UTF-8 (close code 1007).
-    InvalidPayload,
-    /// The socket's send queue overflowed (close code 1008).
-    SlowConsumer,
-    /// A Socket.IO client did not answer a ping in time.
-    PingTimeout,
-    /// A Socket.IO client sent a packet that is not valid.
-    ParseError,
-}
-
-impl DisconnectReason {
-    /// Whether connection state recovery keeps the session (socket.io's recoverable reasons:
-    /// the client did not leave on purpose and was not thrown out).
-    pub(crate) fn is_recoverable(&self) -> bool {
-        matches!(
-            self,
-            Self::TransportClose | Self::TransportError | Self::PingTimeout | Self::ServerShutdown
-        )
-    }
-
-    /// The WebSocket close code sent or received for this reason.
-    pub fn close_code(&self) -> Option<u16> {
-        match self {
-            Self::ClientClose(code) => *code,
-            Self::ServerDisconnect => Some(1000),
-            Self::ServerShutdown => Some(1001),
-            Self::MessageTooBig => Some(1009),
-            Self::InvalidPayload => Some(1007),
-            Self::SlowConsumer => Some(1008),
-            Self::TransportClose | Self::TransportError | Self::PingTimeout | Self::ParseError => {
-                None
-            }
-        }
-    }
-
-    /// A short name in socket.io's vocabulary.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::ClientClose(_) => "client namespace disconnect",
-            Self::TransportClose => "transport close",
-            Self::TransportError => "transport error",
-            Self::ServerDisconnect => "server namespace disconnect",
-            Self::ServerShutdown => "server shutting down",
-            Self::MessageTooBig => "message too big",
-            Self::InvalidPayload => "invalid payload",
-            Self::SlowConsumer => "send queue full",
-            Self::PingTimeout => "ping timeout",
-            Self::ParseError => "parse error",
-        }
-    }
-}
-
-impl fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }

@@ -1,7 +1,7 @@
-//! [`RedisAdapter`]: the public face; the work happens in [`crate::runtime`].
+//! [`RedisAdapter`]: the public face. Its settings become a [`RunningAdapter`] when the app
+//! starts, and each [`Adapter`] call goes on to [`Outbound`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -11,33 +11,13 @@ use gateway_core::{
 };
 use serde_json::Value;
 
+use crate::config::Config;
 use crate::driver::Driver;
+use crate::ids::random_id;
+use crate::outbound::Outbound;
 use crate::redis_driver::RedisDriver;
-use crate::runtime::Shared;
-
-/// Settings of a [`RedisAdapter`].
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) key_prefix: String,
-    pub(crate) requests_timeout: Duration,
-    pub(crate) required_at_startup: bool,
-    pub(crate) reconnect_delay_min: Duration,
-    pub(crate) reconnect_delay_max: Duration,
-    pub(crate) publish_queue_capacity: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            key_prefix: "socket.io".into(),
-            requests_timeout: Duration::from_secs(5),
-            required_at_startup: false,
-            reconnect_delay_min: Duration::from_millis(100),
-            reconnect_delay_max: Duration::from_secs(2),
-            publish_queue_capacity: 16_384,
-        }
-    }
-}
+use crate::running::RunningAdapter;
+use crate::status::AdapterStatus;
 
 /// An [`Adapter`] over Redis pub/sub: broadcasts, rooms and cluster-wide operations span every
 /// instance on the same Redis, Node socket.io instances with `@socket.io/redis-adapter` 8.3
@@ -66,7 +46,7 @@ pub struct RedisAdapter<D: Driver = RedisDriver> {
     config: Config,
     uid: String,
     status: AdapterStatus,
-    running: OnceLock<Arc<Shared<D>>>,
+    running: OnceLock<RunningAdapter<D>>,
 }
 
 impl RedisAdapter {
@@ -95,7 +75,7 @@ impl<D: Driver> RedisAdapter<D> {
         Self {
             driver: Arc::new(driver),
             config: Config::default(),
-            uid: crate::runtime::random_id(6),
+            uid: random_id(6),
             status: AdapterStatus::default(),
             running: OnceLock::new(),
         }
@@ -210,33 +190,12 @@ impl<D: Driver> RedisAdapter<D> {
         &self.uid
     }
 
-    fn shared(&self) -> Option<&Arc<Shared<D>>> {
-        self.running.get().filter(|shared| !shared.is_closed())
-    }
-}
-
-/// The live state of a [`RedisAdapter`], readable after the adapter moved into the app.
-///
-/// ```
-/// let status = gateway_redis::RedisAdapter::new("redis://127.0.0.1/").unwrap().status();
-/// assert!(!status.is_connected());
-/// assert_eq!(status.dropped_messages(), 0);
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct AdapterStatus {
-    pub(crate) connected: Arc<AtomicBool>,
-    pub(crate) dropped: Arc<AtomicU64>,
-}
-
-impl AdapterStatus {
-    /// Whether the adapter is subscribed to Redis right now.
-    pub fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::Acquire)
-    }
-
-    /// How many messages for other instances were dropped so far.
-    pub fn dropped_messages(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    /// Where the app's calls go: nowhere before start or after close.
+    fn outbound(&self) -> Option<&Arc<Outbound<D>>> {
+        self.running
+            .get()
+            .filter(|running| !running.is_closed())
+            .map(RunningAdapter::outbound)
     }
 }
 
@@ -248,7 +207,7 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
                     "the Redis adapter is already started",
                 ));
             }
-            let shared = Shared::start(
+            let running = RunningAdapter::start(
                 self.driver.clone(),
                 self.config.clone(),
                 self.uid.clone(),
@@ -256,8 +215,9 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
                 namespaces,
             )
             .await?;
-            if self.running.set(shared.clone()).is_err() {
-                shared.close().await;
+            // Another start won the race meanwhile: stop this one's tasks.
+            if let Err(running) = self.running.set(running) {
+                running.close().await;
                 return Err(AdapterError::invalid(
                     "the Redis adapter is already started",
                 ));
@@ -268,15 +228,15 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Some(shared) = self.running.get() {
-                shared.close().await;
+            if let Some(running) = self.running.get() {
+                running.close().await;
             }
         })
     }
 
     fn broadcast(&self, namespace: &str, message: &BroadcastMessage<'_>) {
-        if let Some(shared) = self.shared() {
-            shared.broadcast(namespace, message);
+        if let Some(outbound) = self.outbound() {
+            outbound.broadcast(namespace, message);
         }
     }
 
@@ -286,8 +246,8 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
         message: &BroadcastMessage<'_>,
         timeout: Duration,
     ) -> BoxFuture<'static, RemoteAcks> {
-        match self.shared() {
-            Some(shared) => shared
+        match self.outbound() {
+            Some(outbound) => outbound
                 .clone()
                 .broadcast_with_ack(namespace, message, timeout),
             None => Box::pin(async { RemoteAcks::default() }),
@@ -299,33 +259,33 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
         namespace: &str,
         recipients: &Recipients,
     ) -> BoxFuture<'static, Result<Vec<SocketInfo>, AdapterError>> {
-        match self.shared() {
-            Some(shared) => shared.clone().fetch_sockets(namespace, recipients),
+        match self.outbound() {
+            Some(outbound) => outbound.clone().fetch_sockets(namespace, recipients),
             None => Box::pin(async { Ok(Vec::new()) }),
         }
     }
 
     fn add_sockets(&self, namespace: &str, recipients: &Recipients, rooms: &[Room]) {
-        if let Some(shared) = self.shared() {
-            shared.change_rooms(namespace, recipients, rooms, true);
+        if let Some(outbound) = self.outbound() {
+            outbound.change_rooms(namespace, recipients, rooms, true);
         }
     }
 
     fn del_sockets(&self, namespace: &str, recipients: &Recipients, rooms: &[Room]) {
-        if let Some(shared) = self.shared() {
-            shared.change_rooms(namespace, recipients, rooms, false);
+        if let Some(outbound) = self.outbound() {
+            outbound.change_rooms(namespace, recipients, rooms, false);
         }
     }
 
     fn disconnect_sockets(&self, namespace: &str, recipients: &Recipients) {
-        if let Some(shared) = self.shared() {
-            shared.disconnect_sockets(namespace, recipients);
+        if let Some(outbound) = self.outbound() {
+            outbound.disconnect_sockets(namespace, recipients);
         }
     }
 
     fn server_side_emit(&self, namespace: &str, event: &str, args: &[Value]) {
-        if let Some(shared) = self.shared() {
-            shared.server_side_emit(namespace, event, args);
+        if let Some(outbound) = self.outbound() {
+            outbound.server_side_emit(namespace, event, args);
         }
     }
 
@@ -336,8 +296,8 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
         args: &[Value],
         timeout: Duration,
     ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
-        match self.shared() {
-            Some(shared) => shared
+        match self.outbound() {
+            Some(outbound) => outbound
                 .clone()
                 .server_side_emit_with_ack(namespace, event, args, timeout),
             None => Box::pin(async { Ok(Vec::new()) }),
@@ -345,8 +305,8 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
     }
 
     fn server_count(&self, namespace: &str) -> BoxFuture<'static, Result<usize, AdapterError>> {
-        match self.shared() {
-            Some(shared) => shared.clone().server_count(namespace),
+        match self.outbound() {
+            Some(outbound) => outbound.clone().server_count(namespace),
             None => Box::pin(async { Ok(1) }),
         }
     }

@@ -36,14 +36,28 @@
 //!
 //! For tests without a Redis server, [`MemoryBroker`] stands in for one.
 
+// From the app's call to Redis: `adapter` -> `outbound` -> `publisher` -> `driver` /
+// `redis_driver`; and back: `subscription` -> `inbound`. `running` wires them together.
 mod adapter;
+mod backoff;
+mod channels;
+mod config;
 mod driver;
+mod ids;
+mod inbound;
 mod memory;
+mod outbound;
+mod pending;
+mod publisher;
 mod redis_driver;
-mod runtime;
+mod running;
+mod status;
+mod subscription;
+mod timestamp;
 mod wire;
 
-pub use adapter::{AdapterStatus, RedisAdapter};
+pub use adapter::RedisAdapter;
 pub use driver::{Driver, DriverError, Incoming};
 pub use memory::{MemoryBroker, MemoryDriver};
 pub use redis_driver::RedisDriver;
+pub use status::AdapterStatus;

@@ -1,10 +1,12 @@
-//! The `@socket.io/redis-adapter` 8.3 wire format: channel names, msgpack broadcasts, and the
-//! JSON / msgpack request-response bodies.
+//! The `@socket.io/redis-adapter` 8.3 wire format: msgpack broadcasts, and the JSON / msgpack
+//! request-response bodies. The channel names are in `channels.rs`.
 
 use bytes::Bytes;
 use gateway_core::{EventData, Payload, Recipients, Room};
 use rmpv::Value as Pack;
 use serde_json::{Map, Value};
+
+use crate::timestamp;
 
 /// Request and response types (`RequestType` in the JS adapter).
 pub(crate) mod request_type {
@@ -23,53 +25,6 @@ pub(crate) mod request_type {
 /// Socket.IO's EVENT packet type, as the JS adapter keeps it in Redis (binary or not).
 const EVENT: u64 = 2;
 const BINARY_EVENT: u64 = 5;
-
-/// The channels of one namespace.
-#[derive(Debug, Clone)]
-pub(crate) struct Channels {
-    /// `socket.io#/#`: broadcasts (a room's broadcasts append `room#`).
-    pub(crate) broadcast: String,
-    /// `socket.io-request#/#`: requests; one subscription per instance is how instances count.
-    pub(crate) request: String,
-    /// `socket.io-response#/#`: responses, shared.
-    pub(crate) response: String,
-    /// `socket.io-response#/#<uid>#`: responses meant for this instance only.
-    pub(crate) own_response: String,
-}
-
-impl Channels {
-    pub(crate) fn new(prefix: &str, namespace: &str, uid: &str) -> Self {
-        let response = format!("{prefix}-response#{namespace}#");
-        Self {
-            broadcast: format!("{prefix}#{namespace}#"),
-            request: format!("{prefix}-request#{namespace}#"),
-            own_response: format!("{response}{uid}#"),
-            response,
-        }
-    }
-
-    /// The PSUBSCRIBE pattern matching every broadcast channel of the namespace.
-    pub(crate) fn broadcast_pattern(&self) -> String {
-        let mut pattern = String::with_capacity(self.broadcast.len() + 1);
-        for c in self.broadcast.chars() {
-            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('*');
-        pattern
-    }
-
-    /// Where a broadcast to `recipients` is published: a room's own channel when it targets
-    /// exactly one room (as the JS adapter does).
-    pub(crate) fn broadcast_channel(&self, recipients: &Recipients) -> String {
-        match recipients.rooms.as_slice() {
-            [room] => format!("{}{room}#", self.broadcast),
-            _ => self.broadcast.clone(),
-        }
-    }
-}
 
 /// The wire could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -293,7 +248,7 @@ pub(crate) fn pack_to_json(value: Pack, mut attachments: Option<&mut Vec<Bytes>>
             }
             Value::Object(map)
         }
-        Pack::Ext(-1, bytes) => timestamp(&bytes).map_or(Value::Null, Value::String),
+        Pack::Ext(-1, bytes) => timestamp::iso8601(&bytes).map_or(Value::Null, Value::String),
         Pack::Ext(_, _) => Value::Null,
     }
 }
@@ -344,32 +299,6 @@ fn placeholder_target<'a>(map: &Map<String, Value>, attachments: &'a [Bytes]) ->
     }
     let num = map.get("num")?.as_u64()?;
     attachments.get(usize::try_from(num).ok()?)
-}
-
-/// A msgpack timestamp (extension -1: 4, 8 or 12 bytes) as an ISO 8601 UTC string.
-fn timestamp(bytes: &[u8]) -> Option<String> {
-    let (secs, nanos) = match bytes.len() {
-        4 => (i64::from(u32::from_be_bytes(bytes.try_into().ok()?)), 0),
-        8 => {
-            let raw = u64::from_be_bytes(bytes.try_into().ok()?);
-            ((raw & 0x3_ffff_ffff) as i64, (raw >> 34) as u32)
-        }
-        12 => (
-            i64::from_be_bytes(bytes[4..].try_into().ok()?),
-            u32::from_be_bytes(bytes[..4].try_into().ok()?),
-        ),
-        _ => return None,
-    };
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = gateway_core::__private::civil_from_days(days);
-    Some(format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        nanos / 1_000_000
-    ))
 }
 
 #[cfg(test)]
@@ -424,12 +353,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(bytes, hex(CAPTURED_ROOM_BROADCAST));
-        let channels = Channels::new("socket.io", "/", "qoyq-N");
-        assert_eq!(
-            channels.broadcast_channel(&recipients),
-            "socket.io#/#room1#"
-        );
-        assert_eq!(channels.broadcast_pattern(), "socket.io#/#*");
     }
 
     #[test]

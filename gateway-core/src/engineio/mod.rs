@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use self::frames::{next_ws_frame, InFrame};
 use self::namespaces::Multiplexer;
 use self::polling::PollingSession;
-use crate::connection::finish_socket;
+use crate::lifecycle::finish_socket;
 use crate::outbox::{CloseStyle, OutFrame, Outbox};
 use crate::protocol::socketio::{self, EioPacket, ParseError};
 use crate::registry::NamespaceInner;
@@ -184,6 +184,9 @@ struct Session {
 }
 
 /// What a session's messages are for.
+// One per session, inline in it: boxing the multiplexer would only add an allocation (the
+// echo is for conformance testing).
+#[allow(clippy::large_enum_variant)]
 enum Served {
     SocketIo(Multiplexer),
     Echo,

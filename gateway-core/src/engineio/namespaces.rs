@@ -11,7 +11,8 @@ use futures_util::FutureExt;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{NamespaceTable, Work};
-use crate::connection::{finish_socket, handle_message, run_connection_hook};
+use crate::dispatch::handle_message;
+use crate::lifecycle::{finish_socket, run_connection_hook};
 use crate::outbox::Outbox;
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::protocol::json::Inbound;

@@ -5,8 +5,10 @@ use std::marker::PhantomData;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
+use bytes::Bytes;
+
 use super::ExecutionContext;
-use crate::WsException;
+use crate::{Payload, Socket, WsException};
 
 /// Handles an error from a guard, interceptor, pipe, extractor or handler.
 ///
@@ -104,7 +106,7 @@ impl BaseWsExceptionFilter {
 
     /// Sends `exception` to the socket of `cx` (and logs it if it is internal).
     pub fn send(&self, exception: &WsException, cx: &ExecutionContext) {
-        crate::connection::send_exception(
+        send_exception(
             cx.socket(),
             cx.gateway(),
             exception,
@@ -217,4 +219,35 @@ impl<E, F: std::fmt::Debug> std::fmt::Debug for CatchOnly<E, F> {
             .field("filter", &self.filter)
             .finish()
     }
+}
+
+/// Sends `{"event":"exception","data":…}` in the default filter's shape, logging internal errors.
+/// A `cause.data` that holds binary placeholders goes with the message's `attachments`, as
+/// socket.io sends the buffers NestJS puts there.
+pub(crate) fn send_exception(
+    socket: &Socket,
+    gateway: &str,
+    exception: &WsException,
+    pattern: &str,
+    data: Option<&str>,
+    attachments: &[Bytes],
+    include_cause: bool,
+) {
+    if let Some(source) = exception.source() {
+        tracing::error!(gateway, pattern, error = %source, "unhandled error");
+    }
+    let payload = exception.payload(pattern, data, include_cause);
+    let carries_data = include_cause && exception.object().is_none() && data.is_some();
+    if carries_data && !attachments.is_empty() {
+        if let Ok(payload) = serde_json::from_str(&payload) {
+            let payload = attachments
+                .iter()
+                .fold(Payload::new().with_arg(payload), |p, bytes| {
+                    p.with_attachment(bytes.clone())
+                });
+            let _ = socket.emit_payload("exception", &payload);
+            return;
+        }
+    }
+    let _ = socket.emit_json("exception", &payload);
 }

@@ -29,7 +29,7 @@
 
 mod connection_guard;
 mod context;
-mod filter;
+pub(crate) mod filter;
 mod guard;
 mod interceptor;
 mod pipe;

@@ -1,0 +1,177 @@
+//! Message dispatch, for both wire formats: the route of an event, its pipeline (guards,
+//! interceptors, pipes, the handler), exception filters, and the reply or ack.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures_util::{FutureExt, StreamExt};
+use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
+use crate::protocol::json::Inbound;
+use crate::protocol::{event_reply, socketio, Wire};
+use crate::registry::{NamespaceInner, Route};
+use crate::{EmitError, Message, Reply, Socket, WsException};
+
+/// Runs one message through the pipeline and sends the reply (or ack) or the exception.
+pub(crate) async fn handle_message(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    mut inbound: Inbound,
+    ack: Option<u64>,
+) {
+    let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
+        tracing::debug!(
+            gateway = ns.gateway(),
+            event = inbound.event.as_str(),
+            "dropping unknown event"
+        );
+        return;
+    };
+    // `None` when there are none (most messages): no allocation for them.
+    let attachments = (!inbound.attachments.is_empty())
+        .then(|| Arc::from(std::mem::take(&mut inbound.attachments)));
+    let cx = ExecutionContext::new(
+        socket.clone(),
+        inbound.event.clone(),
+        inbound.data.clone(),
+        attachments.clone(),
+        ns.gateway(),
+        route.name.clone(),
+        route.metadata.clone(),
+    );
+    let ack_taken = Arc::new(AtomicBool::new(false));
+    let msg = Message::new(
+        socket.clone(),
+        inbound,
+        attachments,
+        route.pipes.clone(),
+        ack,
+        ack_taken.clone(),
+    );
+    let result = match AssertUnwindSafe(run_pipeline(&route, &cx, msg))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(WsException::internal("handler panicked")),
+    };
+    // A handler that took `Ack` answers the ack itself (NestJS `isAckHandledManually`).
+    let ack = ack.filter(|_| !ack_taken.load(Ordering::Acquire));
+    match result {
+        Ok(reply) => send_reply(socket, reply, route, cx, ack),
+        Err(exception) => handle_exception(exception, &cx, &route).await,
+    }
+}
+
+/// Guards, then interceptors around extraction (with pipes) and the handler.
+async fn run_pipeline(
+    route: &Route,
+    cx: &ExecutionContext,
+    msg: Message,
+) -> Result<Reply, WsException> {
+    for guard in route.guards.iter() {
+        if !guard.can_activate(cx).await? {
+            return Err(WsException::new(FORBIDDEN_MESSAGE));
+        }
+    }
+    if route.interceptors.is_empty() {
+        return (route.handler)(msg).await;
+    }
+    let handler = route.handler.clone();
+    Next::new(
+        route.interceptors.clone(),
+        cx.clone(),
+        Box::new(move || handler(msg)),
+    )
+    .run()
+    .await
+}
+
+/// Offers `exception` to the route's filters (handler → gateway → global), then the default.
+async fn handle_exception(mut exception: WsException, cx: &ExecutionContext, route: &Route) {
+    for filter in route.filters.iter() {
+        if !filter.catches(&exception) {
+            continue;
+        }
+        match AssertUnwindSafe(filter.catch(exception, cx))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(())) => return,
+            Ok(Err(passed_on)) => exception = passed_on,
+            Err(_) => exception = WsException::internal("exception filter panicked"),
+        }
+    }
+    BaseWsExceptionFilter::default().send(&exception, cx);
+}
+
+fn send_reply(
+    socket: &Socket,
+    reply: Reply,
+    route: Arc<Route>,
+    cx: ExecutionContext,
+    ack: Option<u64>,
+) {
+    match reply {
+        Reply::Empty => {}
+        Reply::Json(json) => {
+            let _ = send_json_reply(socket, json, ack);
+        }
+        Reply::Payload(payload) => {
+            if let Some(frame) = payload.reply_frame(socket.wire(), ack) {
+                let _ = socket.push_frame(frame);
+            }
+        }
+        Reply::Stream(mut items) => {
+            let socket = socket.clone();
+            socket.ns().app.tasks.clone().spawn(async move {
+                loop {
+                    let item = tokio::select! {
+                        item = items.next() => item,
+                        _ = socket.outbox().writer_done() => None,
+                    };
+                    match item {
+                        None => break,
+                        Some(Ok(Reply::Json(json))) => {
+                            if send_json_reply(&socket, json, ack).is_err() {
+                                break;
+                            }
+                        }
+                        Some(Ok(Reply::Payload(payload))) => {
+                            let Some(frame) = payload.reply_frame(socket.wire(), ack) else {
+                                continue;
+                            };
+                            if socket.push_frame(frame).is_err() {
+                                break;
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(exception)) => {
+                            handle_exception(exception, &cx, &route).await;
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Sends a handler's JSON reply (NestJS 12 semantics): the JSON format gets the reply as is;
+/// for Socket.IO, an object with an `event` is emitted as that event (an emit like any other,
+/// recorded under connection state recovery), anything else is the ack if the client asked.
+fn send_json_reply(socket: &Socket, json: String, ack: Option<u64>) -> Result<(), EmitError> {
+    let Wire::SocketIo { prefix } = socket.wire() else {
+        return socket.push(Utf8Bytes::from(json));
+    };
+    if let Some((event, data)) = event_reply(&json) {
+        return socket.emit_json(&event, data.map_or("null", RawValue::get));
+    }
+    match ack {
+        Some(id) => socket.push(Utf8Bytes::from(socketio::encode_ack(prefix, id, &json))),
+        None => Ok(()),
+    }
+}

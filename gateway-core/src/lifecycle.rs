@@ -1,0 +1,70 @@
+//! A socket's life in its namespace, for both wire formats: `handle_connection` once it has
+//! joined, and everything it owned released once it leaves.
+
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+
+use crate::pipeline::filter::send_exception;
+use crate::registry::NamespaceInner;
+use crate::ws_io::CLOSE_GRACE;
+use crate::{DisconnectReason, Handshake, Socket, WsException};
+
+/// Releases everything a socket owns: its registry entry and room memberships, then
+/// `handle_disconnect` (bounded after a hard stop), then its data.
+pub(crate) async fn finish_socket(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    reason: DisconnectReason,
+    hard_stopped: bool,
+) {
+    let recoverable = ns
+        .recovery()
+        .zip(socket.pid())
+        .filter(|_| reason.is_recoverable());
+    let rooms = recoverable.map(|_| ns.rooms_of(socket.id()));
+    ns.unregister(socket.id());
+    socket.drop_pending_acks();
+    if let Some(hook) = ns.hooks.disconnect.clone() {
+        let hook = AssertUnwindSafe(hook(socket.clone(), reason)).catch_unwind();
+        if hard_stopped {
+            let _ = tokio::time::timeout(CLOSE_GRACE, hook).await;
+        } else if hook.await.is_err() {
+            tracing::error!(gateway = ns.gateway(), "handle_disconnect panicked");
+        }
+    }
+    if let (Some((recovery, pid)), Some(rooms)) = (recoverable, rooms) {
+        recovery.persist(pid, socket.id(), rooms, socket.data().take_all());
+    }
+    socket.data().clear();
+    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
+}
+
+pub(crate) async fn run_connection_hook(
+    socket: &Socket,
+    ns: &NamespaceInner,
+    handshake: Handshake,
+) {
+    let Some(hook) = ns.hooks.connection.clone() else {
+        return;
+    };
+    let result = match AssertUnwindSafe(hook(socket.clone(), handshake))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(WsException::internal("handle_connection panicked")),
+    };
+    if let Err(exception) = result {
+        send_exception(
+            socket,
+            ns.gateway(),
+            &exception,
+            "handleConnection",
+            None,
+            &[],
+            true,
+        );
+        socket.disconnect();
+    }
+}

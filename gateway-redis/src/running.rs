@@ -1,0 +1,142 @@
+//! [`RunningAdapter`]: a [`RedisAdapter`](crate::RedisAdapter) once started. Starting wires the
+//! parts together: the [`Subscription`] feeding [`Inbound`], [`Outbound`] for the app's calls,
+//! and the [`Publisher`] behind the [`PublishQueue`] both of those publish through.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use gateway_core::{AdapterError, Namespace};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::backoff::Backoff;
+use crate::channels::ChannelMap;
+use crate::config::Config;
+use crate::driver::Driver;
+use crate::inbound::Inbound;
+use crate::outbound::Outbound;
+use crate::pending::PendingRequests;
+use crate::publisher::{PublishQueue, Publisher};
+use crate::status::AdapterStatus;
+use crate::subscription::Subscription;
+
+/// The started adapter: its tasks, and the parts the app's calls and the tasks share.
+pub(crate) struct RunningAdapter<D> {
+    outbound: Arc<Outbound<D>>,
+    inbound: Arc<Inbound>,
+    pending: PendingRequests,
+    status: AdapterStatus,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl<D: Driver> RunningAdapter<D> {
+    /// Subscribes and starts the subscriber and publisher tasks. If Redis is unreachable, fails
+    /// when `config.required_at_startup`, else starts local-only and keeps trying.
+    pub(crate) async fn start(
+        driver: Arc<D>,
+        config: Config,
+        uid: String,
+        status: AdapterStatus,
+        namespaces: Vec<Namespace>,
+    ) -> Result<Self, AdapterError> {
+        let channels = Arc::new(ChannelMap::new(
+            &config.key_prefix,
+            &uid,
+            namespaces.iter().map(Namespace::name),
+        ));
+        let namespaces: HashMap<String, Namespace> = namespaces
+            .into_iter()
+            .map(|ns| (ns.name().to_owned(), ns))
+            .collect();
+        let (publish_queue, queued) =
+            PublishQueue::new(config.publish_queue_capacity, status.clone());
+        let pending = PendingRequests::default();
+        let cancel = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let backoff = || Backoff::new(config.reconnect_delay_min, config.reconnect_delay_max);
+        let inbound = Arc::new(Inbound {
+            uid: uid.clone(),
+            requests_timeout: config.requests_timeout,
+            channels: channels.clone(),
+            namespaces: RwLock::new(namespaces),
+            publish_queue: publish_queue.clone(),
+            pending: pending.clone(),
+            cancel: cancel.clone(),
+            tasks: tasks.clone(),
+        });
+        let outbound = Arc::new(Outbound {
+            driver: driver.clone(),
+            uid: uid.clone(),
+            requests_timeout: config.requests_timeout,
+            status: status.clone(),
+            channels: channels.clone(),
+            publish_queue,
+            pending: pending.clone(),
+        });
+        let subscription = Subscription {
+            driver: driver.clone(),
+            channels,
+            inbound: inbound.clone(),
+            status: status.clone(),
+            backoff: backoff(),
+            cancel: cancel.clone(),
+            uid,
+        };
+        let first = match subscription.subscribe().await {
+            Ok(messages) => {
+                status.set_connected(true);
+                tracing::info!(uid = %subscription.uid, "Redis adapter subscribed");
+                Some(messages)
+            }
+            Err(err) if config.required_at_startup => {
+                return Err(AdapterError::unavailable(format!(
+                    "Redis is unreachable at startup: {err}"
+                )));
+            }
+            Err(err) => {
+                tracing::warn!(
+                    %err,
+                    "Redis is unreachable at startup; serving this instance's clients only \
+                     until it is reachable"
+                );
+                None
+            }
+        };
+        let publisher = Publisher {
+            driver,
+            status: status.clone(),
+            backoff: backoff(),
+            cancel: cancel.clone(),
+        };
+        tasks.spawn(publisher.run(queued));
+        tasks.spawn(subscription.run(first));
+        Ok(Self {
+            outbound,
+            inbound,
+            pending,
+            status,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// Where the app's calls go while running.
+    pub(crate) fn outbound(&self) -> &Arc<Outbound<D>> {
+        &self.outbound
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Stops the tasks and lets go of the app's namespaces.
+    pub(crate) async fn close(&self) {
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.status.set_connected(false);
+        self.inbound.forget_namespaces();
+        self.pending.clear();
+    }
+}

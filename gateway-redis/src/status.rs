@@ -1,0 +1,48 @@
+//! [`AdapterStatus`]: whether the adapter is connected, and what it dropped.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The live state of a [`RedisAdapter`](crate::RedisAdapter), readable after the adapter moved
+/// into the app.
+///
+/// ```
+/// let status = gateway_redis::RedisAdapter::new("redis://127.0.0.1/").unwrap().status();
+/// assert!(!status.is_connected());
+/// assert_eq!(status.dropped_messages(), 0);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct AdapterStatus {
+    connected: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl AdapterStatus {
+    /// Whether the adapter is subscribed to Redis right now.
+    ///
+    /// ```
+    /// let status = gateway_redis::RedisAdapter::new("redis://127.0.0.1/").unwrap().status();
+    /// assert!(!status.is_connected()); // not started
+    /// ```
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// How many messages for other instances were dropped so far.
+    ///
+    /// ```
+    /// let status = gateway_redis::RedisAdapter::new("redis://127.0.0.1/").unwrap().status();
+    /// assert_eq!(status.dropped_messages(), 0);
+    /// ```
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_connected(&self, connected: bool) {
+        self.connected.store(connected, Ordering::Release);
+    }
+
+    pub(crate) fn count_dropped(&self, messages: usize) {
+        self.dropped.fetch_add(messages as u64, Ordering::Relaxed);
+    }
+}
