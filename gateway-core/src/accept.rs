@@ -87,6 +87,7 @@ pub(crate) fn target<B>(req: &Request<B>, routes: &Routes, shared: &AppShared) -
             routes.by_namespace.clone(),
         )));
     }
+    #[cfg(feature = "conformance")]
     if shared.config.engine_io_echo_path.as_deref().is_some_and(at) {
         return Some(Target::EngineIo(Service::Echo));
     }
@@ -194,6 +195,7 @@ where
         Service::SocketIo(namespaces) => namespaces
             .values()
             .any(|ns| ns.options().allowed_origins().allows(origin.as_deref())),
+        #[cfg(feature = "conformance")]
         Service::Echo => true,
     };
     let cors = |mut response: Response<Full<Bytes>>| {

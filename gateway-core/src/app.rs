@@ -261,6 +261,7 @@ impl GatewayAppBuilder {
     /// let builder = gateway_core::GatewayApp::builder().with_engine_io_echo("/engine.io/");
     /// ```
     #[cfg(feature = "test-util")]
+    #[cfg(feature = "conformance")]
     pub fn with_engine_io_echo(mut self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.config.engine_io_echo_path = Some(path.trim_end_matches('/').to_owned() + "/");

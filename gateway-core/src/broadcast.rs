@@ -147,16 +147,17 @@ impl BroadcastOperator {
         let Some(recovery) = self.ns.recovery() else {
             return self.deliver(|wire| frame(wire, None));
         };
-        let socketio = Wire::SocketIo {
-            prefix: socketio::nsp_prefix(self.ns.name()).into(),
-        };
+        let socketio = Wire::socketio(self.ns.name());
         recovery.emit(
             &self.target,
             |offset| frame(&socketio, Some(offset)),
             |recorded| {
-                self.deliver(|wire| match wire {
-                    Wire::Json => frame(wire, None),
-                    Wire::SocketIo { .. } => recorded.clone(),
+                self.deliver(|wire| {
+                    if wire.is_socketio() {
+                        recorded.clone()
+                    } else {
+                        frame(wire, None)
+                    }
                 })
             },
         )
@@ -167,9 +168,10 @@ impl BroadcastOperator {
         let (mut as_json, mut as_socketio) = (None, None);
         let mut sent = 0;
         self.ns.for_each_recipient(&self.target, |socket| {
-            let slot = match socket.wire() {
-                Wire::Json => &mut as_json,
-                Wire::SocketIo { .. } => &mut as_socketio,
+            let slot = if socket.wire().is_socketio() {
+                &mut as_socketio
+            } else {
+                &mut as_json
             };
             let frame = slot.get_or_insert_with(|| frame(socket.wire()));
             if socket.push_frame(frame.clone()).is_ok() {
@@ -191,7 +193,7 @@ impl BroadcastOperator {
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> usize {
         self.send_remote(event, EventData::Payload(payload));
-        self.emit_frames(|wire, offset| payload.event_frame(wire, event, None, offset))
+        self.emit_frames(|wire, offset| wire.payload_event_frame(payload, event, None, offset))
     }
 
     /// Sends `event` to every recipient and waits up to `timeout` for each one's ack (socket.io
@@ -265,7 +267,9 @@ impl BroadcastOperator {
                     socketio::encode_event_with_ack(prefix, id, event, json),
                 )),
                 EventData::Payload(payload) => {
-                    payload.event_frame(socket.wire(), event, Some(id), None)
+                    socket
+                        .wire()
+                        .payload_event_frame(payload, event, Some(id), None)
                 }
             });
             match asked {
@@ -282,9 +286,9 @@ impl BroadcastOperator {
                             EventData::Json(json) => OutFrame::Text(Utf8Bytes::from(
                                 socket.wire().event_frame(event, json, None),
                             )),
-                            EventData::Payload(payload) => {
-                                payload.event_frame(socket.wire(), event, None, None)
-                            }
+                            EventData::Payload(payload) => socket
+                                .wire()
+                                .payload_event_frame(payload, event, None, None),
                         });
                     }
                     acks.ready.push_back((Some(socket.id()), Err(err)));

@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
+use crate::protocol::event_reply;
 use crate::protocol::json::Inbound;
-use crate::protocol::{event_reply, socketio, Wire};
 use crate::registry::{NamespaceInner, Route};
 use crate::{EmitError, Message, Reply, Socket, WsException};
 
@@ -121,7 +121,7 @@ fn send_reply(
             let _ = send_json_reply(socket, json, ack);
         }
         Reply::Payload(payload) => {
-            if let Some(frame) = payload.reply_frame(socket.wire(), ack) {
+            if let Some(frame) = socket.wire().payload_reply_frame(&payload, ack) {
                 let _ = socket.push_frame(frame);
             }
         }
@@ -141,7 +141,8 @@ fn send_reply(
                             }
                         }
                         Some(Ok(Reply::Payload(payload))) => {
-                            let Some(frame) = payload.reply_frame(socket.wire(), ack) else {
+                            let Some(frame) = socket.wire().payload_reply_frame(&payload, ack)
+                            else {
                                 continue;
                             };
                             if socket.push_frame(frame).is_err() {
@@ -164,14 +165,14 @@ fn send_reply(
 /// for Socket.IO, an object with an `event` is emitted as that event (an emit like any other,
 /// recorded under connection state recovery), anything else is the ack if the client asked.
 fn send_json_reply(socket: &Socket, json: String, ack: Option<u64>) -> Result<(), EmitError> {
-    let Wire::SocketIo { prefix } = socket.wire() else {
+    if !socket.wire().is_socketio() {
         return socket.push(Utf8Bytes::from(json));
-    };
+    }
     if let Some((event, data)) = event_reply(&json) {
         return socket.emit_json(&event, data.map_or("null", RawValue::get));
     }
-    match ack {
-        Some(id) => socket.push(Utf8Bytes::from(socketio::encode_ack(prefix, id, &json))),
+    match ack.and_then(|id| socket.wire().ack_frame(id, &json)) {
+        Some(frame) => socket.push(Utf8Bytes::from(frame)),
         None => Ok(()),
     }
 }

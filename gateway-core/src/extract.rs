@@ -26,7 +26,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::pipeline::{ArgumentKind, ArgumentMetadata, DynPipe, RejectedArgument, TypedArgument};
 use crate::protocol::json::Inbound;
-use crate::protocol::{socketio, Wire};
 use crate::validation::Validator;
 use crate::{EmitError, Handshake, Namespace, Socket, WsException};
 
@@ -382,17 +381,19 @@ pub struct Ack {
 impl Ack {
     /// Whether the client asked for an ack.
     pub fn is_requested(&self) -> bool {
-        self.id.is_some() && matches!(self.socket.wire(), Wire::SocketIo { .. })
+        self.id.is_some() && self.socket.wire().is_socketio()
     }
 
     /// Answers the client's ack with `data`.
     pub fn send<T: serde::Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
-        let (Some(id), Wire::SocketIo { prefix }) = (self.id, self.socket.wire()) else {
+        let Some(id) = self.id.filter(|_| self.socket.wire().is_socketio()) else {
             return Ok(());
         };
         let json = serde_json::to_string(data)?;
-        self.socket
-            .push(Utf8Bytes::from(socketio::encode_ack(prefix, id, &json)))
+        match self.socket.wire().ack_frame(id, &json) {
+            Some(frame) => self.socket.push(Utf8Bytes::from(frame)),
+            None => Ok(()),
+        }
     }
 }
 

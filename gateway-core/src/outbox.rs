@@ -25,7 +25,8 @@ use crate::DisconnectReason;
 #[derive(Debug, Clone)]
 pub(crate) enum OutFrame {
     Text(Utf8Bytes),
-    /// A binary frame (an Engine.IO binary message).
+    /// A binary frame (an Engine.IO binary message; only the conformance echo sends one).
+    #[cfg_attr(not(feature = "conformance"), allow(dead_code))]
     Binary(Bytes),
     /// A text frame and the binary frames that belong to it (a Socket.IO packet with binary
     /// attachments), queued as one so no other frame can come between them.

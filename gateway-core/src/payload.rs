@@ -7,7 +7,8 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outbox::OutFrame;
-use crate::protocol::{json, socketio, Wire};
+#[cfg(test)]
+use crate::protocol::Wire;
 use crate::{FromMessage, IntoReply, Message, Reply, WsException};
 
 /// The arguments of a Socket.IO event or ack, with its binary attachments.
@@ -133,14 +134,14 @@ impl Payload {
     }
 
     /// The arguments' JSON, joined by commas (Socket.IO's array without its brackets).
-    fn args_json(&self) -> String {
+    pub(crate) fn args_json(&self) -> String {
         let args: Vec<String> = self.args.iter().map(Value::to_string).collect();
         args.join(",")
     }
 
     /// What a JSON-format client receives: the one argument, or the array of several, with
     /// each placeholder replaced by the Node `Buffer` form of its attachment.
-    fn json_data(&self) -> Value {
+    pub(crate) fn json_data(&self) -> Value {
         let mut args: Vec<Value> = self
             .args
             .iter()
@@ -153,59 +154,13 @@ impl Payload {
         }
     }
 
-    /// The frame(s) emitting `event` with these arguments on `wire`; a Socket.IO `offset`
-    /// (connection state recovery) is appended as the last argument.
-    pub(crate) fn event_frame(
-        &self,
-        wire: &Wire,
-        event: &str,
-        ack: Option<u64>,
-        offset: Option<&str>,
-    ) -> OutFrame {
-        match wire {
-            Wire::Json => OutFrame::Text(Utf8Bytes::from(json::encode_event(
-                event,
-                &self.json_data().to_string(),
-            ))),
-            Wire::SocketIo { prefix } => {
-                let mut args = self.args_json();
-                if let Some(offset) = offset {
-                    let offset = Value::from(offset).to_string();
-                    args = if args.is_empty() {
-                        offset
-                    } else {
-                        format!("{args},{offset}")
-                    };
-                }
-                self.socketio_frame(socketio::encode_event_args(
-                    prefix,
-                    ack,
-                    event,
-                    &args,
-                    self.attachments.len(),
-                ))
-            }
-        }
+    /// How many binary attachments it has.
+    pub(crate) fn attachment_count(&self) -> usize {
+        self.attachments.len()
     }
 
-    /// The reply frame to a message (`ack` is the client's ack id, if it asked for one).
-    pub(crate) fn reply_frame(&self, wire: &Wire, ack: Option<u64>) -> Option<OutFrame> {
-        match wire {
-            Wire::Json => Some(OutFrame::Text(Utf8Bytes::from(
-                self.json_data().to_string(),
-            ))),
-            Wire::SocketIo { prefix } => ack.map(|id| {
-                self.socketio_frame(socketio::encode_ack_args(
-                    prefix,
-                    id,
-                    &self.args_json(),
-                    self.attachments.len(),
-                ))
-            }),
-        }
-    }
-
-    fn socketio_frame(&self, header: String) -> OutFrame {
+    /// A Socket.IO packet `header` with this payload's attachments.
+    pub(crate) fn socketio_frame(&self, header: String) -> OutFrame {
         let header = Utf8Bytes::from(header);
         if self.attachments.is_empty() {
             OutFrame::Text(header)
@@ -294,7 +249,7 @@ mod tests {
             .with_arg(Value::from(1))
             .with_binary(vec![7u8]);
         let wire = Wire::SocketIo { prefix: "".into() };
-        match p.event_frame(&wire, "up", None, None) {
+        match wire.payload_event_frame(&p, "up", None, None) {
             OutFrame::Attached(header, bins) => {
                 assert_eq!(
                     header.as_str(),
@@ -304,6 +259,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(p.reply_frame(&wire, None).is_none());
+        assert!(wire.payload_reply_frame(&p, None).is_none());
     }
 }

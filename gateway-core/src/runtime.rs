@@ -26,6 +26,7 @@ pub(crate) struct AppConfig {
     /// How long a dropped Socket.IO session can be recovered, when recovery is on.
     pub(crate) recovery_window: Option<Duration>,
     /// Where a bare Engine.IO echo is served (conformance testing only).
+    #[cfg(feature = "conformance")]
     pub(crate) engine_io_echo_path: Option<String>,
 }
 
@@ -42,6 +43,7 @@ impl Default for AppConfig {
             socketio_path: "/socket.io/".to_owned(),
             connect_timeout: Duration::from_secs(45),
             recovery_window: None,
+            #[cfg(feature = "conformance")]
             engine_io_echo_path: None,
         }
     }

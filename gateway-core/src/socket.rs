@@ -252,7 +252,7 @@ impl Socket {
     /// Whether emits to this socket go through the namespace's recovery record (Socket.IO with
     /// connection state recovery on), as socket.io routes them through its adapter then.
     fn records_events(&self) -> bool {
-        matches!(self.0.wire, Wire::SocketIo { .. }) && self.0.ns.recovery().is_some()
+        self.0.wire.is_socketio() && self.0.ns.recovery().is_some()
     }
 
     /// A broadcast to the room holding only this socket.
@@ -302,7 +302,7 @@ impl Socket {
         &self,
         frame: impl FnOnce(&str, u64) -> OutFrame,
     ) -> Result<(u64, oneshot::Receiver<String>), AckError> {
-        let Wire::SocketIo { prefix } = &self.0.wire else {
+        let Some(prefix) = self.0.wire.socketio_prefix() else {
             return Err(AckError::Unsupported);
         };
         let (tx, rx) = oneshot::channel();
@@ -350,7 +350,7 @@ impl Socket {
         if self.records_events() {
             return reached_or_disconnected(self.own_room().emit_payload(event, payload));
         }
-        self.push_frame(payload.event_frame(&self.0.wire, event, None, None))
+        self.push_frame(self.0.wire.payload_event_frame(payload, event, None, None))
     }
 
     /// Delivers the client's ack `id`.
@@ -423,9 +423,9 @@ impl Socket {
     /// # }
     /// ```
     pub fn disconnect(&self) {
-        match (&self.0.wire, &self.0.leave) {
-            (Wire::SocketIo { prefix }, Some(leave)) => {
-                let _ = self.push(Utf8Bytes::from(socketio::encode_disconnect(prefix)));
+        match (self.0.wire.disconnect_frame(), &self.0.leave) {
+            (Some(frame), Some(leave)) => {
+                let _ = self.push(Utf8Bytes::from(frame));
                 if !self.0.left.swap(true, Ordering::AcqRel) {
                     leave.push(self.0.id);
                 }

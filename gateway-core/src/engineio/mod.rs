@@ -28,14 +28,15 @@ use self::frames::{next_ws_frame, InFrame};
 use self::namespaces::Multiplexer;
 use self::polling::PollingSession;
 use crate::lifecycle::finish_socket;
-use crate::outbox::{CloseStyle, OutFrame, Outbox};
+use crate::outbox::{CloseStyle, Outbox};
 use crate::protocol::socketio::{self, EioPacket, ParseError};
 use crate::registry::NamespaceInner;
 use crate::runtime::AppShared;
-use crate::socket::Departures;
 use crate::wake_gate::WakeGates;
 use crate::writer::Writer;
 use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
+#[cfg(feature = "conformance")]
+use crate::{outbox::OutFrame, socket::Departures};
 use crate::{DisconnectReason, Handshake, SocketId};
 
 /// The gateways of one listener, by namespace name.
@@ -47,6 +48,7 @@ pub(crate) enum Service {
     /// Socket.IO, with these namespaces.
     SocketIo(Arc<NamespaceTable>),
     /// Every message packet is sent back as it came (conformance testing).
+    #[cfg(feature = "conformance")]
     Echo,
 }
 
@@ -189,6 +191,7 @@ struct Session {
 #[allow(clippy::large_enum_variant)]
 enum Served {
     SocketIo(Multiplexer),
+    #[cfg(feature = "conformance")]
     Echo,
 }
 
@@ -198,6 +201,7 @@ impl Session {
             Service::SocketIo(namespaces) => {
                 Served::SocketIo(Multiplexer::new(namespaces, handshake, outbox.clone()))
             }
+            #[cfg(feature = "conformance")]
             Service::Echo => Served::Echo,
         };
         Self { outbox, served }
@@ -218,6 +222,7 @@ impl Session {
             .unwrap_or(DisconnectReason::TransportClose);
         let sockets = match &mut self.served {
             Served::SocketIo(namespaces) => namespaces.take_sockets(),
+            #[cfg(feature = "conformance")]
             Served::Echo => Vec::new(),
         };
         for (socket, ns) in sockets {
@@ -237,6 +242,7 @@ impl Session {
         let outbox = self.outbox.clone();
         let left = match &self.served {
             Served::SocketIo(namespaces) => namespaces.departures(),
+            #[cfg(feature = "conformance")]
             Served::Echo => Departures::default(),
         };
         let mut deadlines = Deadlines {
@@ -331,6 +337,7 @@ impl Session {
                 }
                 id = &mut left => match &mut self.served {
                     Served::SocketIo(namespaces) => namespaces.remove(id),
+                    #[cfg(feature = "conformance")]
                     Served::Echo => None,
                 },
             };
@@ -344,6 +351,7 @@ impl Session {
     fn joined(&self) -> bool {
         match &self.served {
             Served::SocketIo(namespaces) => namespaces.joined(),
+            #[cfg(feature = "conformance")]
             Served::Echo => true,
         }
     }
@@ -352,6 +360,7 @@ impl Session {
     fn on_message(&mut self, frame: Utf8Bytes) -> Result<Option<Work<'_>>, ParseError> {
         match &mut self.served {
             Served::SocketIo(namespaces) => namespaces.on_text(frame),
+            #[cfg(feature = "conformance")]
             Served::Echo => {
                 let _ = self.outbox.push_text(frame);
                 Ok(None)
@@ -363,6 +372,7 @@ impl Session {
     fn on_binary(&mut self, bytes: Bytes) -> Result<Option<Work<'_>>, ParseError> {
         match &mut self.served {
             Served::SocketIo(namespaces) => namespaces.on_binary(bytes),
+            #[cfg(feature = "conformance")]
             Served::Echo => {
                 let _ = self.outbox.push(OutFrame::Binary(bytes));
                 Ok(None)

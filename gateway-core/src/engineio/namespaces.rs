@@ -198,9 +198,7 @@ impl Multiplexer {
             ));
             return;
         }
-        let wire = Wire::SocketIo {
-            prefix: prefix.as_str().into(),
-        };
+        let wire = Wire::socketio(&nsp);
         let data = cx.into_data();
         let outbox = self.outbox.clone();
         let leave = self.leave.clone();

@@ -9,6 +9,11 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::outbox::OutFrame;
+use crate::Payload;
 
 /// How one socket's frames are encoded.
 #[derive(Debug, Clone)]
@@ -20,6 +25,43 @@ pub(crate) enum Wire {
 }
 
 impl Wire {
+    /// Socket.IO in namespace `nsp`.
+    pub(crate) fn socketio(nsp: &str) -> Self {
+        Wire::SocketIo {
+            prefix: socketio::nsp_prefix(nsp).into(),
+        }
+    }
+
+    /// Whether this is Socket.IO (which has acks, CONNECT/DISCONNECT packets, recovery).
+    pub(crate) fn is_socketio(&self) -> bool {
+        matches!(self, Wire::SocketIo { .. })
+    }
+
+    /// The frame answering the client's ack `id` with `data_json`; the JSON format has no acks.
+    pub(crate) fn ack_frame(&self, id: u64, data_json: &str) -> Option<String> {
+        match self {
+            Wire::Json => None,
+            Wire::SocketIo { prefix } => Some(socketio::encode_ack(prefix, id, data_json)),
+        }
+    }
+
+    /// The frame telling the client the server disconnected it from the namespace, if the
+    /// format has one (the JSON format closes the connection instead).
+    pub(crate) fn disconnect_frame(&self) -> Option<String> {
+        match self {
+            Wire::Json => None,
+            Wire::SocketIo { prefix } => Some(socketio::encode_disconnect(prefix)),
+        }
+    }
+
+    /// The Socket.IO namespace prefix (`"/chat,"`, empty for `/`), for Socket.IO.
+    pub(crate) fn socketio_prefix(&self) -> Option<&str> {
+        match self {
+            Wire::Json => None,
+            Wire::SocketIo { prefix } => Some(prefix),
+        }
+    }
+
     /// The frame that emits `event` with `data_json` (already JSON). A Socket.IO `offset`
     /// (connection state recovery) is appended as the last argument.
     pub(crate) fn event_frame(&self, event: &str, data_json: &str, offset: Option<&str>) -> String {
@@ -30,6 +72,62 @@ impl Wire {
                 let args = format!("{data_json},{}", serde_json::Value::from(offset));
                 socketio::encode_event_args(prefix, None, event, &args, 0)
             }
+        }
+    }
+
+    /// The frame(s) emitting `event` with the arguments of `payload`; a Socket.IO `offset`
+    /// (connection state recovery) is appended as the last argument.
+    pub(crate) fn payload_event_frame(
+        &self,
+        payload: &Payload,
+        event: &str,
+        ack: Option<u64>,
+        offset: Option<&str>,
+    ) -> OutFrame {
+        match self {
+            Wire::Json => OutFrame::Text(Utf8Bytes::from(json::encode_event(
+                event,
+                &payload.json_data().to_string(),
+            ))),
+            Wire::SocketIo { prefix } => {
+                let mut args = payload.args_json();
+                if let Some(offset) = offset {
+                    let offset = Value::from(offset).to_string();
+                    args = if args.is_empty() {
+                        offset
+                    } else {
+                        format!("{args},{offset}")
+                    };
+                }
+                payload.socketio_frame(socketio::encode_event_args(
+                    prefix,
+                    ack,
+                    event,
+                    &args,
+                    payload.attachment_count(),
+                ))
+            }
+        }
+    }
+
+    /// The reply frame carrying `payload` (`ack` is the client's ack id, if it asked for one).
+    pub(crate) fn payload_reply_frame(
+        &self,
+        payload: &Payload,
+        ack: Option<u64>,
+    ) -> Option<OutFrame> {
+        match self {
+            Wire::Json => Some(OutFrame::Text(Utf8Bytes::from(
+                payload.json_data().to_string(),
+            ))),
+            Wire::SocketIo { prefix } => ack.map(|id| {
+                payload.socketio_frame(socketio::encode_ack_args(
+                    prefix,
+                    id,
+                    &payload.args_json(),
+                    payload.attachment_count(),
+                ))
+            }),
         }
     }
 }
