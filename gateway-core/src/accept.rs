@@ -15,15 +15,15 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::engineio::{self, NamespaceTable, Service};
+use crate::engineio::{self, NamespaceTable, Protocol};
 use crate::http_answer::{
     json_body, json_error, not_found, plain, refused, switching_protocols, websocket_key,
     NotAnUpgrade,
 };
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
 use crate::read_ahead::TUNGSTENITE_READ_SIZE;
-use crate::registry::NamespaceInner;
-use crate::runtime::AppShared;
+use crate::registry::NamespaceState;
+use crate::runtime::Runtime;
 use crate::ws_io::WsConn;
 use crate::{connection, stream, Handshake, WsException};
 
@@ -31,16 +31,16 @@ use crate::{connection, stream, Handshake, WsException};
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The gateways served at one port, by URL path.
-pub(crate) type PathTable = HashMap<String, Arc<NamespaceInner>>;
+pub(crate) type PathTable = HashMap<String, Arc<NamespaceState>>;
 
 /// What one service serves: JSON-format gateways by path, Socket.IO namespaces by name.
 #[derive(Default)]
-pub(crate) struct Routes {
+pub(crate) struct Endpoints {
     pub(crate) by_path: PathTable,
     pub(crate) by_namespace: Arc<NamespaceTable>,
 }
 
-impl Routes {
+impl Endpoints {
     pub(crate) fn new(by_path: PathTable, by_namespace: NamespaceTable) -> Self {
         Self {
             by_path,
@@ -71,25 +71,25 @@ pub(crate) fn peer_addr<B>(req: &Request<B>) -> SocketAddr {
 /// Whose a request is.
 pub(crate) enum Target {
     /// A JSON-format gateway's path.
-    Gateway(Arc<NamespaceInner>),
+    Gateway(Arc<NamespaceState>),
     /// The Engine.IO path: Socket.IO, or the conformance echo.
-    EngineIo(Service),
+    EngineIo(Protocol),
 }
 
 /// Whose `req` is, or `None` when it is not the gateways' (it goes to the fallback). At a
 /// gateway's path only an upgrade is theirs: a plain request falls through, as in NestJS, where
 /// no HTTP route serves it.
-pub(crate) fn target<B>(req: &Request<B>, routes: &Routes, shared: &AppShared) -> Option<Target> {
+pub(crate) fn target<B>(req: &Request<B>, routes: &Endpoints, shared: &Runtime) -> Option<Target> {
     let path = req.uri().path();
     let at = |endpoint: &str| path == endpoint || Some(path) == endpoint.strip_suffix('/');
     if at(&shared.config.socketio_path) {
-        return Some(Target::EngineIo(Service::SocketIo(
+        return Some(Target::EngineIo(Protocol::SocketIo(
             routes.by_namespace.clone(),
         )));
     }
     #[cfg(feature = "conformance")]
     if shared.config.engine_io_echo_path.as_deref().is_some_and(at) {
-        return Some(Target::EngineIo(Service::Echo));
+        return Some(Target::EngineIo(Protocol::Echo));
     }
     let ns = routes.by_path.get(path)?;
     match websocket_key(req) {
@@ -102,7 +102,7 @@ pub(crate) fn target<B>(req: &Request<B>, routes: &Routes, shared: &AppShared) -
 pub(crate) async fn answer<B>(
     target: Target,
     req: Request<B>,
-    shared: Arc<AppShared>,
+    shared: Arc<Runtime>,
 ) -> Response<Full<Bytes>>
 where
     B: http_body::Body + Send + 'static,
@@ -112,15 +112,15 @@ where
     let remote = peer_addr(&req);
     match target {
         Target::Gateway(ns) => upgrade_to_gateway(req, ns, &shared, remote).await,
-        Target::EngineIo(service) => engine_io(req, service, &shared, remote).await,
+        Target::EngineIo(protocol) => engine_io(req, protocol, &shared, remote).await,
     }
 }
 
 /// A WebSocket upgrade to a gateway's path: origin check, connection guards, then `101`.
 async fn upgrade_to_gateway<B>(
     mut req: Request<B>,
-    ns: Arc<NamespaceInner>,
-    shared: &Arc<AppShared>,
+    ns: Arc<NamespaceState>,
+    shared: &Arc<Runtime>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
     if shared.shutdown.is_cancelled() {
@@ -176,8 +176,8 @@ async fn upgrade_to_gateway<B>(
 /// are joined later, inside the session.
 async fn engine_io<B>(
     mut req: Request<B>,
-    service: Service,
-    shared: &Arc<AppShared>,
+    protocol: Protocol,
+    shared: &Arc<Runtime>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>>
 where
@@ -191,12 +191,12 @@ where
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
-    let origin_allowed = match &service {
-        Service::SocketIo(namespaces) => namespaces
+    let origin_allowed = match &protocol {
+        Protocol::SocketIo(namespaces) => namespaces
             .values()
             .any(|ns| ns.options().allowed_origins().allows(origin.as_deref())),
         #[cfg(feature = "conformance")]
-        Service::Echo => true,
+        Protocol::Echo => true,
     };
     let cors = |mut response: Response<Full<Bytes>>| {
         if let (Some(origin), true) = (&origin, origin_allowed) {
@@ -276,7 +276,7 @@ where
     }
     if transport.as_deref() == Some("polling") {
         let body = match (req.method(), polling) {
-            (&Method::GET, None) => engineio::start_polling(service, handshake, shared),
+            (&Method::GET, None) => engineio::start_polling(protocol, handshake, shared),
             (&Method::GET, Some(session)) => {
                 let wait = shared.config.ping_interval + shared.config.ping_timeout;
                 match session.poll(wait).await {
@@ -316,14 +316,14 @@ where
     spawn_websocket(shared, on_upgrade, move |ws| async move {
         match polling {
             Some(session) => engineio::upgrade::upgrade(ws, session).await,
-            None => engineio::serve_websocket(ws, service, handshake, app).await,
+            None => engineio::serve_websocket(ws, protocol, handshake, app).await,
         }
     });
     switching_protocols(&key)
 }
 
 /// Waits (in a tracked task) for the upgrade to complete, then runs `serve` on the connection.
-fn spawn_websocket<F, Fut>(shared: &AppShared, on_upgrade: hyper::upgrade::OnUpgrade, serve: F)
+fn spawn_websocket<F, Fut>(shared: &Runtime, on_upgrade: hyper::upgrade::OnUpgrade, serve: F)
 where
     F: FnOnce(WsConn) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
@@ -340,7 +340,7 @@ where
     });
 }
 
-fn websocket_config(shared: &AppShared) -> WebSocketConfig {
+fn websocket_config(shared: &Runtime) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(TUNGSTENITE_READ_SIZE)
         .max_message_size(Some(shared.config.max_message_size))

@@ -13,8 +13,8 @@ use crate::pipeline::{
     DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, ExceptionFilter, Guard, Interceptor,
     Pipe,
 };
-use crate::registry::NamespaceInner;
-use crate::runtime::{AppConfig, AppShared};
+use crate::registry::NamespaceState;
+use crate::runtime::{AppConfig, Runtime};
 use crate::state::AppState;
 use crate::{Gateway, GatewayBuilder, Namespace};
 
@@ -335,7 +335,7 @@ impl GatewayAppBuilder {
         if !problems.is_empty() {
             return Err(BuildError { problems });
         }
-        let shared = Arc::new(AppShared {
+        let shared = Arc::new(Runtime {
             state: self.state,
             config: self.config,
             shutdown: CancellationToken::new(),
@@ -348,7 +348,7 @@ impl GatewayAppBuilder {
         let namespaces = self
             .gateways
             .into_iter()
-            .map(|g| Arc::new(NamespaceInner::new(g, &self.global, shared.clone())))
+            .map(|g| Arc::new(NamespaceState::new(g, &self.global, shared.clone())))
             .collect();
         Ok(GatewayApp {
             shared,
@@ -385,8 +385,8 @@ impl std::fmt::Debug for GatewayAppBuilder {
 /// # Ok(()) }
 /// ```
 pub struct GatewayApp {
-    pub(crate) shared: Arc<AppShared>,
-    pub(crate) namespaces: Vec<Arc<NamespaceInner>>,
+    pub(crate) shared: Arc<Runtime>,
+    pub(crate) namespaces: Vec<Arc<NamespaceState>>,
     pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
 }
 
@@ -408,7 +408,7 @@ impl GatewayApp {
     }
 }
 
-pub(crate) fn find_namespace(namespaces: &[Arc<NamespaceInner>], name: &str) -> Option<Namespace> {
+pub(crate) fn find_namespace(namespaces: &[Arc<NamespaceState>], name: &str) -> Option<Namespace> {
     namespaces
         .iter()
         .find(|ns| ns.name() == name)

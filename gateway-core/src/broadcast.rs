@@ -17,7 +17,7 @@ use crate::adapter::{Adapter, AdapterError, BroadcastMessage, EventData, RemoteA
 use crate::outbox::OutFrame;
 use crate::protocol::{socketio, Wire};
 use crate::recipients::Recipients;
-use crate::registry::NamespaceInner;
+use crate::registry::NamespaceState;
 use crate::{AckError, IntoRooms, Payload, Room, Socket, SocketId};
 
 /// Why an emit failed.
@@ -46,14 +46,14 @@ pub enum EmitError {
 #[derive(Clone, Debug)]
 #[must_use = "a broadcast operator does nothing until `emit` is called"]
 pub struct BroadcastOperator {
-    ns: Arc<NamespaceInner>,
+    ns: Arc<NamespaceState>,
     target: Recipients,
     /// Only this instance's sockets (socket.io `io.local`).
     local: bool,
 }
 
 impl BroadcastOperator {
-    pub(crate) fn new(ns: Arc<NamespaceInner>) -> Self {
+    pub(crate) fn new(ns: Arc<NamespaceState>) -> Self {
         Self {
             ns,
             target: Recipients::default(),

@@ -13,9 +13,9 @@ use crate::lifecycle::{finish_socket, run_connection_hook};
 use crate::outbox::{CloseStyle, Outbox};
 use crate::protocol::json;
 use crate::protocol::Wire;
-use crate::registry::NamespaceInner;
+use crate::rarely_ready::RarelyReady;
+use crate::registry::NamespaceState;
 use crate::socket::Identity;
-use crate::wake_gate::WakeGates;
 use crate::writer::Writer;
 use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
 use crate::{DisconnectReason, Handshake, Socket, SocketData};
@@ -23,7 +23,7 @@ use crate::{DisconnectReason, Handshake, Socket, SocketData};
 /// Serves one upgraded connection until it ends, then releases everything the socket owned.
 pub(crate) async fn serve(
     conn: WsConn,
-    ns: Arc<NamespaceInner>,
+    ns: Arc<NamespaceState>,
     handshake: Handshake,
     data: Arc<SocketData>,
 ) {
@@ -49,7 +49,7 @@ pub(crate) async fn serve(
 
     // The rare paths are boxed: a future inline in this one would make every idle
     // connection's task as large as its largest state.
-    let gates = WakeGates::new();
+    let gates = RarelyReady::new();
     let session = async {
         Box::pin(run_connection_hook(&socket, &ns, handshake)).await;
         read_loop(&mut stream, &socket, &ns, &gates).await
@@ -74,11 +74,11 @@ pub(crate) async fn serve(
 async fn read_loop(
     stream: &mut WsReader,
     socket: &Socket,
-    ns: &NamespaceInner,
-    gates: &WakeGates,
+    ns: &NamespaceState,
+    gates: &RarelyReady,
 ) -> DisconnectReason {
     let outbox = socket.outbox().clone();
-    // Built once, and gated: polled again only once one of them woke the task (`wake_gate`).
+    // Built once, and gated: polled again only once one of them woke the task (`rarely_ready`).
     let shutting_down = gates.gate(ns.app.shutdown.cancelled());
     let writer_done = gates.gate(outbox.writer_done());
     let deadline = tokio::time::sleep(Duration::MAX);
@@ -150,7 +150,7 @@ fn classify(err: &WsError) -> DisconnectReason {
 }
 
 /// Decodes one JSON-format frame and handles it.
-async fn dispatch(socket: &Socket, ns: &NamespaceInner, frame: Bytes) {
+async fn dispatch(socket: &Socket, ns: &NamespaceState, frame: Bytes) {
     match json::decode(frame) {
         // Boxed: the pipeline's state lives only while a message is handled, not in every idle
         // connection's task.

@@ -11,15 +11,15 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
 use crate::protocol::event_reply;
-use crate::protocol::json::Inbound;
-use crate::registry::{NamespaceInner, Route};
+use crate::protocol::json::IncomingMessage;
+use crate::registry::{HandlerChain, NamespaceState};
 use crate::{EmitError, Message, Reply, Socket, WsException};
 
 /// Runs one message through the pipeline and sends the reply (or ack) or the exception.
 pub(crate) async fn handle_message(
     socket: &Socket,
-    ns: &NamespaceInner,
-    mut inbound: Inbound,
+    ns: &NamespaceState,
+    mut inbound: IncomingMessage,
     ack: Option<u64>,
 ) {
     let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
@@ -68,7 +68,7 @@ pub(crate) async fn handle_message(
 
 /// Guards, then interceptors around extraction (with pipes) and the handler.
 async fn run_pipeline(
-    route: &Route,
+    route: &HandlerChain,
     cx: &ExecutionContext,
     msg: Message,
 ) -> Result<Reply, WsException> {
@@ -91,7 +91,7 @@ async fn run_pipeline(
 }
 
 /// Offers `exception` to the route's filters (handler → gateway → global), then the default.
-async fn handle_exception(mut exception: WsException, cx: &ExecutionContext, route: &Route) {
+async fn handle_exception(mut exception: WsException, cx: &ExecutionContext, route: &HandlerChain) {
     for filter in route.filters.iter() {
         if !filter.catches(&exception) {
             continue;
@@ -111,7 +111,7 @@ async fn handle_exception(mut exception: WsException, cx: &ExecutionContext, rou
 fn send_reply(
     socket: &Socket,
     reply: Reply,
-    route: Arc<Route>,
+    route: Arc<HandlerChain>,
     cx: ExecutionContext,
     ack: Option<u64>,
 ) {

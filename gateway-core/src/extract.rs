@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::pipeline::{ArgumentKind, ArgumentMetadata, DynPipe, RejectedArgument, TypedArgument};
-use crate::protocol::json::Inbound;
+use crate::protocol::json::IncomingMessage;
 use crate::validation::Validator;
 use crate::{EmitError, Handshake, Namespace, Socket, WsException};
 
@@ -57,7 +57,7 @@ pub struct Message {
 impl Message {
     pub(crate) fn new(
         socket: Socket,
-        inbound: Inbound,
+        inbound: IncomingMessage,
         attachments: Option<Arc<[bytes::Bytes]>>,
         pipes: Arc<[Arc<dyn DynPipe>]>,
         ack: Option<u64>,

@@ -219,7 +219,7 @@ pub(crate) struct Hooks {
 pub struct GatewayBuilder {
     name: &'static str,
     options: GatewayOptions,
-    routes: HashMap<Box<str>, RouteDefinition>,
+    routes: HashMap<Box<str>, HandlerDefinition>,
     hooks: Hooks,
     enhancers: Enhancers,
     connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
@@ -227,7 +227,7 @@ pub struct GatewayBuilder {
 }
 
 /// One event's handler and its handler-level enhancers.
-pub(crate) struct RouteDefinition {
+pub(crate) struct HandlerDefinition {
     pub(crate) handler: BoxedHandler,
     pub(crate) name: Arc<str>,
     pub(crate) enhancers: Enhancers,
@@ -237,7 +237,7 @@ pub(crate) struct RouteDefinition {
 pub(crate) struct GatewayDefinition {
     pub(crate) gateway: &'static str,
     pub(crate) options: GatewayOptions,
-    pub(crate) routes: HashMap<Box<str>, RouteDefinition>,
+    pub(crate) routes: HashMap<Box<str>, HandlerDefinition>,
     pub(crate) hooks: Hooks,
     pub(crate) enhancers: Enhancers,
     pub(crate) connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
@@ -261,7 +261,7 @@ pub(crate) struct GatewayDefinition {
 ///     .guard(guard_fn(|cx| async move { cx.metadata::<RequiredRole>().is_some() }));
 /// ```
 pub struct RouteBuilder<'a> {
-    route: &'a mut RouteDefinition,
+    route: &'a mut HandlerDefinition,
 }
 
 impl RouteBuilder<'_> {
@@ -351,7 +351,7 @@ impl GatewayBuilder {
     where
         H: Handler<Args>,
     {
-        let route = RouteDefinition {
+        let route = HandlerDefinition {
             handler: boxed(handler),
             name: event.into(),
             enhancers: Enhancers::default(),

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::accept::{PathTable, Routes};
+use crate::accept::{Endpoints, PathTable};
 use crate::app::find_namespace;
 use crate::engineio::NamespaceTable;
 use crate::pipeline::Enhancers;
-use crate::registry::NamespaceInner;
-use crate::runtime::AppShared;
+use crate::registry::NamespaceState;
+use crate::runtime::Runtime;
 use crate::service::{GatewayLayer, GatewayService};
 use crate::{GatewayApp, GatewayBuilder, GatewayOptions, Namespace};
 
@@ -29,10 +29,10 @@ use crate::{GatewayApp, GatewayBuilder, GatewayOptions, Namespace};
 /// ```
 #[derive(Clone)]
 pub struct Gateways {
-    pub(crate) shared: Arc<AppShared>,
-    namespaces: Arc<[Arc<NamespaceInner>]>,
+    pub(crate) shared: Arc<Runtime>,
+    namespaces: Arc<[Arc<NamespaceState>]>,
     /// What each port serves; port 0 is the main one.
-    routes: Arc<HashMap<u16, Arc<Routes>>>,
+    routes: Arc<HashMap<u16, Arc<Endpoints>>>,
 }
 
 impl GatewayApp {
@@ -57,7 +57,7 @@ impl GatewayApp {
 }
 
 impl Gateways {
-    fn new(shared: Arc<AppShared>, namespaces: Vec<Arc<NamespaceInner>>) -> Self {
+    fn new(shared: Arc<Runtime>, namespaces: Vec<Arc<NamespaceState>>) -> Self {
         let mut tables: HashMap<u16, (PathTable, NamespaceTable)> = HashMap::new();
         tables.entry(0).or_default();
         for ns in &namespaces {
@@ -69,7 +69,7 @@ impl Gateways {
             .into_iter()
             .map(|(port, (by_path, mut by_namespace))| {
                 add_main_namespace(&mut by_namespace, &shared);
-                (port, Arc::new(Routes::new(by_path, by_namespace)))
+                (port, Arc::new(Endpoints::new(by_path, by_namespace)))
             })
             .collect();
         Self {
@@ -227,13 +227,13 @@ impl Gateways {
 
 /// socket.io's main namespace exists whether or not a gateway is on it; one without handlers
 /// answers CONNECT and ignores events. It widens no origin check.
-fn add_main_namespace(by_namespace: &mut NamespaceTable, shared: &Arc<AppShared>) {
+fn add_main_namespace(by_namespace: &mut NamespaceTable, shared: &Arc<Runtime>) {
     by_namespace.entry("/".to_owned()).or_insert_with(|| {
         let options = GatewayOptions::new("/").with_allowed_origins(Vec::<String>::new());
         let definition = GatewayBuilder::new(options)
             .named("main namespace")
             .finish();
-        Arc::new(NamespaceInner::new(
+        Arc::new(NamespaceState::new(
             definition,
             &Enhancers::default(),
             shared.clone(),

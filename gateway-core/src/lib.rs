@@ -139,6 +139,7 @@ mod outbox;
 mod payload;
 pub mod pipeline;
 mod protocol;
+mod rarely_ready;
 mod read_ahead;
 mod recipients;
 mod recovery;
@@ -154,7 +155,6 @@ mod stream;
 #[cfg(feature = "test-util")]
 pub mod test;
 pub mod validation;
-mod wake_gate;
 mod writer;
 mod ws_io;
 

@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt;
 
 use crate::pipeline::filter::send_exception;
-use crate::registry::NamespaceInner;
+use crate::registry::NamespaceState;
 use crate::ws_io::CLOSE_GRACE;
 use crate::{DisconnectReason, Handshake, Socket, WsException};
 
@@ -14,7 +14,7 @@ use crate::{DisconnectReason, Handshake, Socket, WsException};
 /// `handle_disconnect` (bounded after a hard stop), then its data.
 pub(crate) async fn finish_socket(
     socket: &Socket,
-    ns: &NamespaceInner,
+    ns: &NamespaceState,
     reason: DisconnectReason,
     hard_stopped: bool,
 ) {
@@ -42,7 +42,7 @@ pub(crate) async fn finish_socket(
 
 pub(crate) async fn run_connection_hook(
     socket: &Socket,
-    ns: &NamespaceInner,
+    ns: &NamespaceState,
     handshake: Handshake,
 ) {
     let Some(hook) = ns.hooks.connection.clone() else {

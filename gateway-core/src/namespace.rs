@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::broadcast::{BroadcastOperator, EmitError};
 use crate::{AdapterError, IntoRooms, Room, Socket, SocketId, SocketInfo};
 
-use crate::registry::{NamespaceInner, ServerEventHandler};
+use crate::registry::{NamespaceState, ServerEventHandler};
 
 /// A handle on one gateway's namespace: NestJS's `@WebSocketServer() server`.
 ///
@@ -29,10 +29,10 @@ use crate::registry::{NamespaceInner, ServerEventHandler};
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct Namespace(Arc<NamespaceInner>);
+pub struct Namespace(Arc<NamespaceState>);
 
 impl Namespace {
-    pub(crate) fn from_inner(inner: Arc<NamespaceInner>) -> Self {
+    pub(crate) fn from_inner(inner: Arc<NamespaceState>) -> Self {
         Self(inner)
     }
 

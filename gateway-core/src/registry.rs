@@ -1,4 +1,4 @@
-//! A registered gateway at runtime ([`NamespaceInner`]): its event table with each route's
+//! A registered gateway at runtime ([`NamespaceState`]): its event table with each route's
 //! enhancers, its sockets and their rooms, and who a broadcast reaches.
 
 use std::collections::{HashMap, HashSet};
@@ -8,18 +8,18 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use crate::gateway::{GatewayDefinition, Hooks, RouteDefinition};
+use crate::gateway::{GatewayDefinition, HandlerDefinition, Hooks};
 use crate::handler::BoxedHandler;
 use crate::pipeline::{
     DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,
 };
 use crate::recipients::Recipients;
 use crate::recovery::Recovery;
-use crate::runtime::AppShared;
+use crate::runtime::Runtime;
 use crate::{GatewayOptions, Room, Socket, SocketId};
 
 /// One event's handler with every enhancer that applies to it, in pipeline order.
-pub(crate) struct Route {
+pub(crate) struct HandlerChain {
     pub(crate) handler: BoxedHandler,
     pub(crate) name: Arc<str>,
     pub(crate) guards: Arc<[Arc<dyn DynGuard>]>,
@@ -30,8 +30,8 @@ pub(crate) struct Route {
     pub(crate) metadata: Metadata,
 }
 
-impl Route {
-    fn new(definition: RouteDefinition, outer: &Enhancers) -> Self {
+impl HandlerChain {
+    fn new(definition: HandlerDefinition, outer: &Enhancers) -> Self {
         let all = definition.enhancers.nested_in(outer);
         Self {
             handler: definition.handler,
@@ -46,14 +46,14 @@ impl Route {
 }
 
 /// The runtime side of one registered gateway.
-pub(crate) struct NamespaceInner {
+pub(crate) struct NamespaceState {
     gateway: &'static str,
     options: GatewayOptions,
     /// Looked up once per message, by keys fixed at startup: a fast hash is enough.
-    routes: foldhash::HashMap<Box<str>, Arc<Route>>,
+    routes: foldhash::HashMap<Box<str>, Arc<HandlerChain>>,
     connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     pub(crate) hooks: Hooks,
-    pub(crate) app: Arc<AppShared>,
+    pub(crate) app: Arc<Runtime>,
     registry: RwLock<Registry>,
     /// Connection state recovery, when the app turned it on.
     recovery: Option<Recovery>,
@@ -79,18 +79,18 @@ struct Entry {
     rooms: Vec<Room>,
 }
 
-impl NamespaceInner {
+impl NamespaceState {
     /// The namespace of `definition`, its handlers wrapped in `global`'s enhancers and its own.
     pub(crate) fn new(
         definition: GatewayDefinition,
         global: &Enhancers,
-        app: Arc<AppShared>,
+        app: Arc<Runtime>,
     ) -> Self {
         let gateway_level = definition.enhancers.nested_in(global);
         let routes = definition
             .routes
             .into_iter()
-            .map(|(event, route)| (event, Arc::new(Route::new(route, &gateway_level))))
+            .map(|(event, route)| (event, Arc::new(HandlerChain::new(route, &gateway_level))))
             .collect();
         Self {
             gateway: definition.gateway,
@@ -125,7 +125,7 @@ impl NamespaceInner {
         self.recovery.as_ref()
     }
 
-    pub(crate) fn route(&self, event: &str) -> Option<&Arc<Route>> {
+    pub(crate) fn route(&self, event: &str) -> Option<&Arc<HandlerChain>> {
         self.routes.get(event)
     }
 
@@ -312,9 +312,9 @@ fn remove_member(
     }
 }
 
-impl fmt::Debug for NamespaceInner {
+impl fmt::Debug for NamespaceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NamespaceInner")
+        f.debug_struct("NamespaceState")
             .field("name", &self.name())
             .finish()
     }

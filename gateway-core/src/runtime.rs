@@ -50,7 +50,7 @@ impl Default for AppConfig {
 }
 
 /// What every namespace and connection of one app shares.
-pub(crate) struct AppShared {
+pub(crate) struct Runtime {
     pub(crate) state: AppState,
     pub(crate) config: AppConfig,
     /// Graceful shutdown: finish the message in hand, close with 1001.

@@ -18,9 +18,9 @@ use http_body_util::{Either, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::accept::{self, BoxError, Routes};
+use crate::accept::{self, BoxError, Endpoints};
 use crate::http_answer::not_found;
-use crate::runtime::AppShared;
+use crate::runtime::Runtime;
 
 /// The gateways of a started app as a tower service (from [`Gateways::service`]).
 ///
@@ -38,13 +38,13 @@ use crate::runtime::AppShared;
 /// [`Gateways::service`]: crate::Gateways::service
 #[derive(Clone)]
 pub struct GatewayService<F = NotFound> {
-    routes: Arc<Routes>,
-    shared: Arc<AppShared>,
+    routes: Arc<Endpoints>,
+    shared: Arc<Runtime>,
     fallback: F,
 }
 
 impl GatewayService {
-    pub(crate) fn new(routes: Arc<Routes>, shared: Arc<AppShared>) -> Self {
+    pub(crate) fn new(routes: Arc<Endpoints>, shared: Arc<Runtime>) -> Self {
         Self {
             routes,
             shared,

@@ -19,7 +19,7 @@ use crate::acks::{AckError, AckTable};
 use crate::broadcast::{BroadcastOperator, EmitError};
 use crate::outbox::{OutFrame, Outbox, PushError};
 use crate::protocol::{socketio, Wire};
-use crate::registry::NamespaceInner;
+use crate::registry::NamespaceState;
 use crate::{Handshake, IntoRooms, Namespace, Payload, Room, SocketData, SocketId};
 
 /// A connected client. Cheap to clone; every clone is the same socket.
@@ -32,7 +32,7 @@ pub struct Socket(Arc<Inner>);
 
 struct Inner {
     id: SocketId,
-    ns: Arc<NamespaceInner>,
+    ns: Arc<NamespaceState>,
     outbox: Outbox,
     handshake: Handshake,
     data: Arc<SocketData>,
@@ -105,7 +105,7 @@ impl Departures {
 
 impl Socket {
     pub(crate) fn new(
-        ns: Arc<NamespaceInner>,
+        ns: Arc<NamespaceState>,
         outbox: Outbox,
         handshake: Handshake,
         data: Arc<SocketData>,
@@ -458,7 +458,7 @@ impl Socket {
         &self.0.wire
     }
 
-    pub(crate) fn ns(&self) -> &Arc<NamespaceInner> {
+    pub(crate) fn ns(&self) -> &Arc<NamespaceState> {
         &self.0.ns
     }
 

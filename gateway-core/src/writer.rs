@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{OutFrame, Outbox, OutboxReceiver};
 use crate::protocol::ws_frame;
+use crate::rarely_ready::RarelyReady;
 use crate::stream::StreamWrite;
-use crate::wake_gate::WakeGates;
 
 /// How long a close frame may take to reach a client that has stopped reading.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -56,7 +56,7 @@ where
     let mut writer = FrameWriter::default();
     // Built once (a future per batch would register and unregister its waker every time), and
     // gated: polled again only once one of them woke the task.
-    let gates = WakeGates::new();
+    let gates = RarelyReady::new();
     let forced = gates.gate(outbox.forced());
     let stopped = gates.gate(stop.cancelled());
     tokio::pin!(forced, stopped);

@@ -30,9 +30,9 @@ use self::polling::PollingSession;
 use crate::lifecycle::finish_socket;
 use crate::outbox::{CloseStyle, Outbox};
 use crate::protocol::socketio::{self, EioPacket, ParseError};
-use crate::registry::NamespaceInner;
-use crate::runtime::AppShared;
-use crate::wake_gate::WakeGates;
+use crate::rarely_ready::RarelyReady;
+use crate::registry::NamespaceState;
+use crate::runtime::Runtime;
 use crate::writer::Writer;
 use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
 #[cfg(feature = "conformance")]
@@ -40,11 +40,11 @@ use crate::{outbox::OutFrame, socket::Departures};
 use crate::{DisconnectReason, Handshake, SocketId};
 
 /// The gateways of one listener, by namespace name.
-pub(crate) type NamespaceTable = HashMap<String, Arc<NamespaceInner>>;
+pub(crate) type NamespaceTable = HashMap<String, Arc<NamespaceState>>;
 
 /// What an Engine.IO session serves.
 #[derive(Clone)]
-pub(crate) enum Service {
+pub(crate) enum Protocol {
     /// Socket.IO, with these namespaces.
     SocketIo(Arc<NamespaceTable>),
     /// Every message packet is sent back as it came (conformance testing).
@@ -54,9 +54,9 @@ pub(crate) enum Service {
 
 /// Starts a long-polling session; returns the open packet, the body of the handshake response.
 pub(crate) fn start_polling(
-    service: Service,
+    protocol: Protocol,
     handshake: Handshake,
-    app: &Arc<AppShared>,
+    app: &Arc<Runtime>,
 ) -> String {
     let sid = SocketId::random().to_string();
     let (outbox, rx) = Outbox::new(
@@ -66,7 +66,7 @@ pub(crate) fn start_polling(
     );
     let (polling, inbound_rx) = PollingSession::new(sid.clone(), outbox.clone(), rx);
     app.polling.insert(polling);
-    let session = Session::new(service, handshake, outbox.clone());
+    let session = Session::new(protocol, handshake, outbox.clone());
     let app_for_task = app.clone();
     let sid_for_task = sid.clone();
     app.tasks.spawn(async move {
@@ -84,7 +84,7 @@ pub(crate) fn start_polling(
     open_packet(&sid, app, &["websocket"])
 }
 
-fn open_packet(sid: &str, app: &AppShared, upgrades: &[&str]) -> String {
+fn open_packet(sid: &str, app: &Runtime, upgrades: &[&str]) -> String {
     socketio::open_packet(
         sid,
         millis(app.config.ping_interval),
@@ -101,9 +101,9 @@ fn millis(d: Duration) -> u64 {
 /// Serves a session that starts on a WebSocket.
 pub(crate) async fn serve_websocket(
     conn: WsConn,
-    service: Service,
+    protocol: Protocol,
     handshake: Handshake,
-    app: Arc<AppShared>,
+    app: Arc<Runtime>,
 ) {
     let (outbox, rx) = Outbox::new(
         app.config.send_queue_capacity,
@@ -114,7 +114,7 @@ pub(crate) async fn serve_websocket(
     let writer = Writer::spawn(io, rx, outbox.clone());
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
-    let session = Session::new(service, handshake, outbox.clone());
+    let session = Session::new(protocol, handshake, outbox.clone());
     // By reference: each async layer it were moved through would keep its own copy.
     let mut frames = FrameSource::WebSocket(stream);
     session.run(&mut frames, &app).await;
@@ -144,7 +144,7 @@ impl FrameSource {
 }
 
 /// What a packet starts (a handler, a namespace connect or disconnect), awaited before the next.
-type Work<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+type PacketWork<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
 
 /// A session's deadlines, all waited for by one timer.
 struct Deadlines {
@@ -182,34 +182,34 @@ impl Deadlines {
 /// One Engine.IO session: heartbeats, and what it serves.
 struct Session {
     outbox: Outbox,
-    served: Served,
+    state: ProtocolState,
 }
 
 /// What a session's messages are for.
 // One per session, inline in it: boxing the multiplexer would only add an allocation (the
 // echo is for conformance testing).
 #[allow(clippy::large_enum_variant)]
-enum Served {
+enum ProtocolState {
     SocketIo(Multiplexer),
     #[cfg(feature = "conformance")]
     Echo,
 }
 
 impl Session {
-    fn new(service: Service, handshake: Handshake, outbox: Outbox) -> Self {
-        let served = match service {
-            Service::SocketIo(namespaces) => {
-                Served::SocketIo(Multiplexer::new(namespaces, handshake, outbox.clone()))
+    fn new(protocol: Protocol, handshake: Handshake, outbox: Outbox) -> Self {
+        let state = match protocol {
+            Protocol::SocketIo(namespaces) => {
+                ProtocolState::SocketIo(Multiplexer::new(namespaces, handshake, outbox.clone()))
             }
             #[cfg(feature = "conformance")]
-            Service::Echo => Served::Echo,
+            Protocol::Echo => ProtocolState::Echo,
         };
-        Self { outbox, served }
+        Self { outbox, state }
     }
 
     /// Handles packets until the session ends, then disconnects every namespace socket.
-    async fn run(mut self, frames: &mut FrameSource, app: &AppShared) {
-        let gates = WakeGates::new();
+    async fn run(mut self, frames: &mut FrameSource, app: &Runtime) {
+        let gates = RarelyReady::new();
         let hard_stopped = tokio::select! {
             biased;
             reason = self.read_loop(frames, app, &gates) => { self.outbox.record_reason(reason); false }
@@ -220,10 +220,10 @@ impl Session {
             .outbox
             .reason()
             .unwrap_or(DisconnectReason::TransportClose);
-        let sockets = match &mut self.served {
-            Served::SocketIo(namespaces) => namespaces.take_sockets(),
+        let sockets = match &mut self.state {
+            ProtocolState::SocketIo(namespaces) => namespaces.take_sockets(),
             #[cfg(feature = "conformance")]
-            Served::Echo => Vec::new(),
+            ProtocolState::Echo => Vec::new(),
         };
         for (socket, ns) in sockets {
             // Boxed, as every rare path here: a future inline in the session's would make every
@@ -236,19 +236,19 @@ impl Session {
     async fn read_loop(
         &mut self,
         frames: &mut FrameSource,
-        app: &AppShared,
-        gates: &WakeGates,
+        app: &Runtime,
+        gates: &RarelyReady,
     ) -> DisconnectReason {
         let outbox = self.outbox.clone();
-        let left = match &self.served {
-            Served::SocketIo(namespaces) => namespaces.departures(),
+        let left = match &self.state {
+            ProtocolState::SocketIo(namespaces) => namespaces.departures(),
             #[cfg(feature = "conformance")]
-            Served::Echo => Departures::default(),
+            ProtocolState::Echo => Departures::default(),
         };
         let mut deadlines = Deadlines {
             heartbeat: Instant::now() + app.config.ping_interval,
             awaiting_pong: false,
-            connect_by: matches!(self.served, Served::SocketIo(_))
+            connect_by: matches!(self.state, ProtocolState::SocketIo(_))
                 .then(|| Instant::now() + app.config.connect_timeout),
             close_by: None,
         };
@@ -335,10 +335,10 @@ impl Session {
                         None
                     })
                 }
-                id = &mut left => match &mut self.served {
-                    Served::SocketIo(namespaces) => namespaces.remove(id),
+                id = &mut left => match &mut self.state {
+                    ProtocolState::SocketIo(namespaces) => namespaces.remove(id),
                     #[cfg(feature = "conformance")]
-                    Served::Echo => None,
+                    ProtocolState::Echo => None,
                 },
             };
             if let Some(work) = work {
@@ -349,19 +349,19 @@ impl Session {
 
     /// Whether the client joined a namespace (an echo session needs none).
     fn joined(&self) -> bool {
-        match &self.served {
-            Served::SocketIo(namespaces) => namespaces.joined(),
+        match &self.state {
+            ProtocolState::SocketIo(namespaces) => namespaces.joined(),
             #[cfg(feature = "conformance")]
-            Served::Echo => true,
+            ProtocolState::Echo => true,
         }
     }
 
     /// A text message: echoed, or a Socket.IO packet.
-    fn on_message(&mut self, frame: Utf8Bytes) -> Result<Option<Work<'_>>, ParseError> {
-        match &mut self.served {
-            Served::SocketIo(namespaces) => namespaces.on_text(frame),
+    fn on_message(&mut self, frame: Utf8Bytes) -> Result<Option<PacketWork<'_>>, ParseError> {
+        match &mut self.state {
+            ProtocolState::SocketIo(namespaces) => namespaces.on_text(frame),
             #[cfg(feature = "conformance")]
-            Served::Echo => {
+            ProtocolState::Echo => {
                 let _ = self.outbox.push_text(frame);
                 Ok(None)
             }
@@ -369,11 +369,11 @@ impl Session {
     }
 
     /// A binary message: echoed, or an attachment of a Socket.IO packet.
-    fn on_binary(&mut self, bytes: Bytes) -> Result<Option<Work<'_>>, ParseError> {
-        match &mut self.served {
-            Served::SocketIo(namespaces) => namespaces.on_binary(bytes),
+    fn on_binary(&mut self, bytes: Bytes) -> Result<Option<PacketWork<'_>>, ParseError> {
+        match &mut self.state {
+            ProtocolState::SocketIo(namespaces) => namespaces.on_binary(bytes),
             #[cfg(feature = "conformance")]
-            Served::Echo => {
+            ProtocolState::Echo => {
                 let _ = self.outbox.push(OutFrame::Binary(bytes));
                 Ok(None)
             }

@@ -10,15 +10,15 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{NamespaceTable, Work};
+use super::{NamespaceTable, PacketWork};
 use crate::dispatch::handle_message;
 use crate::lifecycle::{finish_socket, run_connection_hook};
 use crate::outbox::Outbox;
 use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
-use crate::protocol::json::Inbound;
+use crate::protocol::json::IncomingMessage;
 use crate::protocol::socketio::{self, ParseError, SioPacket};
 use crate::protocol::Wire;
-use crate::registry::NamespaceInner;
+use crate::registry::NamespaceState;
 use crate::socket::{Departures, Identity};
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 
@@ -32,7 +32,7 @@ pub(super) struct Multiplexer {
     handshake: Handshake,
     outbox: Outbox,
     /// Looked up once per packet, by namespaces that exist: a fast hash is enough.
-    sockets: foldhash::HashMap<String, (Socket, Arc<NamespaceInner>)>,
+    sockets: foldhash::HashMap<String, (Socket, Arc<NamespaceState>)>,
     /// A binary packet waiting for its attachments, and those received so far.
     partial: Option<(SioPacket, Vec<Bytes>)>,
     /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
@@ -69,12 +69,15 @@ impl Multiplexer {
     }
 
     /// Every joined socket, for the session's end.
-    pub(super) fn take_sockets(&mut self) -> Vec<(Socket, Arc<NamespaceInner>)> {
+    pub(super) fn take_sockets(&mut self) -> Vec<(Socket, Arc<NamespaceState>)> {
         std::mem::take(&mut self.sockets).into_values().collect()
     }
 
     /// A text message: a Socket.IO packet (held back until its attachments arrive).
-    pub(super) fn on_text(&mut self, frame: Utf8Bytes) -> Result<Option<Work<'_>>, ParseError> {
+    pub(super) fn on_text(
+        &mut self,
+        frame: Utf8Bytes,
+    ) -> Result<Option<PacketWork<'_>>, ParseError> {
         if self.partial.is_some() {
             return Err(ParseError::new(
                 "a text packet came before the awaited attachments",
@@ -89,7 +92,7 @@ impl Multiplexer {
     }
 
     /// A binary message: the next attachment of the packet being received.
-    pub(super) fn on_binary(&mut self, bytes: Bytes) -> Result<Option<Work<'_>>, ParseError> {
+    pub(super) fn on_binary(&mut self, bytes: Bytes) -> Result<Option<PacketWork<'_>>, ParseError> {
         let Some((packet, attachments)) = self.partial.as_mut() else {
             return Err(ParseError::new("a binary frame no packet announced"));
         };
@@ -104,7 +107,7 @@ impl Multiplexer {
     }
 
     /// Finishes socket `id`, which the server disconnected from its namespace.
-    pub(super) fn remove(&mut self, id: SocketId) -> Option<Work<'static>> {
+    pub(super) fn remove(&mut self, id: SocketId) -> Option<PacketWork<'static>> {
         let nsp = self
             .sockets
             .iter()
@@ -123,7 +126,7 @@ impl Multiplexer {
         &mut self,
         packet: SioPacket,
         attachments: Vec<Bytes>,
-    ) -> Result<Option<Work<'_>>, ParseError> {
+    ) -> Result<Option<PacketWork<'_>>, ParseError> {
         let not_joined = || ParseError::new("a packet for a namespace the client has not joined");
         match packet {
             SioPacket::Connect { nsp, .. } if self.sockets.contains_key(&nsp) => Err(
@@ -146,7 +149,7 @@ impl Multiplexer {
                 ..
             } => {
                 let (socket, ns) = self.sockets.get(&nsp).ok_or_else(not_joined)?;
-                let inbound = Inbound {
+                let inbound = IncomingMessage {
                     event,
                     data,
                     several,

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// A decoded inbound message: the event name and the raw JSON of its data.
 #[derive(Debug, Clone)]
-pub(crate) struct Inbound {
+pub(crate) struct IncomingMessage {
     pub(crate) event: Utf8Bytes,
     /// `None` when the frame had no `data` key (NestJS: `undefined`).
     pub(crate) data: Option<Utf8Bytes>,
@@ -154,7 +154,7 @@ impl<'de> Deserialize<'de> for Key {
 }
 
 /// Decodes one frame without copying: event and data are slices of `frame`.
-pub(crate) fn decode(frame: Bytes) -> Result<Inbound, DecodeError> {
+pub(crate) fn decode(frame: Bytes) -> Result<IncomingMessage, DecodeError> {
     let envelope: Envelope<'_> = serde_json::from_slice(&frame)?;
     let event = match &envelope.event {
         Some(Cow::Borrowed(s)) => subslice(&frame, s),
@@ -166,7 +166,7 @@ pub(crate) fn decode(frame: Bytes) -> Result<Inbound, DecodeError> {
         Some(raw) => Some(subslice(&frame, raw.get()).ok_or(DecodeError::NotUtf8)?),
         None => None,
     };
-    Ok(Inbound {
+    Ok(IncomingMessage {
         event,
         data,
         several: false,
@@ -230,7 +230,7 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
 mod tests {
     use super::*;
 
-    fn dec(s: &str) -> Result<Inbound, DecodeError> {
+    fn dec(s: &str) -> Result<IncomingMessage, DecodeError> {
         decode(Bytes::copy_from_slice(s.as_bytes()))
     }
 

@@ -1,4 +1,4 @@
-//! [`WakeGates`]: futures that are polled again only after one of them woke the task.
+//! [`RarelyReady`]: futures that are polled again only after one of them woke the task.
 //!
 //! A connection's loop waits on its frames and on a few rarely-ready futures (shutdown, the
 //! writer finishing, a forced close, a timer). `select!` polls every branch each time the task
@@ -17,7 +17,7 @@ use futures_util::task::AtomicWaker;
 /// The gated futures of one task, sharing one waker (one allocation): when any of them wakes
 /// the task, each is polled once more.
 #[derive(Clone)]
-pub(crate) struct WakeGates(Arc<Signal>);
+pub(crate) struct RarelyReady(Arc<Signal>);
 
 /// The waker handed to the gated futures: counts wakes, then wakes the task.
 struct Signal {
@@ -29,7 +29,7 @@ struct Signal {
 /// completed or changed (it is polled at the next opportunity).
 const UNSEEN: usize = usize::MAX;
 
-impl WakeGates {
+impl RarelyReady {
     pub(crate) fn new() -> Self {
         Self(Arc::new(Signal {
             wakes: AtomicUsize::new(0),
@@ -63,11 +63,11 @@ impl Wake for Signal {
 }
 
 pin_project_lite::pin_project! {
-    /// See [`WakeGates::gate`].
+    /// See [`RarelyReady::gate`].
     pub(crate) struct WakeGated<F> {
         #[pin]
         future: F,
-        gates: WakeGates,
+        gates: RarelyReady,
         seen: usize,
     }
 }
@@ -114,7 +114,7 @@ mod tests {
     #[tokio::test]
     async fn resolves_when_its_inner_future_does() {
         let token = CancellationToken::new();
-        let gates = WakeGates::new();
+        let gates = RarelyReady::new();
         let gated = gates.gate(token.cancelled());
         tokio::pin!(gated);
         assert!(futures_util::poll!(gated.as_mut()).is_pending());
@@ -127,7 +127,7 @@ mod tests {
     async fn is_not_polled_until_its_group_woke() {
         let polls = Cell::new(0);
         let token = CancellationToken::new();
-        let gates = WakeGates::new();
+        let gates = RarelyReady::new();
         let counted = gates.gate(std::future::poll_fn(|_| {
             polls.set(polls.get() + 1);
             Poll::<()>::Pending
@@ -148,7 +148,7 @@ mod tests {
     #[tokio::test]
     async fn is_polled_again_after_its_inner_future_changed() {
         let polls = Cell::new(0);
-        let gates = WakeGates::new();
+        let gates = RarelyReady::new();
         let counted = gates.gate(std::future::poll_fn(|_| {
             polls.set(polls.get() + 1);
             Poll::<()>::Pending
