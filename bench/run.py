@@ -352,7 +352,7 @@ def report(results, reps, started, args, path):
         lines += [open(extra).read().rstrip(), ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
-    print(f"wrote {os.path.join(BENCH, 'RESULTS.md')}")
+    print(f"wrote {path}")
 
 
 def main():

@@ -6,11 +6,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -20,12 +18,12 @@ use crate::http_answer::{
     json_body, json_error, not_found, plain, refused, switching_protocols, websocket_key,
     NotAnUpgrade,
 };
-use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
+use crate::pipeline::{run_connection_guards, ConnectionContext, Refusal, FORBIDDEN_MESSAGE};
 use crate::read_ahead::TUNGSTENITE_READ_SIZE;
 use crate::registry::NamespaceState;
 use crate::runtime::Runtime;
 use crate::ws_io::WsConn;
-use crate::{connection, stream, Handshake, WsException};
+use crate::{connection, stream, Handshake};
 
 /// The errors a request body may fail with.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -143,21 +141,10 @@ async fn upgrade_to_gateway<B>(
     let on_upgrade = hyper::upgrade::on(&mut req);
     let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
     let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
-    for guard in ns.connection_guards() {
-        let verdict = AssertUnwindSafe(guard.can_connect(&cx))
-            .catch_unwind()
-            .await;
-        match verdict {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => return json_error(StatusCode::FORBIDDEN, FORBIDDEN_MESSAGE),
-            Ok(Err(exception)) => return refused(ns.gateway(), &exception),
-            Err(_) => {
-                return refused(
-                    ns.gateway(),
-                    &WsException::internal("connection guard panicked"),
-                )
-            }
-        }
+    match run_connection_guards(ns.connection_guards(), &cx).await {
+        Ok(()) => {}
+        Err(Refusal::Forbidden) => return json_error(StatusCode::FORBIDDEN, FORBIDDEN_MESSAGE),
+        Err(Refusal::Failed(exception)) => return refused(ns.gateway(), &exception),
     }
     if shared.shutdown.is_cancelled() {
         // Shutdown began while the guards ran: do not start a socket it would not wait for.

@@ -111,6 +111,18 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+// One message, from accept to write; each module only uses those after it on this path (and
+// the leaves: runtime, registry, protocol, outbox):
+//
+//   server (listen: accept loop, hyper)  or  any tower server
+//   → service (GatewayService: is the request the gateways'?)
+//   → accept (origin, connection guards, 101; Engine.IO's HTTP side) → stream (split)
+//   → connection (a JSON-format WebSocket)  or  engineio (a session: polling, upgrade, the
+//     Socket.IO namespaces it multiplexes)
+//   → protocol (decode) → dispatch (route → pipeline → handler → reply or exception)
+//   → protocol::Wire (encode), broadcast (to many) → outbox (queue) → writer (write)
+//
+// lifecycle (a socket's hook and release) and ws_io (the WebSocket halves) serve both transports.
 mod accept;
 mod acks;
 mod adapter;

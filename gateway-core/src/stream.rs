@@ -40,6 +40,7 @@ pub(crate) fn split(upgraded: Upgraded, read_chunk: usize) -> (ReadAhead<StreamR
             (read, StreamWrite::Tcp(write))
         }
         Err(upgraded) => {
+            tracing::trace!("upgraded stream is not a plain TCP stream: split with a lock");
             // `Upgraded` serves its own read-past bytes first.
             let (read, write) = tokio::io::split(TokioIo::new(upgraded));
             let read =

@@ -2,19 +2,17 @@
 //! of its gateway), packets with binary attachments reassembled, CONNECT answered after the
 //! connection guards, and each packet turned into the work it asks for.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{NamespaceTable, PacketWork};
 use crate::dispatch::handle_message;
 use crate::lifecycle::{finish_socket, run_connection_hook};
 use crate::outbox::Outbox;
-use crate::pipeline::{ConnectionContext, FORBIDDEN_MESSAGE};
+use crate::pipeline::{run_connection_guards, ConnectionContext, Refusal, FORBIDDEN_MESSAGE};
 use crate::protocol::json::IncomingMessage;
 use crate::protocol::socketio::{self, ParseError, SioPacket};
 use crate::protocol::Wire;
@@ -180,15 +178,10 @@ impl Multiplexer {
             .handshake
             .with_auth(auth.unwrap_or_else(|| serde_json::json!({})));
         let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
-        for guard in ns.connection_guards() {
-            let refusal = match AssertUnwindSafe(guard.can_connect(&cx))
-                .catch_unwind()
-                .await
-            {
-                Ok(Ok(true)) => continue,
-                Ok(Ok(false)) => WsException::new(FORBIDDEN_MESSAGE),
-                Ok(Err(exception)) => exception,
-                Err(_) => WsException::internal("connection guard panicked"),
+        if let Err(refusal) = run_connection_guards(ns.connection_guards(), &cx).await {
+            let refusal = match refusal {
+                Refusal::Forbidden => WsException::new(FORBIDDEN_MESSAGE),
+                Refusal::Failed(exception) => exception,
             };
             if let Some(source) = refusal.source() {
                 tracing::error!(gateway = ns.gateway(), error = %source, "connection guard failed");

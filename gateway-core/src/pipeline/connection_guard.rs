@@ -5,6 +5,8 @@
 //! gets HTTP 403 (`Ok(false)`) or 401 (an error) with a JSON body, and never a socket.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
@@ -90,6 +92,34 @@ pub trait ConnectionGuard: Send + Sync + 'static {
 }
 
 /// Object-safe form of [`ConnectionGuard`].
+/// Why the connection guards refused a client.
+pub(crate) enum Refusal {
+    /// A guard answered `false`.
+    Forbidden,
+    /// A guard failed (or panicked): the error goes to the client.
+    Failed(WsException),
+}
+
+/// Runs `guards` in order until one refuses; a panicking guard refuses with an internal error.
+/// Every transport runs its guards through here.
+pub(crate) async fn run_connection_guards(
+    guards: &[Arc<dyn DynConnectionGuard>],
+    cx: &ConnectionContext,
+) -> Result<(), Refusal> {
+    for guard in guards {
+        match AssertUnwindSafe(guard.can_connect(cx)).catch_unwind().await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return Err(Refusal::Forbidden),
+            Ok(Err(exception)) => return Err(Refusal::Failed(exception)),
+            Err(_) => {
+                let panicked = WsException::internal("connection guard panicked");
+                return Err(Refusal::Failed(panicked));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) trait DynConnectionGuard: Send + Sync {
     fn can_connect<'a>(
         &'a self,

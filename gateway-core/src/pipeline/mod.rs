@@ -47,7 +47,7 @@ pub use pipe::{
     pipe_fn, ArgumentKind, ArgumentMetadata, Pipe, PipeFn, RejectedArgument, TypedArgument,
 };
 
-pub(crate) use connection_guard::DynConnectionGuard;
+pub(crate) use connection_guard::{run_connection_guards, DynConnectionGuard, Refusal};
 pub(crate) use filter::DynFilter;
 pub(crate) use guard::DynGuard;
 pub(crate) use interceptor::DynInterceptor;
