@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
+import { deadline, expectEqual, fail, once } from './check.mjs';
 
 const [base, aliceToken, bobToken, caFile] = process.argv.slice(2);
 if (!bobToken) {
@@ -18,19 +19,7 @@ if (!bobToken) {
 const ca = caFile ? readFileSync(caFile) : undefined;
 const tls = ca ? { ca } : {};
 const ROOM = 'r1';
-const deadline = setTimeout(() => fail('timed out after 20 s'), 20_000);
-
-function fail(message) {
-  console.error(`FAIL: ${message}`);
-  process.exit(1);
-}
-function expectEqual(actual, expected, what) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-  console.log(`ok - ${what}`);
-}
-const once = (emitter, event) => new Promise((resolve) => emitter.once(event, (...args) => resolve(args)));
+const timer = deadline(20);
 
 /** One HTTP request; resolves to [status, parsed JSON body or text]. */
 function request(method, path, { body, token } = {}) {
@@ -97,6 +86,6 @@ for (const [name, transports] of [['polling', ['polling']], ['websocket', ['webs
 
 bob.close(1000);
 await once(bob, 'close');
-clearTimeout(deadline);
+clearTimeout(timer);
 console.log('axum flow passed');
 process.exit(0);

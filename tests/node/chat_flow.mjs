@@ -4,6 +4,7 @@
 // another instance of the cluster (`redis_cluster` example), so every room event crosses Redis.
 // Prints one line per step and exits 0 when every expectation held, 1 otherwise.
 import WebSocket from 'ws';
+import { deadline, expectEqual, fail } from './check.mjs';
 
 const [base, aliceToken, bobToken, bobBase = base] = process.argv.slice(2);
 if (!base || !aliceToken || !bobToken) {
@@ -11,19 +12,7 @@ if (!base || !aliceToken || !bobToken) {
   process.exit(2);
 }
 const ROOM = '6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f';
-const deadline = setTimeout(() => fail('timed out after 20 s'), 20_000);
-
-function fail(message) {
-  console.error(`FAIL: ${message}`);
-  process.exit(1);
-}
-
-function expectEqual(actual, expected, what) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-  console.log(`ok - ${what}`);
-}
+const timer = deadline(20);
 
 // A client whose incoming frames are queued, so the test can await them in order.
 // `ignore` drops frames whose arrival order the test cannot know.
@@ -97,5 +86,5 @@ events.send('message', { text: 'hello' });
 expectEqual(await events.next(), { event: 'message', data: { received: true } }, 'events answers message');
 
 for (const c of [alice, bob, events]) c.ws.close(1000);
-clearTimeout(deadline);
+clearTimeout(timer);
 console.log('chat flow passed');

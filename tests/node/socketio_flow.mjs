@@ -4,6 +4,7 @@
 // Prints one line per step and exits 0 when every expectation held, 1 otherwise.
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
+import { deadline, expectEqual, fail, once } from './check.mjs';
 
 const [base, aliceToken, bobToken, carolToken] = process.argv.slice(2);
 if (!carolToken) {
@@ -11,19 +12,8 @@ if (!carolToken) {
   process.exit(2);
 }
 const ROOM = '6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f';
-const deadline = setTimeout(() => fail('timed out after 20 s'), 20_000);
+const timer = deadline(20);
 
-function fail(message) {
-  console.error(`FAIL: ${message}`);
-  process.exit(1);
-}
-function expectEqual(actual, expected, what) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-  console.log(`ok - ${what}`);
-}
-const once = (emitter, event) => new Promise((resolve) => emitter.once(event, (...args) => resolve(args)));
 const options = (token) => ({ transports: ['websocket'], reconnection: false, ...(token ? { auth: { token } } : {}) });
 
 // Two namespaces multiplexed over one connection (same Manager).
@@ -78,6 +68,6 @@ expectEqual(errors.map((e) => e.property), ['roomId', 'message'], 'validation er
 
 for (const s of [events, alice, bob]) s.disconnect();
 carol.close(1000);
-clearTimeout(deadline);
+clearTimeout(timer);
 console.log('socket.io flow passed');
 process.exit(0);

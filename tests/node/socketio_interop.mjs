@@ -4,25 +4,16 @@
 // default = socket.io-client's own default (long-polling, then the upgrade to WebSocket).
 // Prints one line per step and exits 0 when every expectation held, 1 otherwise.
 import { io } from 'socket.io-client';
+import { deadline, expectEqual, fail, labelFailures, once } from './check.mjs';
 
 const [base, mode] = process.argv.slice(2);
 if (!mode) {
   console.error('usage: node socketio_interop.mjs http://host:port default|polling|websocket');
   process.exit(2);
 }
-const deadline = setTimeout(() => fail('timed out after 25 s'), 25_000);
+labelFailures(mode);
+const timer = deadline(25);
 
-function fail(message) {
-  console.error(`FAIL (${mode}): ${message}`);
-  process.exit(1);
-}
-function expectEqual(actual, expected, what) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-  console.log(`ok - ${what}`);
-}
-const once = (emitter, event) => new Promise((resolve) => emitter.once(event, (...args) => resolve(args)));
 const transports = { default: undefined, polling: ['polling'], websocket: ['websocket'] }[mode];
 const options = (extra = {}) => ({ reconnection: false, ...(transports ? { transports } : {}), ...extra });
 
@@ -66,6 +57,6 @@ if (mode === 'default' && engine.transport.name !== 'websocket') await once(engi
 expectEqual(engine.transport.name, mode === 'polling' ? 'polling' : 'websocket', 'transport');
 
 for (const s of [main, custom, interop, voter]) s.disconnect();
-clearTimeout(deadline);
+clearTimeout(timer);
 console.log(`socket.io interop passed (${mode})`);
 process.exit(0);

@@ -3,24 +3,14 @@
 // Joins a room, loses its transport, reconnects by itself, and must come back as the same socket,
 // in the same room, with the event it missed meanwhile.
 import { io } from 'socket.io-client';
+import { deadline, expectEqual, fail, once } from './check.mjs';
 
 const [base, transport] = process.argv.slice(2);
 if (!transport) {
   console.error('usage: node socketio_recovery.mjs http://host:port websocket|polling');
   process.exit(2);
 }
-const deadline = setTimeout(() => fail('timed out after 20 s'), 20_000);
-function fail(message) {
-  console.error(`FAIL (${transport}): ${message}`);
-  process.exit(1);
-}
-function expectEqual(actual, expected, what) {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  }
-  console.log(`ok - ${what}`);
-}
-const once = (emitter, event) => new Promise((resolve) => emitter.once(event, (...args) => resolve(args)));
+const timer = deadline(20);
 
 const socket = io(`${base}/recovery`, { transports: [transport], reconnectionDelay: 50, reconnectionDelayMax: 100 });
 await once(socket, 'connect');
@@ -39,6 +29,6 @@ const where = await socket.timeout(5000).emitWithAck('whereAmI');
 expectEqual([where.recovered, where.rooms.includes('news')], [true, true], 'still in news');
 
 socket.disconnect();
-clearTimeout(deadline);
+clearTimeout(timer);
 console.log(`recovery passed (${transport})`);
 process.exit(0);
