@@ -1,0 +1,271 @@
+//! Slow consumers, over both wire formats: a client that stops reading is disconnected with
+//! close code 1008 once its send queue reaches its bound, and every other member of the room
+//! keeps receiving every broadcast, in order.
+
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use gateway_core::{gateway, DisconnectReason, GatewayApp, Namespace, Socket};
+use gateway_tests::{serve, PATIENCE};
+use serde_json::{json, Value};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// A stalled client must be disconnected well before this many broadcasts.
+const MAX_BROADCASTS: usize = 100_000;
+
+/// Which bound of the send queue a stalled client reaches.
+#[derive(Clone, Copy, Debug)]
+enum Bound {
+    /// 256 KiB queued, with 16 KiB broadcasts.
+    Bytes,
+    /// 32 frames queued, with 1 KiB broadcasts.
+    Frames,
+}
+
+impl Bound {
+    fn app(self, builder: gateway_core::GatewayAppBuilder) -> gateway_core::GatewayAppBuilder {
+        match self {
+            Bound::Bytes => builder.with_max_queued_bytes(256 * 1024),
+            Bound::Frames => builder.with_send_queue_capacity(32),
+        }
+    }
+
+    fn payload(self) -> usize {
+        match self {
+            Bound::Bytes => 16 * 1024,
+            Bound::Frames => 1024,
+        }
+    }
+}
+
+struct Room {
+    disconnects: mpsc::UnboundedSender<DisconnectReason>,
+}
+
+#[gateway(namespace = "/", path = "/room")]
+impl Room {
+    async fn handle_disconnect(&self, _client: Socket, reason: DisconnectReason) {
+        let _ = self.disconnects.send(reason);
+    }
+
+    #[subscribe_message("join")]
+    async fn join(&self, client: Socket) -> &'static str {
+        client.join("room");
+        "joined"
+    }
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// A WebSocket to `path`; a `stalling` one has a small receive buffer, so once it stops
+/// reading the server's queue for it fills quickly.
+async fn connect(addr: SocketAddr, path: &str, stalling: bool) -> Ws {
+    let socket = TcpSocket::new_v4().unwrap();
+    if stalling {
+        socket.set_recv_buffer_size(4096).unwrap();
+    }
+    let stream = socket.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}{path}");
+    let (ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    ws
+}
+
+async fn next_text(ws: &mut Ws) -> String {
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("a frame in time");
+        match frame {
+            Some(Ok(Message::Text(text))) => return text.to_string(),
+            Some(Ok(Message::Close(_))) | None => panic!("closed while waiting for a frame"),
+            Some(Ok(_)) => {}
+            Some(Err(err)) => panic!("read failed: {err}"),
+        }
+    }
+}
+
+/// A member of the room, over `format`, joined.
+async fn member(addr: SocketAddr, format: Format, stalling: bool) -> Ws {
+    match format {
+        Format::Json => {
+            let mut ws = connect(addr, "/room", stalling).await;
+            ws.send(Message::text(r#"{"event":"join"}"#)).await.unwrap();
+            assert_eq!(next_text(&mut ws).await, r#""joined""#);
+            ws
+        }
+        Format::SocketIo => {
+            let mut ws = connect(addr, "/socket.io/?EIO=4&transport=websocket", stalling).await;
+            assert!(next_text(&mut ws).await.starts_with('0'), "the open packet");
+            ws.send(Message::text("40")).await.unwrap();
+            assert!(next_text(&mut ws).await.starts_with("40"), "CONNECT");
+            ws.send(Message::text(r#"421["join"]"#)).await.unwrap();
+            assert_eq!(next_text(&mut ws).await, r#"431["joined"]"#);
+            ws
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    Json,
+    SocketIo,
+}
+
+/// The sequence number of a `bcast` frame, in either format (pings are answered).
+async fn next_broadcast(ws: &mut Ws, format: Format) -> u64 {
+    loop {
+        let text = next_text(ws).await;
+        let data: Value = match format {
+            Format::Json => serde_json::from_str::<Value>(&text).unwrap()["data"].clone(),
+            Format::SocketIo if text == "2" => {
+                ws.send(Message::text("3")).await.unwrap();
+                continue;
+            }
+            Format::SocketIo => {
+                let args: Value = serde_json::from_str(text.strip_prefix("42").unwrap()).unwrap();
+                args[1].clone()
+            }
+        };
+        return data["seq"].as_u64().expect("a sequence number");
+    }
+}
+
+/// The `seq` of the last broadcast.
+const FINAL: u64 = u64::MAX;
+
+/// Reads broadcasts until the final one, checking that each arrives once and in order, and
+/// publishing how many arrived; returns that count.
+fn read_all(mut ws: Ws, format: Format) -> (watch::Receiver<u64>, tokio::task::JoinHandle<u64>) {
+    let (progress, seen) = watch::channel(0);
+    let reader = tokio::spawn(async move {
+        let mut expected = 0;
+        loop {
+            let seq = next_broadcast(&mut ws, format).await;
+            if seq == FINAL {
+                return expected;
+            }
+            assert_eq!(
+                seq, expected,
+                "{format:?}: broadcasts arrive once, in order"
+            );
+            expected += 1;
+            progress.send_replace(expected);
+        }
+    });
+    (seen, reader)
+}
+
+async fn stalled_clients_are_disconnected_and_the_room_keeps_every_broadcast(
+    format: Format,
+    bound: Bound,
+) {
+    let (disconnects, mut reasons) = mpsc::unbounded_channel();
+    let server = serve(
+        bound
+            .app(GatewayApp::builder())
+            .gateway(Room { disconnects }),
+    )
+    .await;
+    let addr = server.local_addr();
+    let room: Namespace = server.namespace("/").unwrap();
+
+    let (mut seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
+    let (mut seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
+    let mut stalled = member(addr, format, true).await; // never read again until the end
+    assert_eq!(room.room_size("room"), 3);
+
+    let blob = "x".repeat(bound.payload());
+    let mut sent = 0u64;
+    let broadcast = |seq: u64| {
+        room.to("room")
+            .emit("bcast", &json!({ "seq": seq, "blob": blob }))
+            .unwrap();
+    };
+    while room.room_size("room") == 3 {
+        assert!(
+            (sent as usize) < MAX_BROADCASTS,
+            "the stalled client was never dropped"
+        );
+        // The healthy members read at their pace: never more than 8 broadcasts ahead of them
+        // (under either bound), so only the stalled one reaches it.
+        for seen in [&mut seen_a, &mut seen_b] {
+            tokio::time::timeout(PATIENCE, seen.wait_for(|&n| n + 8 > sent))
+                .await
+                .expect("a healthy member keeps reading")
+                .expect("a healthy member is still reading");
+        }
+        broadcast(sent);
+        sent += 1;
+    }
+    let reason = tokio::time::timeout(PATIENCE, reasons.recv())
+        .await
+        .unwrap();
+    assert_eq!(reason, Some(DisconnectReason::SlowConsumer));
+    // The others still get what comes after.
+    for _ in 0..10 {
+        broadcast(sent);
+        sent += 1;
+    }
+    broadcast(FINAL);
+    assert_eq!(healthy_a.await.unwrap(), sent);
+    assert_eq!(healthy_b.await.unwrap(), sent);
+
+    // The stalled client reads what reached it, then the end: a close with 1008 if the close
+    // frame made it through its full buffers, else the connection simply ends.
+    let ended = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match stalled.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the stalled client's connection ends");
+    if let Some(code) = ended {
+        assert_eq!(
+            code,
+            CloseCode::Policy,
+            "a slow consumer is closed with 1008"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_json_client_is_dropped_at_the_byte_bound() {
+    stalled_clients_are_disconnected_and_the_room_keeps_every_broadcast(Format::Json, Bound::Bytes)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_socketio_client_is_dropped_at_the_byte_bound() {
+    stalled_clients_are_disconnected_and_the_room_keeps_every_broadcast(
+        Format::SocketIo,
+        Bound::Bytes,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_json_client_is_dropped_at_the_frame_bound() {
+    stalled_clients_are_disconnected_and_the_room_keeps_every_broadcast(
+        Format::Json,
+        Bound::Frames,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_socketio_client_is_dropped_at_the_frame_bound() {
+    stalled_clients_are_disconnected_and_the_room_keeps_every_broadcast(
+        Format::SocketIo,
+        Bound::Frames,
+    )
+    .await;
+}
