@@ -191,6 +191,42 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// How long a client may take to send its HTTP request head, from the moment it connects
+    /// (default 10 s). A connection that sends nothing, or part of a request and stalls
+    /// (slowloris), is closed then. Applies to [`listen`](GatewayApp::listen); a server that
+    /// mounts the service sets its own.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_handshake_timeout(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// The most bytes an HTTP request head may take (default 16 KiB, as Node's
+    /// `--max-http-header-size`; at least 8 KiB). A bigger one is answered 431. Applies to
+    /// [`listen`](GatewayApp::listen).
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_header_bytes(32 * 1024);
+    /// ```
+    pub fn with_max_header_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_header_bytes = bytes.max(8 * 1024);
+        self
+    }
+
+    /// The most headers an HTTP request may have (default 100). More are answered 431. Applies
+    /// to [`listen`](GatewayApp::listen).
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_headers(50);
+    /// ```
+    pub fn with_max_headers(mut self, count: usize) -> Self {
+        self.config.max_headers = count;
+        self
+    }
+
     /// How long a graceful shutdown waits for running handlers and close handshakes (default 10 s).
     ///
     /// ```

@@ -19,6 +19,12 @@ pub(crate) struct AppConfig {
     pub(crate) send_queue_capacity: usize,
     pub(crate) max_queued_bytes: usize,
     pub(crate) shutdown_timeout: Duration,
+    /// How long a client may take to send its HTTP request head (`listen()`).
+    pub(crate) handshake_timeout: Duration,
+    /// The most bytes an HTTP request head may take (`listen()`).
+    pub(crate) max_header_bytes: usize,
+    /// The most headers an HTTP request may have (`listen()`).
+    pub(crate) max_headers: usize,
     pub(crate) ping_interval: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) socketio_path: String,
@@ -38,6 +44,9 @@ impl Default for AppConfig {
             send_queue_capacity: 1024,
             max_queued_bytes: 16 << 20,
             shutdown_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             socketio_path: "/socket.io/".to_owned(),

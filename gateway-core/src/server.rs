@@ -19,9 +19,6 @@ use crate::accept::PeerAddr;
 use crate::service::GatewayService;
 use crate::{GatewayApp, Gateways, Namespace};
 
-/// How long a client may take to send its HTTP request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A listening app. Dropping it leaves the server running; call [`shutdown`](Self::shutdown) to stop.
 pub struct RunningApp {
     gateways: Gateways,
@@ -199,14 +196,18 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let service = service.clone();
         let shutdown = gateways.shared.shutdown.clone();
+        let config = &gateways.shared.config;
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(config.handshake_timeout)
+            .max_buf_size(config.max_header_bytes)
+            .max_headers(config.max_headers);
         tokio::spawn(async move {
             let service = service_fn(move |mut req: http::Request<Incoming>| {
                 req.extensions_mut().insert(PeerAddr(remote));
                 service.clone().call(req)
             });
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
+            let conn = http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             tokio::pin!(conn);

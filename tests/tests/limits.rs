@@ -1,0 +1,122 @@
+//! Limits on what one client may make the server hold: the time to send a request head, its
+//! size and header count, and a message's announced size. Each test shows the limit, what the
+//! offending client gets, and that another client is served meanwhile.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use gateway_core::test::TestClient;
+use gateway_core::{GatewayApp, GatewayAppBuilder};
+use gateway_examples::events::EventsGateway;
+use gateway_tests::{raw_http, Serving, TestServer, PATIENCE};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+fn app() -> GatewayAppBuilder {
+    GatewayApp::builder().gateway(EventsGateway)
+}
+
+/// The HTTP limits are `listen()`'s (a server that mounts the service sets its own).
+async fn listening(builder: GatewayAppBuilder) -> TestServer {
+    TestServer::start_with(builder, Serving::Listen).await
+}
+
+/// Another client is served: an `/events` ping gets its pong.
+async fn assert_others_served(addr: SocketAddr) {
+    let mut client = TestClient::connect(&format!("ws://{addr}/events")).await;
+    client.emit("ping", ()).await;
+    assert_eq!(client.recv().await, json!("pong"));
+}
+
+/// Reads until the server ends the connection; returns what it sent.
+async fn read_to_end(stream: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut got))
+        .await
+        .expect("the server ends the connection")
+        .expect("read");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_at_the_handshake_deadline() {
+    let server = listening(app().with_handshake_timeout(Duration::from_millis(300))).await;
+    let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
+    assert_others_served(server.local_addr()).await;
+    assert_eq!(read_to_end(&mut silent).await, "");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stalled_request_head_is_closed_at_the_handshake_deadline() {
+    let server = listening(app().with_handshake_timeout(Duration::from_millis(300))).await;
+    let mut slowloris = TcpStream::connect(server.local_addr()).await.unwrap();
+    slowloris
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
+        .await
+        .unwrap();
+    assert_others_served(server.local_addr()).await;
+    let answer = read_to_end(&mut slowloris).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oversized_request_head_is_answered_431() {
+    let server = listening(app()).await;
+    let big = "a".repeat(20 * 1024);
+    let request = format!("GET /events HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n");
+    let (status, _) = raw_http(server.local_addr(), &request).await;
+    assert_eq!(status, 431);
+    assert_others_served(server.local_addr()).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn too_many_headers_are_answered_431() {
+    let server = listening(app().with_max_headers(20)).await;
+    let headers: String = (0..30).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let request = format!("GET /events HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+    let (status, _) = raw_http(server.local_addr(), &request).await;
+    assert_eq!(status, 431);
+    assert_others_served(server.local_addr()).await;
+    server.shutdown().await;
+}
+
+/// A frame that announces more than the message size limit is refused from its header: the
+/// client sends 10 bytes of a 100 MB frame and gets 1009 at once.
+#[tokio::test]
+async fn a_frame_announced_over_the_limit_is_refused_before_its_payload() {
+    let server = gateway_tests::serve(app()).await;
+    let url = format!("ws://{}/events", server.local_addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    // FIN + text, masked, 64-bit length 100 000 000, a mask key; no payload follows.
+    let mut header = vec![0x81, 0x80 | 127];
+    header.extend_from_slice(&100_000_000u64.to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    ws.get_mut().write_all(&header).await.unwrap();
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => {}
+                Some(Err(err)) => {
+                    panic!("the close frame is read before the connection ends: {err}")
+                }
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the server answers the header alone");
+    assert_eq!(closed, Some(CloseCode::Size));
+    assert_others_served(server.local_addr()).await;
+    server.shutdown().await;
+}
