@@ -7,7 +7,7 @@ use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
 use gateway_core::test::TestClient;
 use gateway_core::validation::ValidationPipe;
 use gateway_core::{gateway, GatewayApp, MessageBody, Socket};
-use gateway_tests::{raw_http, serve, upgrade_request, ws_url};
+use gateway_tests::{eio, raw_http, serve, upgrade_request, ws_url};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -94,13 +94,8 @@ async fn a_valid_token_connects_and_its_claims_are_extracted() {
     assert_eq!(status, 101);
 }
 
-#[tokio::test]
-async fn every_bad_token_is_refused_before_the_upgrade() {
-    let server = secured().await;
-    let unauthorized = json!({"status": "error", "message": "Unauthorized"});
-    let invalid = json!({"status": "error", "message": "Invalid token"});
-    assert_eq!(refused(&server, "", "").await, (401, unauthorized));
-
+/// Every kind of token the `Secured` gateway must refuse, named.
+fn bad_tokens() -> Vec<(&'static str, String)> {
     let mut cases = vec![
         ("bad signature", {
             let other = EncodingKey::from_secret(b"another-secret");
@@ -158,6 +153,26 @@ async fn every_bad_token_is_refused_before_the_upgrade() {
             b64(&valid_claims("eve"))
         ),
     ));
+    cases.push((
+        "RS256 where HS256 is expected",
+        encode(
+            &Header::new(Algorithm::RS256),
+            &valid_claims("eve"),
+            &EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap(),
+        )
+        .unwrap(),
+    ));
+    cases
+}
+
+#[tokio::test]
+async fn every_bad_token_is_refused_before_the_upgrade() {
+    let server = secured().await;
+    let unauthorized = json!({"status": "error", "message": "Unauthorized"});
+    let invalid = json!({"status": "error", "message": "Invalid token"});
+    assert_eq!(refused(&server, "", "").await, (401, unauthorized));
+
+    let cases = bad_tokens();
     for (what, token) in cases {
         assert_eq!(
             refused(&server, &format!("?token={token}"), "").await,
@@ -397,4 +412,34 @@ async fn hand_written_handlers_validate_with_validated() {
     );
     c.emit("nick", json!({"nick": "bo"})).await;
     assert_eq!(c.recv().await, json!("bo"));
+}
+
+/// What a Socket.IO client gets for a CONNECT to `/secured` carrying `auth`.
+async fn socketio_connect(server: &gateway_tests::TestServer, auth: &Value) -> String {
+    let mut ws = eio::open(server.local_addr(), "/socket.io/?EIO=4&transport=websocket").await;
+    assert!(
+        eio::next(&mut ws).await.text().starts_with('0'),
+        "the open packet"
+    );
+    eio::send(&mut ws, &format!("40/secured,{auth}")).await;
+    eio::next_skipping_pings(&mut ws).await.text()
+}
+
+#[tokio::test]
+async fn every_bad_token_is_refused_over_the_socketio_connect() {
+    let server = secured().await;
+    let answer = socketio_connect(&server, &json!({"token": hs256(valid_claims("ann"))})).await;
+    assert!(answer.starts_with("40/secured,{\"sid\":"), "{answer}");
+    assert_eq!(
+        socketio_connect(&server, &json!({})).await,
+        r#"44/secured,{"message":"Unauthorized"}"#
+    );
+    for (what, token) in bad_tokens() {
+        assert_eq!(
+            socketio_connect(&server, &json!({ "token": token })).await,
+            r#"44/secured,{"message":"Invalid token"}"#,
+            "{what}"
+        );
+    }
+    server.shutdown().await;
 }
