@@ -13,6 +13,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::clients::{Held, Refusal as ClientRefusal};
 use crate::engineio::{self, NamespaceTable, Protocol};
 use crate::http_answer::{
     json_body, json_error, not_found, plain, refused, switching_protocols, websocket_key,
@@ -137,6 +138,10 @@ async fn upgrade_to_gateway<B>(
     if !ns.options().allowed_origins().allows(origin) {
         return json_error(StatusCode::FORBIDDEN, "Origin not allowed");
     }
+    let slot = match shared.clients.admit(remote.ip(), Held::Connection) {
+        Ok(slot) => slot,
+        Err(refusal) => return too_many(refusal),
+    };
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
@@ -151,11 +156,24 @@ async fn upgrade_to_gateway<B>(
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down");
     }
     let data = cx.into_data();
-    spawn_websocket(shared, on_upgrade, move |ws| {
-        connection::serve(ws, ns, handshake, data)
+    spawn_websocket(shared, on_upgrade, move |ws| async move {
+        connection::serve(ws, ns, handshake, data).await;
+        drop(slot);
     });
 
     switching_protocols(&key)
+}
+
+/// The answer to a client over what its address, or the server, may hold.
+fn too_many(refusal: ClientRefusal) -> Response<Full<Bytes>> {
+    match refusal {
+        ClientRefusal::AddressFull => {
+            json_error(StatusCode::TOO_MANY_REQUESTS, "Too many connections")
+        }
+        ClientRefusal::ServerFull => {
+            json_error(StatusCode::SERVICE_UNAVAILABLE, "Too many sessions")
+        }
+    }
 }
 
 /// Answers a request to the Socket.IO path: Engine.IO long-polling (handshake, GET, POST), a
@@ -263,7 +281,10 @@ where
     }
     if transport.as_deref() == Some("polling") {
         let body = match (req.method(), polling) {
-            (&Method::GET, None) => engineio::start_polling(protocol, handshake, shared),
+            (&Method::GET, None) => match shared.clients.admit(remote.ip(), Held::PollingSession) {
+                Ok(slot) => engineio::start_polling(protocol, handshake, shared, slot),
+                Err(refusal) => return cors(too_many(refusal)),
+            },
             (&Method::GET, Some(session)) => {
                 let wait = shared.config.ping_interval + shared.config.ping_timeout;
                 match session.poll(wait).await {
@@ -298,6 +319,14 @@ where
         Err(NotAnUpgrade::Plain) => return cors(engine_error(3, "Bad request")),
         Err(refusal) => return refusal.into_response(),
     };
+    // The upgrade of a long-polling session holds the session's place.
+    let slot = match polling {
+        Some(_) => None,
+        None => match shared.clients.admit(remote.ip(), Held::Connection) {
+            Ok(slot) => Some(slot),
+            Err(refusal) => return cors(too_many(refusal)),
+        },
+    };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let app = shared.clone();
     spawn_websocket(shared, on_upgrade, move |ws| async move {
@@ -305,6 +334,7 @@ where
             Some(session) => engineio::upgrade::upgrade(ws, session).await,
             None => engineio::serve_websocket(ws, protocol, handshake, app).await,
         }
+        drop(slot);
     });
     switching_protocols(&key)
 }

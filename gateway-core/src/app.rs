@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::adapter::{Adapter, LocalAdapter};
+use crate::clients::Clients;
 use crate::gateway::GatewayDefinition;
 use crate::pipeline::{
     DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, ExceptionFilter, Guard, Interceptor,
@@ -227,6 +228,33 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// The most connections (WebSockets and long-polling sessions, both formats) one client
+    /// address may hold at once (default: no bound). Over it, the upgrade or the long-polling
+    /// handshake is answered 429. The address is the TCP peer's (under axum, its
+    /// `ConnectInfo<SocketAddr>` with the `axum` feature; without one, no per-address bound
+    /// applies); behind a proxy, every client has the proxy's address.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_connections_per_address(50);
+    /// ```
+    pub fn with_max_connections_per_address(mut self, connections: usize) -> Self {
+        self.config.client_limits.connections_per_address = Some(connections);
+        self
+    }
+
+    /// The most long-polling sessions at once, in all (default 10,000; over it, 503) and per
+    /// client address (default 100; over it, 429). A session that upgrades to a WebSocket
+    /// keeps its place until it ends.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_polling_sessions(1_000, 10);
+    /// ```
+    pub fn with_max_polling_sessions(mut self, in_all: usize, per_address: usize) -> Self {
+        self.config.client_limits.polling_sessions = in_all;
+        self.config.client_limits.polling_sessions_per_address = per_address;
+        self
+    }
+
     /// How long a graceful shutdown waits for running handlers and close handshakes (default 10 s).
     ///
     /// ```
@@ -371,6 +399,7 @@ impl GatewayAppBuilder {
         if !problems.is_empty() {
             return Err(BuildError { problems });
         }
+        let clients = Arc::new(Clients::new(self.config.client_limits));
         let shared = Arc::new(Runtime {
             state: self.state,
             config: self.config,
@@ -378,6 +407,7 @@ impl GatewayAppBuilder {
             hard_stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
             polling: Default::default(),
+            clients,
             clustered: self.adapter.is_some(),
             adapter: self.adapter.unwrap_or_else(|| Arc::new(LocalAdapter)),
         });

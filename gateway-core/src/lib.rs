@@ -129,6 +129,7 @@ mod adapter;
 mod app;
 mod body;
 mod broadcast;
+mod clients;
 mod connection;
 mod disconnect_reason;
 mod dispatch;

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::adapter::Adapter;
+use crate::clients::{ClientLimits, Clients};
 use crate::engineio::polling::PollingSessions;
 use crate::state::AppState;
 
@@ -25,6 +26,8 @@ pub(crate) struct AppConfig {
     pub(crate) max_header_bytes: usize,
     /// The most headers an HTTP request may have (`listen()`).
     pub(crate) max_headers: usize,
+    /// What client addresses may hold at once.
+    pub(crate) client_limits: ClientLimits,
     pub(crate) ping_interval: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) socketio_path: String,
@@ -47,6 +50,7 @@ impl Default for AppConfig {
             handshake_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             max_headers: 100,
+            client_limits: ClientLimits::default(),
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             socketio_path: "/socket.io/".to_owned(),
@@ -69,6 +73,8 @@ pub(crate) struct Runtime {
     pub(crate) tasks: TaskTracker,
     /// Socket.IO sessions on HTTP long-polling, by sid.
     pub(crate) polling: PollingSessions,
+    /// The connections and long-polling sessions each client address holds.
+    pub(crate) clients: Arc<Clients>,
     /// Carries broadcasts and cluster-wide operations to the other instances.
     pub(crate) adapter: Arc<dyn Adapter>,
     /// Whether an adapter was given: without one, broadcasts skip it (and the cost of telling

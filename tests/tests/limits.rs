@@ -120,3 +120,76 @@ async fn a_frame_announced_over_the_limit_is_refused_before_its_payload() {
     assert_others_served(server.local_addr()).await;
     server.shutdown().await;
 }
+
+/// A TCP connection to `server` from the loopback address `127.0.0.last`.
+async fn tcp_from(last: u8, server: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::from(([127, 0, 0, last], 0)))
+        .unwrap();
+    socket.connect(server).await.unwrap()
+}
+
+/// Opens a WebSocket at `path` from `127.0.0.last`; the HTTP status when refused.
+async fn websocket_from(last: u8, server: SocketAddr, path: &str) -> Result<(), u16> {
+    let stream = tcp_from(last, server).await;
+    let url = format!("ws://{server}{path}");
+    match tokio_tungstenite::client_async(url, stream).await {
+        Ok((ws, _)) => {
+            // Kept open until the server closes it.
+            tokio::spawn(async move {
+                let mut ws = ws;
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+            Ok(())
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(err) => panic!("unexpected handshake error: {err}"),
+    }
+}
+
+/// A long-polling handshake from `127.0.0.last`: the HTTP status.
+async fn polling_from(last: u8, server: SocketAddr) -> u16 {
+    let mut stream = tcp_from(last, server).await;
+    let request =
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let answer = read_to_end(&mut stream).await;
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("an HTTP status")
+}
+
+#[tokio::test]
+async fn connections_per_address_are_bounded_and_other_addresses_are_served() {
+    let server = gateway_tests::serve(app().with_max_connections_per_address(2)).await;
+    let addr = server.local_addr();
+    assert_eq!(websocket_from(1, addr, "/events").await, Ok(()));
+    assert_eq!(
+        websocket_from(1, addr, "/socket.io/?EIO=4&transport=websocket").await,
+        Ok(())
+    );
+    assert_eq!(websocket_from(1, addr, "/events").await, Err(429));
+    assert_eq!(polling_from(1, addr).await, 429);
+    assert_eq!(websocket_from(2, addr, "/events").await, Ok(()));
+    assert_eq!(polling_from(2, addr).await, 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_polling_sessions_are_bounded_per_address_and_in_all() {
+    let server = gateway_tests::serve(app().with_max_polling_sessions(3, 2)).await;
+    let addr = server.local_addr();
+    assert_eq!(polling_from(1, addr).await, 200);
+    assert_eq!(polling_from(1, addr).await, 200);
+    assert_eq!(polling_from(1, addr).await, 429, "per address");
+    assert_eq!(polling_from(2, addr).await, 200);
+    assert_eq!(polling_from(3, addr).await, 503, "in all");
+    // WebSockets are not long-polling sessions: still served.
+    assert_eq!(websocket_from(3, addr, "/events").await, Ok(()));
+    server.shutdown().await;
+}

@@ -27,6 +27,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use self::frames::{next_ws_frame, InFrame};
 use self::namespaces::Multiplexer;
 use self::polling::PollingSession;
+use crate::clients::Slot;
 use crate::lifecycle::finish_socket;
 use crate::outbox::{CloseStyle, Outbox};
 use crate::protocol::socketio::{self, EioPacket, ParseError};
@@ -57,6 +58,7 @@ pub(crate) fn start_polling(
     protocol: Protocol,
     handshake: Handshake,
     app: &Arc<Runtime>,
+    slot: Slot,
 ) -> String {
     let sid = SocketId::random().to_string();
     let (outbox, rx) = Outbox::new(
@@ -80,6 +82,7 @@ pub(crate) fn start_polling(
             () = app_for_task.shutdown.cancelled() => {}
         }
         app_for_task.polling.remove(&sid_for_task);
+        drop(slot);
     });
     open_packet(&sid, app, &["websocket"])
 }
