@@ -255,6 +255,30 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// The most binary attachments one Socket.IO packet may announce (default 10, as
+    /// socket.io-parser's `maxAttachments`). A packet announcing more closes the session as a
+    /// parse error, as socket.io does; each attachment is bounded by the message size.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_attachments(4);
+    /// ```
+    pub fn with_max_attachments(mut self, attachments: usize) -> Self {
+        self.config.max_attachments = attachments;
+        self
+    }
+
+    /// The most rooms one socket may be in, its own room included (default 1,000). Joins past
+    /// it are ignored and logged, so a handler that joins rooms a client names cannot be made
+    /// to grow the registry without bound.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_max_rooms_per_socket(100);
+    /// ```
+    pub fn with_max_rooms_per_socket(mut self, rooms: usize) -> Self {
+        self.config.max_rooms_per_socket = rooms.max(1);
+        self
+    }
+
     /// How long a graceful shutdown waits for running handlers and close handshakes (default 10 s).
     ///
     /// ```

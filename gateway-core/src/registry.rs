@@ -176,7 +176,12 @@ impl NamespaceState {
         let Some(entry) = sockets.get_mut(&id) else {
             return; // disconnected: joining would leak the membership
         };
+        let max = self.app.config.max_rooms_per_socket;
         for room in rooms {
+            if entry.rooms.len() >= max {
+                tracing::warn!(gateway = self.gateway(), socket = %id, max, "rooms per socket bound reached: join ignored");
+                break;
+            }
             if !entry.rooms.contains(&room) {
                 by_room
                     .entry(room.clone())

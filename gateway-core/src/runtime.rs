@@ -28,6 +28,10 @@ pub(crate) struct AppConfig {
     pub(crate) max_headers: usize,
     /// What client addresses may hold at once.
     pub(crate) client_limits: ClientLimits,
+    /// Most binary attachments one Socket.IO packet may announce.
+    pub(crate) max_attachments: usize,
+    /// Most rooms one socket may be in, its own included.
+    pub(crate) max_rooms_per_socket: usize,
     pub(crate) ping_interval: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) socketio_path: String,
@@ -51,6 +55,8 @@ impl Default for AppConfig {
             max_header_bytes: 16 * 1024,
             max_headers: 100,
             client_limits: ClientLimits::default(),
+            max_attachments: crate::protocol::socketio::MAX_ATTACHMENTS,
+            max_rooms_per_socket: 1_000,
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             socketio_path: "/socket.io/".to_owned(),

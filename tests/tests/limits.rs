@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use gateway_core::test::TestClient;
-use gateway_core::{GatewayApp, GatewayAppBuilder};
+use gateway_core::{gateway, GatewayApp, GatewayAppBuilder, MessageBody, Socket};
 use gateway_examples::events::EventsGateway;
-use gateway_tests::{raw_http, Serving, TestServer, PATIENCE};
+use gateway_tests::{eio, raw_http, Serving, TestServer, PATIENCE};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -191,5 +191,44 @@ async fn long_polling_sessions_are_bounded_per_address_and_in_all() {
     assert_eq!(polling_from(3, addr).await, 503, "in all");
     // WebSockets are not long-polling sessions: still served.
     assert_eq!(websocket_from(3, addr, "/events").await, Ok(()));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_packet_announcing_too_many_attachments_ends_the_session() {
+    let server = gateway_tests::serve(app().with_max_attachments(2)).await;
+    let addr = server.local_addr();
+    let mut ws = eio::open(addr, "/socket.io/?EIO=4&transport=websocket").await;
+    assert!(eio::next(&mut ws).await.text().starts_with('0'));
+    eio::send(&mut ws, "40").await;
+    assert!(eio::next_skipping_pings(&mut ws)
+        .await
+        .text()
+        .starts_with("40"));
+    eio::send(&mut ws, r#"453-["message",{"_placeholder":true,"num":0}]"#).await;
+    eio::closed(&mut ws).await;
+    assert_others_served(addr).await;
+    server.shutdown().await;
+}
+
+struct ManyRooms;
+
+#[gateway(namespace = "/rooms")]
+impl ManyRooms {
+    /// Joins `n` rooms; answers how many rooms the socket is in.
+    #[subscribe_message("join")]
+    async fn join(&self, client: Socket, MessageBody(n): MessageBody<usize>) -> usize {
+        client.join((0..n).map(|i| format!("room:{i}")).collect::<Vec<_>>());
+        client.rooms().len()
+    }
+}
+
+#[tokio::test]
+async fn joins_past_the_rooms_per_socket_bound_are_ignored() {
+    let server = gateway_tests::serve(app().gateway(ManyRooms).with_max_rooms_per_socket(5)).await;
+    let mut client = TestClient::connect(&format!("ws://{}/rooms", server.local_addr())).await;
+    client.emit("join", 10).await;
+    assert_eq!(client.recv().await, json!(5), "its own room and four more");
+    assert_others_served(server.local_addr()).await;
     server.shutdown().await;
 }

@@ -68,7 +68,12 @@ pub(crate) fn start_polling(
     );
     let (polling, inbound_rx) = PollingSession::new(sid.clone(), outbox.clone(), rx);
     app.polling.insert(polling);
-    let session = Session::new(protocol, handshake, outbox.clone());
+    let session = Session::new(
+        protocol,
+        handshake,
+        outbox.clone(),
+        app.config.max_attachments,
+    );
     let app_for_task = app.clone();
     let sid_for_task = sid.clone();
     app.tasks.spawn(async move {
@@ -117,7 +122,12 @@ pub(crate) async fn serve_websocket(
     let writer = Writer::spawn(io, rx, outbox.clone());
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
-    let session = Session::new(protocol, handshake, outbox.clone());
+    let session = Session::new(
+        protocol,
+        handshake,
+        outbox.clone(),
+        app.config.max_attachments,
+    );
     // By reference: each async layer it were moved through would keep its own copy.
     let mut frames = FrameSource::WebSocket(stream);
     session.run(&mut frames, &app).await;
@@ -199,11 +209,19 @@ enum ProtocolState {
 }
 
 impl Session {
-    fn new(protocol: Protocol, handshake: Handshake, outbox: Outbox) -> Self {
+    fn new(
+        protocol: Protocol,
+        handshake: Handshake,
+        outbox: Outbox,
+        max_attachments: usize,
+    ) -> Self {
         let state = match protocol {
-            Protocol::SocketIo(namespaces) => {
-                ProtocolState::SocketIo(Multiplexer::new(namespaces, handshake, outbox.clone()))
-            }
+            Protocol::SocketIo(namespaces) => ProtocolState::SocketIo(Multiplexer::new(
+                namespaces,
+                handshake,
+                outbox.clone(),
+                max_attachments,
+            )),
             #[cfg(feature = "conformance")]
             Protocol::Echo => ProtocolState::Echo,
         };

@@ -37,6 +37,8 @@ pub(super) struct Multiplexer {
     joined: bool,
     /// Given to each socket: the server disconnected it from its namespace.
     leave: Departures,
+    /// Most binary attachments one packet may announce.
+    max_attachments: usize,
 }
 
 impl Multiplexer {
@@ -44,6 +46,7 @@ impl Multiplexer {
         namespaces: Arc<NamespaceTable>,
         handshake: Handshake,
         outbox: Outbox,
+        max_attachments: usize,
     ) -> Self {
         Self {
             namespaces,
@@ -53,6 +56,7 @@ impl Multiplexer {
             partial: None,
             joined: false,
             leave: Departures::default(),
+            max_attachments,
         }
     }
 
@@ -81,7 +85,7 @@ impl Multiplexer {
                 "a text packet came before the awaited attachments",
             ));
         }
-        let packet = socketio::decode_packet(&frame)?;
+        let packet = socketio::decode_packet(&frame, self.max_attachments)?;
         if packet.attachments() > 0 {
             self.partial = Some((packet, Vec::new()));
             return Ok(None);

@@ -77,7 +77,8 @@ impl SioPacket {
     }
 }
 
-/// Most binary attachments one packet may announce (socket.io-parser's `maxAttachments`).
+/// Most binary attachments one packet may announce by default (socket.io-parser's
+/// `maxAttachments`).
 pub(crate) const MAX_ATTACHMENTS: usize = 10;
 
 /// The frame is not a valid packet; Socket.IO closes the connection ("parse error").
@@ -121,7 +122,10 @@ pub(crate) fn is_engine_io_packet(packet: &str) -> bool {
 }
 
 /// Decodes the Socket.IO packet carried by an Engine.IO message frame (`4…`).
-pub(crate) fn decode_packet(frame: &Utf8Bytes) -> Result<SioPacket, ParseError> {
+pub(crate) fn decode_packet(
+    frame: &Utf8Bytes,
+    max_attachments: usize,
+) -> Result<SioPacket, ParseError> {
     let text = frame.as_str().get(1..).unwrap_or("");
     let kind = *text
         .as_bytes()
@@ -140,7 +144,7 @@ pub(crate) fn decode_packet(frame: &Utf8Bytes) -> Result<SioPacket, ParseError> 
         let count: usize = rest[..digits]
             .parse()
             .map_err(|_| ParseError("attachment count too large"))?;
-        if count > MAX_ATTACHMENTS {
+        if count > max_attachments {
             return Err(ParseError("too many attachments"));
         }
         rest = &rest[digits + 1..];

@@ -2,14 +2,14 @@ use super::*;
 
 fn sio(s: &str) -> SioPacket {
     match decode(Utf8Bytes::from(s.to_owned())).unwrap() {
-        EioPacket::Message(p) => decode_packet(&p).unwrap(),
+        EioPacket::Message(p) => decode_packet(&p, MAX_ATTACHMENTS).unwrap(),
         other => panic!("{other:?}"),
     }
 }
 
 fn parses(s: &str) -> bool {
     match decode(Utf8Bytes::from(s.to_owned())) {
-        Ok(EioPacket::Message(p)) => decode_packet(&p).is_ok(),
+        Ok(EioPacket::Message(p)) => decode_packet(&p, MAX_ATTACHMENTS).is_ok(),
         Ok(_) => true,
         Err(_) => false,
     }
