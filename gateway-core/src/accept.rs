@@ -48,17 +48,11 @@ impl Endpoints {
     }
 }
 
-/// The client's address, as [`listen`](crate::GatewayApp::listen) tells the service.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PeerAddr(pub(crate) SocketAddr);
-
-/// The client's address, from the request's extensions; unspecified when the server gave none.
-pub(crate) fn peer_addr<B>(req: &Request<B>) -> SocketAddr {
-    if let Some(PeerAddr(addr)) = req.extensions().get() {
-        return *addr;
-    }
+/// The client's address, from the request's extensions (axum's `ConnectInfo`); unspecified
+/// when the server gave none.
+pub(crate) fn peer_addr<B>(_req: &Request<B>) -> SocketAddr {
     #[cfg(feature = "axum")]
-    if let Some(axum::extract::ConnectInfo(addr)) = req
+    if let Some(axum::extract::ConnectInfo(addr)) = _req
         .extensions()
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
     {
@@ -70,7 +64,9 @@ pub(crate) fn peer_addr<B>(req: &Request<B>) -> SocketAddr {
 /// Whose a request is.
 pub(crate) enum Target {
     /// A JSON-format gateway's path.
-    Gateway(Arc<NamespaceState>),
+    /// A JSON-format gateway's path, and the upgrade's `Sec-WebSocket-Key` (or why it is not
+    /// one we accept).
+    Gateway(Arc<NamespaceState>, Result<String, NotAnUpgrade>),
     /// The Engine.IO path: Socket.IO, or the conformance echo.
     EngineIo(Protocol),
 }
@@ -93,7 +89,7 @@ pub(crate) fn target<B>(req: &Request<B>, routes: &Endpoints, shared: &Runtime) 
     let ns = routes.by_path.get(path)?;
     match websocket_key(req) {
         Err(NotAnUpgrade::Plain) => None,
-        _ => Some(Target::Gateway(ns.clone())),
+        key => Some(Target::Gateway(ns.clone(), key)),
     }
 }
 
@@ -102,15 +98,15 @@ pub(crate) async fn answer<B>(
     target: Target,
     req: Request<B>,
     shared: Arc<Runtime>,
+    remote: SocketAddr,
 ) -> Response<Full<Bytes>>
 where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let remote = peer_addr(&req);
     match target {
-        Target::Gateway(ns) => upgrade_to_gateway(req, ns, &shared, remote).await,
+        Target::Gateway(ns, key) => upgrade_to_gateway(req, ns, key, &shared, remote).await,
         Target::EngineIo(protocol) => engine_io(req, protocol, &shared, remote).await,
     }
 }
@@ -119,13 +115,14 @@ where
 async fn upgrade_to_gateway<B>(
     mut req: Request<B>,
     ns: Arc<NamespaceState>,
+    key: Result<String, NotAnUpgrade>,
     shared: &Arc<Runtime>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
     if shared.shutdown.is_cancelled() {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down");
     }
-    let key = match websocket_key(&req) {
+    let key = match key {
         Ok(key) => key,
         // A plain request at a gateway's path is one no HTTP route serves, as in NestJS.
         Err(NotAnUpgrade::Plain) => return not_found(&req),

@@ -76,6 +76,10 @@ impl Clients {
     /// bounded only in all.
     pub(crate) fn admit(self: &Arc<Self>, address: IpAddr, held: Held) -> Result<Slot, Refusal> {
         let polling = held == Held::PollingSession;
+        if !polling && self.limits.connections_per_address.is_none() {
+            // Nothing bounds it: no lock, no count (every WebSocket comes through here).
+            return Ok(Slot::default());
+        }
         let per_address = !address.is_unspecified();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if polling && state.polling_sessions >= self.limits.polling_sessions {
@@ -98,9 +102,7 @@ impl Clients {
         }
         state.polling_sessions += usize::from(polling);
         Ok(Slot {
-            clients: self.clone(),
-            address: per_address.then_some(address),
-            polling,
+            held: Some((self.clone(), per_address.then_some(address), polling)),
         })
     }
 
@@ -118,17 +120,18 @@ impl Clients {
     }
 }
 
-/// A connection or session held by a client; given back when dropped.
-#[derive(Debug)]
+/// A connection or session held by a client; given back when dropped. Empty when nothing
+/// counts it.
+#[derive(Debug, Default)]
 pub(crate) struct Slot {
-    clients: Arc<Clients>,
-    address: Option<IpAddr>,
-    polling: bool,
+    held: Option<(Arc<Clients>, Option<IpAddr>, bool)>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.clients.release(self.address, self.polling);
+        if let Some((clients, address, polling)) = self.held.take() {
+            clients.release(address, polling);
+        }
     }
 }
 

@@ -15,8 +15,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
-use crate::accept::PeerAddr;
 use crate::service::GatewayService;
+
+/// hyper's default bound on the headers of a request.
+const HYPER_MAX_HEADERS: usize = 100;
 use crate::{GatewayApp, Gateways, Namespace};
 
 /// A listening app. Dropping it leaves the server running; call [`shutdown`](Self::shutdown) to stop.
@@ -194,19 +196,20 @@ async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
+        let service = service.for_peer(remote);
         let shutdown = gateways.shared.shutdown.clone();
         let config = &gateways.shared.config;
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(config.handshake_timeout)
-            .max_buf_size(config.max_header_bytes)
-            .max_headers(config.max_headers);
+            .max_buf_size(config.max_header_bytes);
+        // hyper's own bound is 100 headers, on the stack; setting any bound makes it zero-fill
+        // a vector of that many per request.
+        if config.max_headers != HYPER_MAX_HEADERS {
+            http.max_headers(config.max_headers);
+        }
         tokio::spawn(async move {
-            let service = service_fn(move |mut req: http::Request<Incoming>| {
-                req.extensions_mut().insert(PeerAddr(remote));
-                service.clone().call(req)
-            });
+            let service = service_fn(move |req: http::Request<Incoming>| service.clone().call(req));
             let conn = http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();

@@ -7,6 +7,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -41,6 +42,8 @@ pub struct GatewayService<F = NotFound> {
     routes: Arc<Endpoints>,
     shared: Arc<Runtime>,
     fallback: F,
+    /// The client's address, when the server that owns the connection says it up front.
+    peer: Option<SocketAddr>,
 }
 
 impl GatewayService {
@@ -49,6 +52,15 @@ impl GatewayService {
             routes,
             shared,
             fallback: NotFound,
+            peer: None,
+        }
+    }
+
+    /// This service for one connection from `peer` (as `listen()` serves each).
+    pub(crate) fn for_peer(&self, peer: SocketAddr) -> Self {
+        Self {
+            peer: Some(peer),
+            ..self.clone()
         }
     }
 }
@@ -80,7 +92,10 @@ where
         match accept::target(&req, &self.routes, &self.shared) {
             Some(target) => ResponseFuture {
                 answer: Answer::Gateways {
-                    future: Box::pin(accept::answer(target, req, self.shared.clone())),
+                    future: {
+                        let peer = self.peer.unwrap_or_else(|| accept::peer_addr(&req));
+                        Box::pin(accept::answer(target, req, self.shared.clone(), peer))
+                    },
                 },
             },
             None => {
@@ -169,6 +184,7 @@ impl<S> Layer<S> for GatewayLayer {
             routes: self.service.routes.clone(),
             shared: self.service.shared.clone(),
             fallback: inner,
+            peer: None,
         }
     }
 }
