@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::adapter::{Adapter, LocalAdapter};
+use crate::build_error::BuildError;
 use crate::clients::Clients;
 use crate::gateway::GatewayDefinition;
 use crate::pipeline::{
@@ -18,30 +19,6 @@ use crate::registry::NamespaceState;
 use crate::runtime::{AppConfig, Runtime};
 use crate::state::AppState;
 use crate::{Gateway, GatewayBuilder, Namespace};
-
-/// The app was configured inconsistently (e.g. an event handled twice, two gateways on one path).
-#[derive(Debug, thiserror::Error)]
-#[error("invalid gateway app: {}", problems.join("; "))]
-pub struct BuildError {
-    problems: Vec<String>,
-}
-
-impl BuildError {
-    /// Each problem found, in registration order.
-    ///
-    /// ```
-    /// # struct G;
-    /// # impl gateway_core::Gateway for G {
-    /// #     fn options(&self) -> gateway_core::GatewayOptions { gateway_core::GatewayOptions::new("/g") }
-    /// #     fn register(self: std::sync::Arc<Self>, _: &mut gateway_core::GatewayBuilder) {}
-    /// # }
-    /// let err = gateway_core::GatewayApp::builder().gateway(G).gateway(G).build().unwrap_err();
-    /// assert_eq!(err.problems().len(), 1);
-    /// ```
-    pub fn problems(&self) -> &[String] {
-        &self.problems
-    }
-}
 
 /// Builds a [`GatewayApp`].
 ///
@@ -421,7 +398,7 @@ impl GatewayAppBuilder {
             }
         }
         if !problems.is_empty() {
-            return Err(BuildError { problems });
+            return Err(BuildError::new(problems));
         }
         let clients = Arc::new(Clients::new(self.config.client_limits));
         let shared = Arc::new(Runtime {

@@ -2,13 +2,13 @@
 //! read and handed to [`dispatch`](crate::dispatch) one at a time, in order.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use crate::dispatch::handle_message;
+use crate::ending::{Ending, OnceWritten};
 use crate::lifecycle::{finish_socket, run_connection_hook};
 use crate::outbox::{CloseStyle, Outbox};
 use crate::protocol::json;
@@ -17,7 +17,7 @@ use crate::rarely_ready::RarelyReady;
 use crate::registry::NamespaceState;
 use crate::socket::Identity;
 use crate::writer::Writer;
-use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
+use crate::ws_io::{self, WsConn, WsReader};
 use crate::{DisconnectReason, Handshake, Socket, SocketData};
 
 /// Serves one upgraded connection until it ends, then releases everything the socket owned.
@@ -78,32 +78,14 @@ async fn read_loop(
     gates: &RarelyReady,
 ) -> DisconnectReason {
     let outbox = socket.outbox().clone();
-    // Built once, and gated: polled again only once one of them woke the task (`rarely_ready`).
-    let shutting_down = gates.gate(ns.app.shutdown.cancelled());
-    let writer_done = gates.gate(outbox.writer_done());
-    let deadline = tokio::time::sleep(Duration::MAX);
-    tokio::pin!(shutting_down, writer_done, deadline);
-    let mut closing = false;
+    // After our close frame, the client's close reply is still read.
+    let ending = Ending::new(&outbox, &ns.app, gates, OnceWritten::AwaitClient);
+    tokio::pin!(ending);
     loop {
-        if !closing && outbox.is_closing() {
-            closing = true;
-            deadline
-                .as_mut()
-                .reset(tokio::time::Instant::now() + CLOSE_GRACE);
-        }
+        let closing = ending.is_closing();
         tokio::select! {
             biased;
-            // First, so a client that keeps the socket readable cannot hold off a shutdown.
-            _ = &mut shutting_down, if !closing => {
-                outbox.close(DisconnectReason::ServerShutdown);
-            }
-            _ = &mut writer_done, if !closing => {
-                // The writer failed or force-closed; `closing` is picked up at the loop top.
-                outbox.seal();
-            }
-            _ = &mut deadline, if closing => {
-                return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-            }
+            reason = &mut ending => return reason,
             frame = stream.next() => match frame {
                 None => return outbox.reason().unwrap_or(DisconnectReason::TransportClose),
                 Some(Err(err)) => {

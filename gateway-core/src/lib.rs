@@ -129,10 +129,12 @@ mod adapter;
 mod app;
 mod body;
 mod broadcast;
+mod build_error;
 mod clients;
 mod connection;
 mod disconnect_reason;
 mod dispatch;
+mod ending;
 mod engineio;
 pub mod enhancers;
 mod exception;
@@ -175,8 +177,9 @@ pub use acks::AckError;
 pub use adapter::{
     Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, RemoteAcks, SocketInfo,
 };
-pub use app::{BuildError, GatewayApp, GatewayAppBuilder};
+pub use app::{GatewayApp, GatewayAppBuilder};
 pub use broadcast::{AckStream, BroadcastOperator, EmitError};
+pub use build_error::BuildError;
 pub use disconnect_reason::DisconnectReason;
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};

@@ -28,6 +28,7 @@ use self::frames::{next_ws_frame, InFrame};
 use self::namespaces::Multiplexer;
 use self::polling::PollingSession;
 use crate::clients::Slot;
+use crate::ending::{Ending, OnceWritten};
 use crate::lifecycle::finish_socket;
 use crate::outbox::{CloseStyle, Outbox};
 use crate::protocol::socketio::{self, EioPacket, ParseError};
@@ -166,19 +167,13 @@ struct Deadlines {
     awaiting_pong: bool,
     /// Until the client joins a namespace.
     connect_by: Option<Instant>,
-    /// Once closing: when to stop waiting for the writer.
-    close_by: Option<Instant>,
 }
 
 impl Deadlines {
     /// The earliest deadline that matters now.
     fn next(&self) -> Instant {
-        match self.close_by {
-            Some(close_by) => close_by,
-            None => self
-                .connect_by
-                .map_or(self.heartbeat, |at| at.min(self.heartbeat)),
-        }
+        self.connect_by
+            .map_or(self.heartbeat, |at| at.min(self.heartbeat))
     }
 
     fn ping_sent(&mut self, ping_timeout: Duration) {
@@ -271,48 +266,29 @@ impl Session {
             awaiting_pong: false,
             connect_by: matches!(self.state, ProtocolState::SocketIo(_))
                 .then(|| Instant::now() + app.config.connect_timeout),
-            close_by: None,
         };
         // Built once (a future per message would register and unregister a waker every time),
         // and gated: polled again only once one of them woke the task. One timer waits for the earliest
         // deadline.
         let timer = gates.gate(tokio::time::sleep_until(deadlines.next()));
-        let shutting_down = gates.gate(app.shutdown.cancelled());
-        let writer_done = gates.gate(outbox.writer_done());
+        // Once closing, nothing more is read: the session is over when the writer is.
+        let ending = Ending::new(&outbox, app, gates, OnceWritten::Over);
         let left = gates.gate(std::future::poll_fn(|cx| left.poll_next(cx)));
-        tokio::pin!(timer, shutting_down, writer_done, left);
+        tokio::pin!(timer, ending, left);
         loop {
-            if deadlines.close_by.is_none() && outbox.is_closing() {
-                deadlines.close_by = Some(Instant::now() + CLOSE_GRACE);
-                timer.as_mut().inner().reset(deadlines.next());
-            }
-            let closing = deadlines.close_by.is_some();
+            let closing = ending.is_closing();
             // Whatever a packet starts (a handler, a namespace connect) is boxed: inline, it
             // would make every idle session's task as large as the largest of them.
             let work = tokio::select! {
                 biased;
-                // Before the frames, so a busy client cannot hold off a shutdown.
-                _ = &mut shutting_down, if !closing => {
-                    outbox.close(DisconnectReason::ServerShutdown);
-                    None
-                }
-                _ = &mut writer_done => {
-                    if closing {
-                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-                    }
-                    outbox.seal();
-                    None
-                }
+                reason = &mut ending => return reason,
                 // Also before the frames: a busy client must still get pings and time out.
-                _ = &mut timer => {
+                _ = &mut timer, if !closing => {
                     let now = Instant::now();
-                    if deadlines.close_by.is_some_and(|at| now >= at) {
-                        return outbox.reason().unwrap_or(DisconnectReason::TransportClose);
-                    }
-                    if !closing && !self.joined() && deadlines.connect_by.is_some_and(|at| now >= at) {
+                    if !self.joined() && deadlines.connect_by.is_some_and(|at| now >= at) {
                         tracing::debug!("no namespace joined within the connect timeout");
                         outbox.close(DisconnectReason::ServerDisconnect);
-                    } else if !closing && now >= deadlines.heartbeat {
+                    } else if now >= deadlines.heartbeat {
                         if deadlines.awaiting_pong {
                             // The client is gone: drop what is queued (a long-polling session
                             // ends at once).
