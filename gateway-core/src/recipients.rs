@@ -1,6 +1,6 @@
 //! [`Recipients`]: who a broadcast is for, on this instance and on the others alike.
 
-use crate::{Room, SocketId};
+use crate::Room;
 
 /// Who a broadcast or cluster-wide operation is for: the members of any of `rooms` (every
 /// socket of the namespace when empty), minus the members of any of `except`. A socket id is a
@@ -20,10 +20,9 @@ pub struct Recipients {
 }
 
 impl Recipients {
-    /// Whether socket `sid`, a member of `rooms`, is a recipient (its own room counts).
-    pub(crate) fn reaches(&self, sid: SocketId, rooms: &[Room]) -> bool {
-        let own = Room::from(sid);
-        let member = |room: &Room| *room == own || rooms.contains(room);
+    /// Whether a socket that is in `rooms` (its own room included) is a recipient.
+    pub(crate) fn reaches(&self, rooms: &[Room]) -> bool {
+        let member = |room: &Room| rooms.contains(room);
         let included = self.rooms.is_empty() || self.rooms.iter().any(member);
         included && !self.except.iter().any(member)
     }

@@ -135,11 +135,16 @@ impl Recovery {
             return None;
         }
         let session = state.sessions.remove(pid)?;
-        let (sid, rooms) = (session.sid, session.rooms.clone());
+        // The recorded rooms hold the socket's own room (a recipient test needs it), once.
+        let mut rooms = session.rooms.clone();
+        let own = Room::from(session.sid);
+        if !rooms.contains(&own) {
+            rooms.push(own);
+        }
         let socket = attach(session);
         let already_seen = usize::try_from(offset + 1 - first).unwrap_or(usize::MAX);
         for event in state.events.iter().skip(already_seen) {
-            if event.target.reaches(sid, &rooms) {
+            if event.target.reaches(&rooms) {
                 replay(&socket, &event.frame);
             }
         }

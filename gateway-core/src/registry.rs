@@ -268,13 +268,20 @@ impl NamespaceState {
     /// Calls `f` once for every socket `target` reaches. `f` must not block.
     pub(crate) fn for_each_recipient(&self, target: &Recipients, mut f: impl FnMut(&Socket)) {
         let reg = self.read();
-        // Each left-out room's members, looked up once for the whole broadcast.
-        let except: Vec<_> = target
-            .except
-            .iter()
-            .filter_map(|r| reg.rooms.get(r))
-            .collect();
-        let excluded = |id: &SocketId| except.iter().any(|members| members.contains_key(id));
+        // The first left-out room (usually the only one: the sender's own) is looked up once for
+        // the whole broadcast, without allocating.
+        let (first, more) = match target.except.split_first() {
+            Some((first, more)) => (reg.rooms.get(first), more),
+            None => (None, &[][..]),
+        };
+        let excluded = |id: &SocketId| {
+            first.is_some_and(|members| members.contains_key(id))
+                || more.iter().any(|r| {
+                    reg.rooms
+                        .get(r)
+                        .is_some_and(|members| members.contains_key(id))
+                })
+        };
         match target.rooms.as_slice() {
             [] => {
                 for (id, entry) in &reg.sockets {
