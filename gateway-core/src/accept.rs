@@ -63,7 +63,6 @@ pub(crate) fn peer_addr<B>(_req: &Request<B>) -> SocketAddr {
 
 /// Whose a request is.
 pub(crate) enum Target {
-    /// A JSON-format gateway's path.
     /// A JSON-format gateway's path, and the upgrade's `Sec-WebSocket-Key` (or why it is not
     /// one we accept).
     Gateway(Arc<NamespaceState>, Result<String, NotAnUpgrade>),
@@ -292,7 +291,12 @@ where
             (&Method::POST, Some(session)) => {
                 let limit = shared.config.max_message_size;
                 let body = http_body_util::Limited::new(req.into_body(), limit);
-                let Ok(collected) = http_body_util::BodyExt::collect(body).await else {
+                // A body trickled in slowly would hold the request open: the handshake deadline
+                // bounds it too.
+                let collect = http_body_util::BodyExt::collect(body);
+                let Ok(Ok(collected)) =
+                    tokio::time::timeout(shared.config.handshake_timeout, collect).await
+                else {
                     return cors(engine_error(3, "Bad request"));
                 };
                 let bytes = collected.to_bytes();

@@ -76,11 +76,11 @@ impl Clients {
     /// bounded only in all.
     pub(crate) fn admit(self: &Arc<Self>, address: IpAddr, held: Held) -> Result<Slot, Refusal> {
         let polling = held == Held::PollingSession;
-        if !polling && self.limits.connections_per_address.is_none() {
+        let per_address = !address.is_unspecified();
+        if !polling && (self.limits.connections_per_address.is_none() || !per_address) {
             // Nothing bounds it: no lock, no count (every WebSocket comes through here).
             return Ok(Slot::default());
         }
-        let per_address = !address.is_unspecified();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if polling && state.polling_sessions >= self.limits.polling_sessions {
             return Err(Refusal::ServerFull);

@@ -57,9 +57,10 @@ impl<'a> Ending<'a> {
         }
     }
 
-    /// Whether the connection is closing: the loop handles no more messages.
+    /// Whether the connection is closing: the loop handles no more messages. The outbox says
+    /// so as soon as a close is queued, before this future has been polled again.
     pub(crate) fn is_closing(&self) -> bool {
-        self.grace.is_some()
+        self.grace.is_some() || self.outbox.is_closing()
     }
 }
 
