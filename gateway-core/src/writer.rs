@@ -16,6 +16,8 @@ use crate::stream::StreamWrite;
 
 /// How long a close frame may take to reach a client that has stopped reading.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the rest of the queue may take to reach a client once the connection is over.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running writer task.
 pub(crate) struct Writer {
@@ -32,9 +34,16 @@ impl Writer {
     }
 
     /// Writes out what is queued (and nothing queued later), then returns the write half.
-    pub(crate) async fn finish(self) -> Option<StreamWrite> {
+    /// A client that stops reading gets [`FINISH_TIMEOUT`]; then the writer is dropped.
+    pub(crate) async fn finish(mut self) -> Option<StreamWrite> {
         self.stop.cancel();
-        self.task.await.ok()
+        match tokio::time::timeout(FINISH_TIMEOUT, &mut self.task).await {
+            Ok(io) => io.ok(),
+            Err(_) => {
+                self.task.abort();
+                None
+            }
+        }
     }
 }
 

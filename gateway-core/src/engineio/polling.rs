@@ -60,6 +60,8 @@ pub(crate) struct PollingSession {
     pub(super) upgrading: watch::Sender<bool>,
     /// Set once the session has moved to a WebSocket: long-polling requests are refused.
     pub(super) upgraded: AtomicBool,
+    /// Set while a POST hands its packets over: a second one at once is refused.
+    posting: AtomicBool,
 }
 
 /// What a polling request can do wrong (Engine.IO answers HTTP 400 with these codes).
@@ -85,6 +87,7 @@ impl PollingSession {
             inbound,
             upgrading: watch::Sender::new(false),
             upgraded: AtomicBool::new(false),
+            posting: AtomicBool::new(false),
         });
         (session, inbound_rx)
     }
@@ -174,6 +177,13 @@ impl PollingSession {
         if self.upgraded.load(Ordering::Acquire) {
             return Err(PollError::BadRequest);
         }
+        if self.posting.swap(true, Ordering::AcqRel) {
+            // As engine.io ("data request overlap from client"): each waiting POST would hold
+            // its body.
+            self.outbox.close(DisconnectReason::TransportError);
+            return Err(PollError::BadRequest);
+        }
+        let _posting = Posting(&self.posting);
         let mut frames = Vec::new();
         for packet in body.split('\u{1e}') {
             match decode_polling_packet(packet) {
@@ -191,6 +201,15 @@ impl PollingSession {
             }
         }
         Ok(())
+    }
+}
+
+/// Clears the POST-in-progress flag when the POST ends (or is cancelled).
+struct Posting<'a>(&'a AtomicBool);
+
+impl Drop for Posting<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
