@@ -38,6 +38,9 @@ SYSTEMS = {
     # The same server with the gateways layered in front of an axum Router (`--axum`).
     "ours-json-axum": ([os.path.join(ROOT, "target/release/examples/bench_server"), "--axum"], "json"),
     "ours-sio-axum": ([os.path.join(ROOT, "target/release/examples/bench_server"), "--axum"], "sio"),
+    # The same Router served by listen() beside the gateways (`--routes`, `GatewayApp::with_routes`).
+    "ours-json-routes": ([os.path.join(ROOT, "target/release/examples/bench_server"), "--routes"], "json"),
+    "ours-sio-routes": ([os.path.join(ROOT, "target/release/examples/bench_server"), "--routes"], "sio"),
     # An earlier build of bench_server copied to bench/target/baseline/, for before/after runs.
     "ours-json-baseline": ([os.path.join(BENCH, "target/baseline/bench_server")], "json"),
     "ours-sio-baseline": ([os.path.join(BENCH, "target/baseline/bench_server")], "sio"),
@@ -49,7 +52,7 @@ SYSTEMS = {
 }
 REDIS_SYSTEMS = ["ours-json", "ours-sio", "socketioxide", "socketio"]
 # Run only when asked for (`--systems`): the same server served another way, not a peer.
-OPTIONAL_SYSTEMS = ["ours-json-axum", "ours-sio-axum", "ours-json-baseline", "ours-sio-baseline"]
+OPTIONAL_SYSTEMS = ["ours-json-axum", "ours-sio-axum", "ours-json-routes", "ours-sio-routes", "ours-json-baseline", "ours-sio-baseline"]
 OURS = {"json": "ours-json", "sio": "ours-sio"}
 SCENARIOS = ["echo", "echo16k", "fanout", "latency", "idle", "connect", "slow", "enhancers", "redis"]
 

@@ -3,7 +3,8 @@
 //! namespace `/`. With `--redis URL`, broadcasts span every instance on that Redis.
 //! `READ_BUFFER_SIZE` overrides the per-connection read buffer (bytes). With `--axum`, the
 //! gateways are layered in front of an axum `Router` (one `GET /health` route) served by
-//! `axum::serve`, instead of `listen()`. Prints `listening on 127.0.0.1:PORT` once it accepts
+//! `axum::serve`, instead of `listen()`. With `--routes`, the same `Router` is served by
+//! `listen()` beside the gateways (`GatewayApp::with_routes`). Prints `listening on 127.0.0.1:PORT` once it accepts
 //! connections.
 
 use std::io::Write;
@@ -23,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(url) = args.next() {
         app = app.with_adapter(RedisAdapter::new(&url)?.with_required_at_startup(true));
     }
-    let app = app.build()?;
+    let mut app = app.build()?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let stop = async move {
         tokio::select! {
@@ -33,18 +34,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     if std::env::args().any(|arg| arg == "--axum") {
         let gateways = app.start().await?;
-        let router = axum::Router::new()
-            .route("/health", axum::routing::get(|| async { "ok" }))
-            .layer(gateways.layer());
+        let router = health_router().layer(gateways.layer());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         println!("listening on {}", listener.local_addr()?);
         std::io::stdout().flush()?;
         gateway_examples::axum_app::serve(listener, router, gateways, stop).await?;
         return Ok(());
     }
+    if std::env::args().any(|arg| arg == "--routes") {
+        app = app.with_routes(health_router());
+    }
     let server = app.listen(("127.0.0.1", port)).await?;
     println!("listening on {}", server.local_addr());
     std::io::stdout().flush()?;
     server.shutdown_on(stop).await;
     Ok(())
+}
+
+/// The REST side of the mixed-port variants: one `GET /health` route.
+fn health_router() -> axum::Router {
+    axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }))
 }

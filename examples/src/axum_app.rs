@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use gateway_core::jwt::JwtAuthGuard;
-use gateway_core::{GatewayApp, GatewayAppBuilder, Gateways};
+use gateway_core::{GatewayApp, GatewayAppBuilder, Gateways, Namespace};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -45,7 +45,8 @@ struct Rest {
     auth: JwtAuthGuard,
 }
 
-/// The REST routes, with the gateways layered in front of them.
+/// The REST routes, with the gateways layered in front of them (for `axum::serve`, or any
+/// server that mounts a tower service).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,19 +55,32 @@ struct Rest {
 /// # Ok(()) }
 /// ```
 pub fn router(gateways: &Gateways, jwt_secret: &str) -> Router {
+    let chat = gateways
+        .namespace("/chat")
+        .expect("the chat gateway is registered");
+    routes(chat, jwt_secret).layer(gateways.layer())
+}
+
+/// The REST routes alone, sending through `chat`: what `GatewayApp::with_routes` serves beside
+/// the gateways under `listen()`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use gateway_examples::axum_app;
+/// let app = axum_app::gateways("secret").build()?;
+/// let routes = axum_app::routes(app.namespace("/chat").unwrap(), "secret");
+/// let server = app.with_routes(routes).listen("127.0.0.1:3000").await?;
+/// # Ok(()) }
+/// ```
+pub fn routes(chat: Namespace, jwt_secret: &str) -> Router {
     let rest = Rest {
-        chat: ChatService::new(
-            gateways
-                .namespace("/chat")
-                .expect("the chat gateway is registered"),
-        ),
+        chat: ChatService::new(chat),
         auth: chat_auth(jwt_secret),
     };
     Router::new()
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/rooms/{id}/messages", post(post_message))
         .with_state(rest)
-        .layer(gateways.layer())
 }
 
 /// `POST /rooms/{id}/messages` body.

@@ -16,6 +16,7 @@ use crate::pipeline::{
     Pipe,
 };
 use crate::registry::NamespaceState;
+use crate::routes::Routes;
 use crate::runtime::{AppConfig, Runtime};
 use crate::state::AppState;
 use crate::{Gateway, GatewayBuilder, Namespace};
@@ -421,6 +422,7 @@ impl GatewayAppBuilder {
             shared,
             namespaces,
             listeners: self.listeners,
+            routes: None,
         })
     }
 }
@@ -455,6 +457,7 @@ pub struct GatewayApp {
     pub(crate) shared: Arc<Runtime>,
     pub(crate) namespaces: Vec<Arc<NamespaceState>>,
     pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
+    pub(crate) routes: Option<Routes>,
 }
 
 impl GatewayApp {
@@ -472,6 +475,40 @@ impl GatewayApp {
     /// If gateways on several ports share a namespace name, this is the first registered.
     pub fn namespace(&self, name: &str) -> Option<Namespace> {
         find_namespace(&self.namespaces, name)
+    }
+
+    /// Serves `routes` (an axum `Router`, any tower service) on the main port of
+    /// [`listen`](Self::listen), for every request that is not the gateways': one port for REST
+    /// and WebSockets, with `listen()`'s HTTP/1.1 server and its limits. Without routes, such a
+    /// request gets NestJS's JSON 404. With the `axum` feature, each request carries axum's
+    /// `ConnectInfo<SocketAddr>`.
+    ///
+    /// To serve the gateways from another server (TLS, `axum::serve`), use
+    /// [`start`](Self::start) and [`Gateways::layer`](crate::Gateways::layer) instead.
+    ///
+    /// ```no_run
+    /// # async fn run(app: gateway_core::GatewayApp) -> std::io::Result<()> {
+    /// let routes = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+    /// let server = app.with_routes(routes).listen("0.0.0.0:3000").await?;
+    /// server.shutdown_on(tokio::signal::ctrl_c()).await;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_routes<S, B>(mut self, routes: S) -> Self
+    where
+        S: tower_service::Service<
+                http::Request<hyper::body::Incoming>,
+                Response = http::Response<B>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.routes = Some(Routes::new(routes));
+        self
     }
 }
 

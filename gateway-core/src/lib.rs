@@ -161,6 +161,7 @@ mod recovery;
 mod registry;
 mod reply;
 mod room;
+mod routes;
 mod runtime;
 mod server;
 mod service;

@@ -128,6 +128,7 @@ async fn start(
     addr: impl tokio::net::ToSocketAddrs,
 ) -> std::io::Result<RunningApp> {
     let mut listeners = std::mem::take(&mut app.listeners);
+    let routes = app.routes.take();
     let main = TcpListener::bind(addr).await?;
     let main_addr = main.local_addr()?;
     let mut ports: Vec<u16> = app
@@ -161,12 +162,14 @@ async fn start(
             continue;
         };
         addrs.push((port, listener.local_addr()?));
-        accept_loops.push(tokio::spawn(accept_loop(
-            listener,
-            service,
-            gateways.clone(),
-            stop_accepting.clone(),
-        )));
+        let stop = stop_accepting.clone();
+        accept_loops.push(match (&routes, port) {
+            (Some(routes), 0) => {
+                let service = service.with_fallback(routes.clone());
+                tokio::spawn(accept_loop(listener, service, gateways.clone(), stop))
+            }
+            _ => tokio::spawn(accept_loop(listener, service, gateways.clone(), stop)),
+        });
     }
     Ok(RunningApp {
         gateways,
@@ -176,12 +179,23 @@ async fn start(
     })
 }
 
-async fn accept_loop(
+async fn accept_loop<F, B>(
     listener: TcpListener,
-    service: GatewayService,
+    service: GatewayService<F>,
     gateways: Gateways,
     stop: CancellationToken,
-) {
+) where
+    F: tower_service::Service<
+            http::Request<Incoming>,
+            Response = http::Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    F::Future: Send,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     loop {
         let (stream, remote) = tokio::select! {
             _ = stop.cancelled() => return,

@@ -56,6 +56,18 @@ impl GatewayService {
         }
     }
 
+    /// This service with `fallback` for the requests that are not the gateways'.
+    pub(crate) fn with_fallback<G>(self, fallback: G) -> GatewayService<G> {
+        GatewayService {
+            routes: self.routes,
+            shared: self.shared,
+            fallback,
+            peer: self.peer,
+        }
+    }
+}
+
+impl<F: Clone> GatewayService<F> {
     /// This service for one connection from `peer` (as `listen()` serves each).
     pub(crate) fn for_peer(&self, peer: SocketAddr) -> Self {
         Self {
@@ -99,6 +111,8 @@ where
                 },
             },
             None => {
+                #[cfg(feature = "axum")]
+                let req = with_connect_info(req, self.peer);
                 // The clone was not made ready: swap it with the one that is.
                 let ready = self.fallback.clone();
                 let mut fallback = std::mem::replace(&mut self.fallback, ready);
@@ -110,6 +124,17 @@ where
             }
         }
     }
+}
+
+/// `req` with axum's `ConnectInfo` when this service knows the peer (under `listen()`), so
+/// the user's routes can read it as under `axum::serve`.
+#[cfg(feature = "axum")]
+fn with_connect_info<B>(mut req: Request<B>, peer: Option<SocketAddr>) -> Request<B> {
+    if let Some(peer) = peer {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+    }
+    req
 }
 
 pin_project_lite::pin_project! {

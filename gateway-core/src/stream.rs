@@ -1,13 +1,15 @@
 //! The byte stream under an upgraded connection, split into a read half and a write half.
 //!
-//! A plain TCP connection (what [`listen`](crate::GatewayApp::listen) and `axum::serve` upgrade)
-//! is split without a lock. Any other stream hyper upgraded (TLS, or a stream an embedding
-//! server wraps) is split with tokio's lock-based `split`.
+//! A plain TCP connection is split without a lock: what [`listen`](crate::GatewayApp::listen)
+//! upgrades, and (with the `axum` feature) what hyper-util's `auto` builder upgrades, which
+//! `axum::serve` uses. Any other stream (TLS, or a stream an embedding server wraps) is split
+//! with tokio's lock-based `split`.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -33,10 +35,10 @@ pub(crate) enum StreamWrite {
 /// Splits `upgraded`; the read half first serves what hyper read past the request, in chunks
 /// of up to `read_chunk` bytes.
 pub(crate) fn split(upgraded: Upgraded, read_chunk: usize) -> (ReadAhead<StreamRead>, StreamWrite) {
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => {
-            let (read, write) = parts.io.into_inner().into_split();
-            let read = ReadAhead::with_prefix(StreamRead::Tcp(read), parts.read_buf, read_chunk);
+    match tcp_stream(upgraded) {
+        Ok((tcp, read_past)) => {
+            let (read, write) = tcp.into_split();
+            let read = ReadAhead::with_prefix(StreamRead::Tcp(read), read_past, read_chunk);
             (read, StreamWrite::Tcp(write))
         }
         Err(upgraded) => {
@@ -48,6 +50,22 @@ pub(crate) fn split(upgraded: Upgraded, read_chunk: usize) -> (ReadAhead<StreamR
             (read, StreamWrite::Other(write))
         }
     }
+}
+
+/// The TCP stream under `upgraded` and what hyper read past the request, when it is one.
+fn tcp_stream(upgraded: Upgraded) -> Result<(TcpStream, Bytes), Upgraded> {
+    let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => return Ok((parts.io.into_inner(), parts.read_buf)),
+        Err(upgraded) => upgraded,
+    };
+    // hyper-util's `auto` builder wraps the stream in a private type it alone can take off.
+    #[cfg(feature = "axum")]
+    let upgraded =
+        match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
+            Ok(parts) => return Ok((parts.io.into_inner(), parts.read_buf)),
+            Err(upgraded) => upgraded,
+        };
+    Err(upgraded)
 }
 
 impl AsyncRead for StreamRead {
