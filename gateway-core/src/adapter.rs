@@ -34,7 +34,12 @@ pub enum EventData<'a> {
 /// ```
 /// use gateway_core::{BroadcastMessage, EventData, Recipients};
 /// let everyone = Recipients::default();
-/// let message = BroadcastMessage { recipients: &everyone, event: "news", data: EventData::Json("1") };
+/// let message = BroadcastMessage {
+///     recipients: &everyone,
+///     event: "news",
+///     data: EventData::Json("1"),
+///     volatile: false,
+/// };
 /// assert_eq!(message.event, "news");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +50,9 @@ pub struct BroadcastMessage<'a> {
     pub event: &'a str,
     /// The event's arguments.
     pub data: EventData<'a>,
+    /// A volatile broadcast (socket.io's `volatile`): dropped for a client whose send queue is
+    /// not empty.
+    pub volatile: bool,
 }
 
 /// The acks other instances collected for a broadcast with acks.

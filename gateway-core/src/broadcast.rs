@@ -33,6 +33,13 @@ pub enum EmitError {
     /// The socket's send queue is full; it is being disconnected.
     #[error("the socket's send queue is full; it is being disconnected")]
     QueueFull,
+    /// The emit was dropped and the socket stays connected: its queue was full under
+    /// [`FullQueue::DropNewest`](crate::FullQueue::DropNewest), or not empty for a volatile
+    /// emit.
+    #[error(
+        "the emit was dropped: the socket's send queue was full, or not empty for a volatile emit"
+    )]
+    Dropped,
 }
 
 /// Who a broadcast goes to: built with [`Namespace::to`](crate::Namespace::to),
@@ -50,6 +57,8 @@ pub struct BroadcastOperator {
     target: Recipients,
     /// Only this instance's sockets (socket.io `io.local`).
     local: bool,
+    /// Dropped for a client whose queue is not empty (socket.io `volatile`).
+    volatile: bool,
 }
 
 impl BroadcastOperator {
@@ -58,7 +67,23 @@ impl BroadcastOperator {
             ns,
             target: Recipients::default(),
             local: false,
+            volatile: false,
         }
+    }
+
+    /// Make the emit volatile, as socket.io's `volatile`: a client whose send queue is not
+    /// empty (it has not taken what was sent before) does not get it, and stays connected. For
+    /// data that the next emit replaces (positions, prices). A volatile event is not stored for
+    /// connection state recovery.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.to("viewers").volatile().emit("position", &[12, 40]).ok();
+    /// # }
+    /// ```
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
     }
 
     /// Reach only the sockets of this instance, not those of the other instances behind the
@@ -135,6 +160,7 @@ impl BroadcastOperator {
                 recipients: &self.recipients(),
                 event,
                 data,
+                volatile: self.volatile,
             };
             adapter.broadcast(self.ns.name(), &message);
         }
@@ -144,7 +170,8 @@ impl BroadcastOperator {
     /// Under connection state recovery the Socket.IO frame carries an offset and is recorded
     /// (then it is built up front, recipients or not).
     fn emit_frames(&self, frame: impl Fn(&Wire, Option<&str>) -> OutFrame) -> usize {
-        let Some(recovery) = self.ns.recovery() else {
+        // socket.io does not store volatile events for recovery either.
+        let Some(recovery) = self.ns.recovery().filter(|_| !self.volatile) else {
             return self.deliver(|wire| frame(wire, None));
         };
         let socketio = Wire::socketio(self.ns.name());
@@ -174,7 +201,12 @@ impl BroadcastOperator {
                 &mut as_json
             };
             let frame = slot.get_or_insert_with(|| frame(socket.wire()));
-            if socket.push_frame(frame.clone()).is_ok() {
+            let pushed = if self.volatile {
+                socket.push_volatile(frame.clone())
+            } else {
+                socket.push_frame(frame.clone())
+            };
+            if pushed.is_ok() {
                 sent += 1;
             }
         });
@@ -300,6 +332,7 @@ impl BroadcastOperator {
                 recipients: &self.recipients(),
                 event,
                 data,
+                volatile: self.volatile,
             };
             acks.remote = Some(adapter.broadcast_with_ack(self.ns.name(), &message, timeout));
         }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::handler::{boxed, BoxedHandler};
+use crate::outbox::FullQueue;
 use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
     ExceptionFilter, Guard, Interceptor, Pipe,
@@ -66,6 +67,7 @@ pub struct GatewayOptions {
     path: Option<String>,
     port: u16,
     allowed_origins: AllowedOrigins,
+    full_queue: FullQueue,
 }
 
 impl GatewayOptions {
@@ -76,6 +78,7 @@ impl GatewayOptions {
             path: None,
             port: 0,
             allowed_origins: AllowedOrigins::Any,
+            full_queue: FullQueue::Disconnect,
         }
     }
 
@@ -107,6 +110,13 @@ impl GatewayOptions {
         self
     }
 
+    /// What an emit to one of this gateway's sockets does when its send queue is full:
+    /// disconnect the client with 1008 (the default), or drop the emit. See [`FullQueue`].
+    pub fn with_full_queue(mut self, policy: FullQueue) -> Self {
+        self.full_queue = policy;
+        self
+    }
+
     /// The namespace, e.g. `/chat`.
     pub fn namespace(&self) -> &str {
         &self.namespace
@@ -125,6 +135,11 @@ impl GatewayOptions {
     /// Which browser origins may connect.
     pub fn allowed_origins(&self) -> &AllowedOrigins {
         &self.allowed_origins
+    }
+
+    /// What a full send queue does to this gateway's sockets.
+    pub fn full_queue(&self) -> FullQueue {
+        self.full_queue
     }
 }
 
@@ -198,6 +213,7 @@ type DisconnectHook = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static,
 pub(crate) struct Hooks {
     pub(crate) init: Mutex<Option<InitHook>>,
     pub(crate) connection: Option<ConnectionHook>,
+    pub(crate) disconnecting: Option<DisconnectHook>,
     pub(crate) disconnect: Option<DisconnectHook>,
 }
 
@@ -441,6 +457,30 @@ impl GatewayBuilder {
             let fut = hook(socket, handshake);
             async move { fut.await.into_hook_result() }.boxed()
         }));
+        self
+    }
+
+    /// Runs `hook` when a socket is disconnecting, before it leaves its rooms, so
+    /// [`Socket::rooms`] still lists them (socket.io's `disconnecting` event). Runs before
+    /// [`on_disconnect`](Self::on_disconnect). The connection is already closing: what the
+    /// hook emits to this socket is not delivered; broadcasts to its rooms are.
+    ///
+    /// ```
+    /// use gateway_core::{DisconnectReason, GatewayBuilder, GatewayOptions, Socket};
+    /// let mut gateway = GatewayBuilder::new(GatewayOptions::new("/chat"));
+    /// gateway.on_disconnecting(|socket: Socket, _reason: DisconnectReason| async move {
+    ///     for room in socket.rooms() {
+    ///         socket.to(room).emit("userLeft", &socket.id().to_string()).ok();
+    ///     }
+    /// });
+    /// ```
+    pub fn on_disconnecting<F, Fut>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.disconnecting =
+            Some(Arc::new(move |socket, reason| hook(socket, reason).boxed()));
         self
     }
 

@@ -101,8 +101,10 @@
 //!
 //! Each connection has one bounded send queue (1024 frames and 16 MiB by default) and one writer
 //! task that frames everything queued into one buffer and writes it with one syscall. Emitting never waits: a client whose
-//! queue is full is disconnected with close code 1008. A broadcast is serialized once and the
-//! same bytes are queued to every recipient.
+//! queue is full is disconnected with close code 1008 (or, under [`FullQueue::DropNewest`],
+//! the emit is dropped). A volatile emit ([`BroadcastOperator::volatile`]) skips a client whose
+//! queue is not empty. A broadcast is serialized once and the same bytes are queued to every
+//! recipient.
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
@@ -191,6 +193,7 @@ pub use gateways::Gateways;
 pub use handler::Handler;
 pub use handshake::Handshake;
 pub use namespace::Namespace;
+pub use outbox::FullQueue;
 pub use payload::Payload;
 pub use recipients::Recipients;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};

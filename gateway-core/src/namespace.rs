@@ -127,6 +127,18 @@ impl Namespace {
         BroadcastOperator::new(self.0.clone()).local()
     }
 
+    /// A volatile broadcast to the whole namespace (socket.io `io.volatile`); see
+    /// [`BroadcastOperator::volatile`].
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.volatile().emit("tick", &1).ok();
+    /// # }
+    /// ```
+    pub fn volatile(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.clone()).volatile()
+    }
+
     /// Every socket of the namespace on every instance (socket.io `fetchSockets`); see
     /// [`BroadcastOperator::fetch_sockets`].
     ///

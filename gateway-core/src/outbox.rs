@@ -61,6 +61,28 @@ pub(crate) enum PushError {
     Closed,
     /// The queue was over its bound; the connection is being closed.
     Full,
+    /// Dropped, the connection left open: the queue was over its bound under
+    /// [`FullQueue::DropNewest`], or not empty for a volatile frame.
+    Dropped,
+}
+
+/// What a gateway does when a socket's send queue is full (its frame or byte bound): see
+/// [`GatewayOptions::with_full_queue`](crate::GatewayOptions::with_full_queue).
+///
+/// ```
+/// use gateway_core::{FullQueue, GatewayOptions};
+/// let options = GatewayOptions::new("/ticker").with_full_queue(FullQueue::DropNewest);
+/// assert_eq!(options.full_queue(), FullQueue::DropNewest);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FullQueue {
+    /// Close the connection with 1008 (a client that cannot keep up is disconnected rather
+    /// than buffered without bound). The default.
+    #[default]
+    Disconnect,
+    /// Drop the frame that does not fit and keep the connection: for feeds where the newest
+    /// value replaces the last (prices, positions), where a gap is better than a disconnect.
+    DropNewest,
 }
 
 /// The producer side of a connection's send queue. Cheap to clone.
@@ -126,25 +148,46 @@ impl Outbox {
         self.push(OutFrame::Text(text))
     }
 
-    /// Queues a frame (not a close) without waiting.
+    /// Queues a frame (not a close) without waiting; a full queue closes the connection.
     pub(crate) fn push(&self, frame: OutFrame) -> Result<(), PushError> {
+        self.push_when_full(frame, FullQueue::Disconnect)
+    }
+
+    /// Queues a frame (not a close) without waiting; `when_full` says what a full queue does.
+    pub(crate) fn push_when_full(
+        &self,
+        frame: OutFrame,
+        when_full: FullQueue,
+    ) -> Result<(), PushError> {
         if self.0.closing.load(Ordering::Acquire) {
             return Err(PushError::Closed);
         }
         let len = frame.queued_len();
         let queued = self.0.queued_bytes.fetch_add(len, Ordering::AcqRel) + len;
-        if queued > self.0.max_queued_bytes {
-            self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            self.force_close(DisconnectReason::SlowConsumer);
-            return Err(PushError::Full);
+        let queued = queued <= self.0.max_queued_bytes && self.try_enqueue(frame);
+        if queued {
+            return Ok(());
         }
-        if self.try_enqueue(frame) {
-            Ok(())
-        } else {
-            self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            self.force_close(DisconnectReason::SlowConsumer);
-            Err(PushError::Full)
+        self.0.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+        match when_full {
+            FullQueue::Disconnect => {
+                self.force_close(DisconnectReason::SlowConsumer);
+                Err(PushError::Full)
+            }
+            FullQueue::DropNewest => Err(PushError::Dropped),
         }
+    }
+
+    /// Queues a volatile frame (socket.io's `volatile`): only when nothing is waiting to be
+    /// written, else it is dropped.
+    pub(crate) fn push_volatile(&self, frame: OutFrame) -> Result<(), PushError> {
+        if self.0.closing.load(Ordering::Acquire) {
+            return Err(PushError::Closed);
+        }
+        if self.0.queued_bytes.load(Ordering::Acquire) > 0 {
+            return Err(PushError::Dropped);
+        }
+        self.push_when_full(frame, FullQueue::DropNewest)
     }
 
     /// Appends `frame` unless the queue holds `capacity` frames; wakes the consumer.

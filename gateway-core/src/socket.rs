@@ -240,6 +240,26 @@ impl Socket {
         self.emit_json(event, &data)
     }
 
+    /// Sends `event` with `data` to this socket only if nothing sent before is still waiting
+    /// in its send queue (socket.io `socket.volatile.emit`); otherwise it is dropped with
+    /// [`EmitError::Dropped`] and the socket stays connected. A volatile event is not stored
+    /// for connection state recovery.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.emit_volatile("position", &[12, 40]).ok(); // the next one replaces it anyway
+    /// # }
+    /// ```
+    pub fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        let data = serde_json::to_string(data)?;
+        let frame = self.0.wire.event_frame(event, &data, None);
+        self.push_volatile(OutFrame::Text(Utf8Bytes::from(frame)))
+    }
+
     /// Sends `event` with `data` (already JSON) to this socket only.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> Result<(), EmitError> {
         if self.records_events() {
@@ -466,15 +486,30 @@ impl Socket {
         self.push_frame(OutFrame::Text(frame))
     }
 
+    /// Queues `frame`; a full queue does what the gateway says ([`FullQueue`](crate::FullQueue)).
     pub(crate) fn push_frame(&self, frame: OutFrame) -> Result<(), EmitError> {
         if self.0.left.load(Ordering::Acquire) {
             return Err(EmitError::Disconnected);
         }
-        self.0.outbox.push(frame).map_err(|e| match e {
-            PushError::Closed => EmitError::Disconnected,
-            PushError::Full => EmitError::QueueFull,
-        })
+        let when_full = self.0.ns.options().full_queue();
+        emit_result(self.0.outbox.push_when_full(frame, when_full))
     }
+
+    /// Queues `frame` only if the queue is empty.
+    pub(crate) fn push_volatile(&self, frame: OutFrame) -> Result<(), EmitError> {
+        if self.0.left.load(Ordering::Acquire) {
+            return Err(EmitError::Disconnected);
+        }
+        emit_result(self.0.outbox.push_volatile(frame))
+    }
+}
+
+fn emit_result(pushed: Result<(), PushError>) -> Result<(), EmitError> {
+    pushed.map_err(|e| match e {
+        PushError::Closed => EmitError::Disconnected,
+        PushError::Full => EmitError::QueueFull,
+        PushError::Dropped => EmitError::Dropped,
+    })
 }
 
 /// An emit to a socket's own room reached it, or it is gone (or its queue overflowed).

@@ -12,6 +12,7 @@ pub(crate) struct GatewayArgs {
     pub(crate) path: Option<LitStr>,
     pub(crate) port: Option<LitInt>,
     pub(crate) cors: Option<Expr>,
+    pub(crate) full_queue: Option<syn::Ident>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -39,6 +40,7 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
             "path" => set(&mut args.path, lit_str(&pair.value)),
             "port" => set(&mut args.port, lit_int(&pair.value)),
             "cors" => set(&mut args.cors, Ok(origins(&pair.value))),
+            "full_queue" => set(&mut args.full_queue, full_queue(&pair.value)),
             "crate" => set(
                 &mut args.krate,
                 lit_str(&pair.value).and_then(|s| s.parse::<syn::Path>()),
@@ -46,7 +48,7 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
             _ => {
                 push(syn::Error::new_spanned(
                     &pair.path,
-                    format!("unknown gateway option `{key}`; expected `namespace`, `path`, `port`, `cors` or `crate`"),
+                    format!("unknown gateway option `{key}`; expected `namespace`, `path`, `port`, `cors`, `full_queue` or `crate`"),
                 ));
                 continue;
             }
@@ -122,4 +124,20 @@ impl Parse for EventName {
         }
         Ok(Self(lit))
     }
+}
+
+/// `full_queue = "disconnect" | "drop_newest"`, as the `FullQueue` variant it names.
+fn full_queue(expr: &Expr) -> syn::Result<syn::Ident> {
+    let value = lit_str(expr)?;
+    let variant = match value.value().as_str() {
+        "disconnect" => "Disconnect",
+        "drop_newest" => "DropNewest",
+        _ => {
+            return Err(syn::Error::new_spanned(
+                value,
+                "expected `\"disconnect\"` or `\"drop_newest\"`",
+            ))
+        }
+    };
+    Ok(syn::Ident::new(variant, value.span()))
 }

@@ -147,6 +147,9 @@ fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
     if let Some(origins) = &args.cors {
         tokens.extend(quote!(.with_allowed_origins(#origins)));
     }
+    if let Some(policy) = &args.full_queue {
+        tokens.extend(quote!(.with_full_queue(#krate::FullQueue::#policy)));
+    }
     tokens
 }
 
@@ -413,6 +416,7 @@ fn hook_kind(name: &str) -> Option<(&'static str, usize)> {
     match name {
         "after_init" => Some(("on_init", 1)),
         "handle_connection" => Some(("on_connection", 2)),
+        "handle_disconnecting" => Some(("on_disconnecting", 2)),
         "handle_disconnect" => Some(("on_disconnect", 2)),
         _ => None,
     }
@@ -431,6 +435,7 @@ fn hook(krate: &syn::Path, method: &ImplItemFn, errors: &mut Errors) -> Option<T
             match register {
                 "on_init" => "`after_init` takes `&self` and optionally the `Namespace`",
                 "on_connection" => "`handle_connection` takes `&self`, `Socket` and optionally the `Handshake`",
+                "on_disconnecting" => "`handle_disconnecting` takes `&self`, `Socket` and optionally the `DisconnectReason`",
                 _ => "`handle_disconnect` takes `&self`, `Socket` and optionally the `DisconnectReason`",
             },
         ));

@@ -39,7 +39,8 @@ use proc_macro::TokenStream;
 /// Options: `namespace = "/chat"` (default `/`), `path = "/ws"` (URL path of the JSON wire
 /// format; default: the namespace), `port = 3001` (default: the app's main listener),
 /// `cors = "*"`, `cors = ["https://app.example"]` or `cors = expr` where `expr` iterates over
-/// strings (allowed `Origin`s), and
+/// strings (allowed `Origin`s), `full_queue = "drop_newest"` (what a full send queue does;
+/// default `"disconnect"`, see `gateway_core::FullQueue`), and
 /// `crate = "path::to::gateway_core"` when gateway-core is re-exported under another name.
 ///
 /// Inside the block:
@@ -49,8 +50,10 @@ use proc_macro::TokenStream;
 ///   is the reply: `()`, any `T: Serialize`, `Option`, `Result<T, E: Into<WsException>>`,
 ///   `WsResponse<T>`, `StreamReply<S>`.
 /// - `after_init(&self[, server: Namespace])`, `handle_connection(&self, client: Socket[,
-///   handshake: Handshake])` and `handle_disconnect(&self, client: Socket[, reason:
-///   DisconnectReason])` are the lifecycle hooks, sync or async.
+///   handshake: Handshake])`, `handle_disconnecting(&self, client: Socket[, reason:
+///   DisconnectReason])` (socket.io's `disconnecting`: the rooms are still joined) and
+///   `handle_disconnect(&self, client: Socket[, reason: DisconnectReason])` are the lifecycle
+///   hooks, sync or async.
 #[proc_macro_attribute]
 pub fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::gateway(args.into(), input.into()).into()

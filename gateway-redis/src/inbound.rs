@@ -72,10 +72,14 @@ impl Inbound {
             return Ok(());
         }
         if let Some(ns) = self.namespace(&broadcast.namespace) {
-            ns.local()
+            let mut operator = ns
+                .local()
                 .to(broadcast.recipients.rooms)
-                .except(broadcast.recipients.except)
-                .emit_payload(&broadcast.event, &broadcast.payload);
+                .except(broadcast.recipients.except);
+            if broadcast.volatile {
+                operator = operator.volatile();
+            }
+            operator.emit_payload(&broadcast.event, &broadcast.payload);
         }
         Ok(())
     }

@@ -34,13 +34,7 @@ pub(crate) struct Outbound<D> {
 impl<D: Driver> Outbound<D> {
     pub(crate) fn broadcast(&self, namespace: &str, message: &BroadcastMessage<'_>) {
         let channels = self.channels.of(namespace);
-        match wire::encode_broadcast(
-            &self.uid,
-            namespace,
-            message.event,
-            message.data,
-            message.recipients,
-        ) {
+        match wire::encode_broadcast(&self.uid, namespace, message) {
             Ok(body) => {
                 self.publish_queue
                     .push(channels.broadcast_channel(message.recipients), body);
@@ -224,7 +218,13 @@ impl<D: Driver> Outbound<D> {
                 ("packet".into(), packet),
                 (
                     "opts".into(),
-                    wire::options(message.recipients, Some(timeout_ms)),
+                    wire::options(
+                        message.recipients,
+                        wire::Flags {
+                            timeout_ms: Some(timeout_ms),
+                            volatile: message.volatile,
+                        },
+                    ),
                 ),
             ]))
         });

@@ -2,7 +2,7 @@
 //! request-response bodies. The channel names are in `channels.rs`.
 
 use bytes::Bytes;
-use gateway_core::{EventData, Payload, Recipients, Room};
+use gateway_core::{BroadcastMessage, EventData, Payload, Recipients, Room};
 use rmpv::Value as Pack;
 use serde_json::{Map, Value};
 
@@ -43,20 +43,24 @@ pub(crate) struct RemoteBroadcast {
     pub(crate) event: String,
     pub(crate) payload: Payload,
     pub(crate) recipients: Recipients,
+    /// `flags.volatile`: dropped for a client whose queue is not empty.
+    pub(crate) volatile: bool,
 }
 
 /// `[uid, {type: 2, data: [event, ...args], nsp}, {rooms, except, flags: {}}]` in msgpack.
 pub(crate) fn encode_broadcast(
     uid: &str,
     namespace: &str,
-    event: &str,
-    data: EventData<'_>,
-    recipients: &Recipients,
+    message: &BroadcastMessage<'_>,
 ) -> Result<Vec<u8>, WireError> {
+    let flags = Flags {
+        timeout_ms: None,
+        volatile: message.volatile,
+    };
     let message = Pack::Array(vec![
         Pack::from(uid),
-        event_packet(namespace, event, data, None)?,
-        options(recipients, None),
+        event_packet(namespace, message.event, message.data, None)?,
+        options(message.recipients, flags),
     ]);
     Ok(to_msgpack(&message))
 }
@@ -95,14 +99,27 @@ pub(crate) fn event_packet(
     Ok(Pack::Map(packet))
 }
 
-/// `{rooms, except, flags}`; `flags.timeout` in milliseconds for broadcasts with acks.
-pub(crate) fn options(recipients: &Recipients, timeout_ms: Option<u64>) -> Pack {
+/// A broadcast's `flags`, as socket.io's adapter sends them.
+#[derive(Default)]
+pub(crate) struct Flags {
+    /// `timeout`, in milliseconds, for broadcasts with acks.
+    pub(crate) timeout_ms: Option<u64>,
+    /// `volatile: true`.
+    pub(crate) volatile: bool,
+}
+
+/// `{rooms, except, flags}`.
+pub(crate) fn options(recipients: &Recipients, flags: Flags) -> Pack {
     let rooms =
         |rooms: &[Room]| Pack::Array(rooms.iter().map(|r| Pack::from(r.as_str())).collect());
-    let flags = match timeout_ms {
-        Some(ms) => vec![(Pack::from("timeout"), Pack::from(ms))],
-        None => Vec::new(),
-    };
+    let mut set = Vec::new();
+    if let Some(ms) = flags.timeout_ms {
+        set.push((Pack::from("timeout"), Pack::from(ms)));
+    }
+    if flags.volatile {
+        set.push((Pack::from("volatile"), Pack::from(true)));
+    }
+    let flags = set;
     Pack::Map(vec![
         (Pack::from("rooms"), rooms(&recipients.rooms)),
         (Pack::from("except"), rooms(&recipients.except)),
@@ -139,6 +156,10 @@ pub(crate) fn decode_broadcast(bytes: &[u8]) -> Result<RemoteBroadcast, WireErro
         event,
         payload,
         recipients: recipients_of(&opts),
+        volatile: opts
+            .pointer("/flags/volatile")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }
 
@@ -344,33 +365,49 @@ mod tests {
             rooms: vec![Room::from("room1")],
             except: vec![],
         };
-        let bytes = encode_broadcast(
-            "qoyq-N",
-            "/",
-            "ev",
-            EventData::Payload(&payload),
-            &recipients,
-        )
-        .unwrap();
+        let message = BroadcastMessage {
+            recipients: &recipients,
+            event: "ev",
+            data: EventData::Payload(&payload),
+            volatile: false,
+        };
+        let bytes = encode_broadcast("qoyq-N", "/", &message).unwrap();
         assert_eq!(bytes, hex(CAPTURED_ROOM_BROADCAST));
     }
 
     #[test]
     fn json_data_round_trips_floats_and_nulls() {
-        let bytes = encode_broadcast(
-            "u",
-            "/chat",
-            "all",
-            EventData::Json(r#"{"a":1.5,"u":null,"n":-3}"#),
-            &Recipients::default(),
-        )
-        .unwrap();
+        let message = BroadcastMessage {
+            recipients: &Recipients::default(),
+            event: "all",
+            data: EventData::Json(r#"{"a":1.5,"u":null,"n":-3}"#),
+            volatile: false,
+        };
+        let bytes = encode_broadcast("u", "/chat", &message).unwrap();
         let decoded = decode_broadcast(&bytes).unwrap();
         assert_eq!(decoded.namespace, "/chat");
+        assert!(!decoded.volatile);
         assert_eq!(
             decoded.payload.args(),
             &[serde_json::json!({"a": 1.5, "u": null, "n": -3})]
         );
+    }
+
+    #[test]
+    fn volatile_is_a_flag_as_socket_io_sends_it() {
+        let message = BroadcastMessage {
+            recipients: &Recipients::default(),
+            event: "tick",
+            data: EventData::Json("1"),
+            volatile: true,
+        };
+        let bytes = encode_broadcast("u", "/", &message).unwrap();
+        let Pack::Array(parts) = rmpv::decode::read_value(&mut &bytes[..]).unwrap() else {
+            panic!("not an array");
+        };
+        let opts = pack_to_json(parts[2].clone(), None);
+        assert_eq!(opts["flags"], serde_json::json!({ "volatile": true }));
+        assert!(decode_broadcast(&bytes).unwrap().volatile);
     }
 
     #[test]

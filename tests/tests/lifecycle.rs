@@ -193,3 +193,99 @@ async fn messages_from_one_socket_are_handled_in_order() {
     c.emit("log", ()).await;
     assert_eq!(c.recv().await, json!((0..200).collect::<Vec<u32>>()));
 }
+
+/// What the leaving hooks saw, in order.
+#[derive(Debug, PartialEq)]
+enum Leaving {
+    /// `handle_disconnecting`: the socket's rooms then.
+    Disconnecting(Vec<String>),
+    /// `handle_disconnect`: the socket's rooms then.
+    Disconnected(Vec<String>),
+}
+
+struct Leaver {
+    seen: mpsc::UnboundedSender<Leaving>,
+}
+
+#[gateway(namespace = "/leaving")]
+impl Leaver {
+    fn handle_disconnecting(&self, client: Socket) {
+        let _ = self.seen.send(Leaving::Disconnecting(room_names(&client)));
+    }
+
+    fn handle_disconnect(&self, client: Socket) {
+        let _ = self.seen.send(Leaving::Disconnected(room_names(&client)));
+    }
+
+    #[subscribe_message("join")]
+    async fn join(&self, client: Socket) -> &'static str {
+        client.join("lobby");
+        "joined"
+    }
+}
+
+/// The rooms of `client` other than its own.
+fn room_names(client: &Socket) -> Vec<String> {
+    let own = client.id().to_string();
+    let mut rooms: Vec<String> = client
+        .rooms()
+        .iter()
+        .map(|room| room.as_str().to_owned())
+        .filter(|room| *room != own)
+        .collect();
+    rooms.sort();
+    rooms
+}
+
+async fn next_leaving(rx: &mut mpsc::UnboundedReceiver<Leaving>) -> Leaving {
+    tokio::time::timeout(gateway_tests::PATIENCE, rx.recv())
+        .await
+        .expect("a hook ran in time")
+        .expect("the gateway is alive")
+}
+
+#[tokio::test]
+async fn handle_disconnecting_still_sees_the_rooms_over_both_formats() {
+    let (seen, mut leaving) = mpsc::unbounded_channel();
+    let server = serve(GatewayApp::builder().gateway(Leaver { seen })).await;
+
+    let mut json_client = TestClient::connect(&ws_url(&server, "/leaving")).await;
+    json_client.emit("join", ()).await;
+    assert_eq!(json_client.recv().await, json!("joined"));
+    json_client.close().await;
+    assert_eq!(
+        next_leaving(&mut leaving).await,
+        Leaving::Disconnecting(vec!["lobby".into()])
+    );
+    assert_eq!(
+        next_leaving(&mut leaving).await,
+        Leaving::Disconnected(vec![])
+    );
+
+    let addr = server.local_addr();
+    let mut sio = gateway_tests::eio::open(addr, "/socket.io/?EIO=4&transport=websocket").await;
+    assert!(gateway_tests::eio::next(&mut sio)
+        .await
+        .text()
+        .starts_with('0'));
+    gateway_tests::eio::send(&mut sio, "40/leaving,").await;
+    assert!(gateway_tests::eio::next(&mut sio)
+        .await
+        .text()
+        .starts_with("40/leaving,"));
+    gateway_tests::eio::send(&mut sio, r#"42/leaving,1["join"]"#).await;
+    assert_eq!(
+        gateway_tests::eio::next(&mut sio).await.text(),
+        r#"43/leaving,1["joined"]"#
+    );
+    gateway_tests::eio::send(&mut sio, "41/leaving,").await;
+    assert_eq!(
+        next_leaving(&mut leaving).await,
+        Leaving::Disconnecting(vec!["lobby".into()])
+    );
+    assert_eq!(
+        next_leaving(&mut leaving).await,
+        Leaving::Disconnected(vec![])
+    );
+    server.shutdown().await;
+}

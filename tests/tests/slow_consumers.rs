@@ -269,3 +269,207 @@ async fn a_stalled_socketio_client_is_dropped_at_the_frame_bound() {
     )
     .await;
 }
+
+/// The room of `Room`, but a full queue drops what does not fit instead of disconnecting.
+struct DroppingRoom {
+    disconnects: mpsc::UnboundedSender<DisconnectReason>,
+}
+
+#[gateway(namespace = "/", path = "/room", full_queue = "drop_newest")]
+impl DroppingRoom {
+    async fn handle_disconnect(&self, _client: Socket, reason: DisconnectReason) {
+        let _ = self.disconnects.send(reason);
+    }
+
+    #[subscribe_message("join")]
+    async fn join(&self, client: Socket) -> &'static str {
+        client.join("room");
+        "joined"
+    }
+}
+
+/// Reads broadcasts until the final one, checking that they arrive in order, each at most once
+/// (some may be missing); returns how many arrived.
+fn read_with_gaps(mut ws: Ws, format: Format) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let (mut arrived, mut last) = (0, None);
+        loop {
+            let seq = next_broadcast(&mut ws, format).await;
+            if seq == FINAL {
+                return arrived;
+            }
+            assert!(
+                last < Some(seq),
+                "{format:?}: in order, once: {last:?} then {seq}"
+            );
+            last = Some(seq);
+            arrived += 1;
+        }
+    })
+}
+
+/// How many times a stalled client must have been skipped before the test looks at the end.
+const SKIPS: usize = 20;
+
+/// Under `full_queue = "drop_newest"`, a stalled client's full queue drops broadcasts and the
+/// client stays connected; the others get every broadcast; once it reads again it gets what
+/// was queued, in order, and what comes after.
+async fn a_full_queue_drops_the_newest(format: Format) {
+    let (disconnects, mut reasons) = mpsc::unbounded_channel();
+    let server = serve(
+        Bound::Bytes
+            .app(GatewayApp::builder())
+            .with_ping_interval(std::time::Duration::from_secs(300))
+            .gateway(DroppingRoom { disconnects }),
+    )
+    .await;
+    let addr = server.local_addr();
+    let room: Namespace = server.namespace("/").unwrap();
+    let (mut seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
+    let (mut seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
+    let stalled = member(addr, format, true).await;
+
+    let blob = "x".repeat(Bound::Bytes.payload());
+    let (mut sent, mut skips) = (0u64, 0);
+    while skips < SKIPS {
+        assert!(
+            (sent as usize) < MAX_BROADCASTS,
+            "the stalled client's queue never filled"
+        );
+        for seen in [&mut seen_a, &mut seen_b] {
+            tokio::time::timeout(PATIENCE, seen.wait_for(|&n| n + 8 > sent))
+                .await
+                .expect("a healthy member keeps reading")
+                .expect("a healthy member is still reading");
+        }
+        let reached = room
+            .to("room")
+            .emit("bcast", &json!({ "seq": sent, "blob": blob }))
+            .unwrap();
+        if reached == 2 {
+            skips += 1;
+        }
+        sent += 1;
+    }
+    assert_eq!(room.room_size("room"), 3, "nobody was disconnected");
+    room.to("room")
+        .emit("bcast", &json!({ "seq": FINAL }))
+        .unwrap();
+    assert_eq!(healthy_a.await.unwrap(), sent);
+    assert_eq!(healthy_b.await.unwrap(), sent);
+
+    // The stalled client reads again: what was queued, then the end, once there is room for it.
+    let stalled = read_with_gaps(stalled, format);
+    tokio::time::timeout(PATIENCE, async {
+        // The healthy members hung up once done: then every broadcast that reaches anyone
+        // reaches the stalled client.
+        while room.room_size("room") > 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        while room
+            .to("room")
+            .emit("bcast", &json!({ "seq": FINAL }))
+            .unwrap()
+            == 0
+        {
+            // Its queue is still full: wait for the reader to make room.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the stalled client's queue has room again");
+    let arrived = tokio::time::timeout(PATIENCE, stalled)
+        .await
+        .expect("the stalled client reads to the end")
+        .unwrap();
+    assert!(arrived < sent, "{arrived} of {sent}: some were dropped");
+    // The healthy members hung up once done; nobody was disconnected for its queue.
+    while let Ok(reason) = reasons.try_recv() {
+        assert_ne!(reason, DisconnectReason::SlowConsumer);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_gateway_that_drops_the_newest_keeps_a_stalled_client() {
+    a_full_queue_drops_the_newest(Format::Json).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socketio_gateway_that_drops_the_newest_keeps_a_stalled_client() {
+    a_full_queue_drops_the_newest(Format::SocketIo).await;
+}
+
+/// A volatile broadcast skips a client whose queue is not empty (a stalled one), which stays
+/// connected under the default policy; clients that keep up get every one.
+async fn volatile_broadcasts_skip_a_busy_client(format: Format) {
+    let (disconnects, mut reasons) = mpsc::unbounded_channel();
+    let server = serve(
+        Bound::Bytes
+            .app(GatewayApp::builder())
+            .with_ping_interval(std::time::Duration::from_secs(300))
+            .gateway(Room { disconnects }),
+    )
+    .await;
+    let addr = server.local_addr();
+    let room: Namespace = server.namespace("/").unwrap();
+    let (mut seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
+    let (mut seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
+    let stalled = member(addr, format, true).await;
+
+    let blob = "x".repeat(Bound::Bytes.payload());
+    let (mut sent, mut skips) = (0u64, 0);
+    while skips < SKIPS {
+        assert!(
+            (sent as usize) < MAX_BROADCASTS,
+            "the stalled client was never skipped"
+        );
+        // In lockstep: the healthy members have read everything, so their queues are empty.
+        for seen in [&mut seen_a, &mut seen_b] {
+            tokio::time::timeout(PATIENCE, seen.wait_for(|&n| n == sent))
+                .await
+                .expect("a healthy member keeps reading")
+                .expect("a healthy member is still reading");
+        }
+        let reached = room
+            .to("room")
+            .volatile()
+            .emit("bcast", &json!({ "seq": sent, "blob": blob }))
+            .unwrap();
+        assert!(
+            reached >= 2,
+            "the members that keep up get every volatile broadcast"
+        );
+        if reached == 2 {
+            skips += 1;
+        }
+        sent += 1;
+    }
+    assert_eq!(room.room_size("room"), 3, "nobody was disconnected");
+    // A plain broadcast ends it: the stalled client's queue holds at most one frame, so it fits.
+    room.to("room")
+        .emit("bcast", &json!({ "seq": FINAL }))
+        .unwrap();
+    assert_eq!(healthy_a.await.unwrap(), sent);
+    assert_eq!(healthy_b.await.unwrap(), sent);
+    let arrived = tokio::time::timeout(PATIENCE, read_with_gaps(stalled, format))
+        .await
+        .expect("the stalled client reads to the end")
+        .unwrap();
+    assert!(arrived < sent, "{arrived} of {sent}: some were skipped");
+    // The healthy members hung up once done; nobody was disconnected for its queue.
+    while let Ok(reason) = reasons.try_recv() {
+        assert_ne!(reason, DisconnectReason::SlowConsumer);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volatile_json_broadcasts_skip_a_stalled_client() {
+    volatile_broadcasts_skip_a_busy_client(Format::Json).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volatile_socketio_broadcasts_skip_a_stalled_client() {
+    volatile_broadcasts_skip_a_busy_client(Format::SocketIo).await;
+}
