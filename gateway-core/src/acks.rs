@@ -14,7 +14,7 @@ pub(crate) struct AckTable {
     pub(crate) pending: HashMap<u64, oneshot::Sender<String>>,
 }
 
-/// Why [`Socket::emit_with_ack`] got no answer.
+/// Why [`Socket::emit_with_ack`](crate::Socket::emit_with_ack) got no answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AckError {

@@ -18,29 +18,7 @@ use crate::outbox::OutFrame;
 use crate::protocol::{socketio, Wire};
 use crate::recipients::Recipients;
 use crate::registry::NamespaceState;
-use crate::{AckError, IntoRooms, Payload, Room, Socket, SocketId};
-
-/// Why an emit failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EmitError {
-    /// The data could not be serialized to JSON.
-    #[error("could not serialize the event data: {0}")]
-    Serialize(#[from] serde_json::Error),
-    /// The socket has disconnected or is closing.
-    #[error("the socket is disconnected")]
-    Disconnected,
-    /// The socket's send queue is full; it is being disconnected.
-    #[error("the socket's send queue is full; it is being disconnected")]
-    QueueFull,
-    /// The emit was dropped and the socket stays connected: its queue was full under
-    /// [`FullQueue::DropNewest`](crate::FullQueue::DropNewest), or not empty for a volatile
-    /// emit.
-    #[error(
-        "the emit was dropped: the socket's send queue was full, or not empty for a volatile emit"
-    )]
-    Dropped,
-}
+use crate::{AckError, EmitError, IntoRooms, Payload, Room, Socket, SocketId};
 
 /// Who a broadcast goes to: built with [`Namespace::to`](crate::Namespace::to),
 /// [`Socket::to`](crate::Socket::to) and friends, then sent with [`emit`](Self::emit).

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
+use crate::departures::Identity;
 use crate::dispatch::handle_message;
 use crate::ending::{Ending, OnceWritten};
 use crate::lifecycle::{finish_socket, run_connection_hook};
@@ -15,7 +16,6 @@ use crate::protocol::json;
 use crate::protocol::Wire;
 use crate::rarely_ready::RarelyReady;
 use crate::registry::NamespaceState;
-use crate::socket::Identity;
 use crate::writer::Writer;
 use crate::ws_io::{self, WsConn, WsReader};
 use crate::{DisconnectReason, Handshake, Socket, SocketData};

@@ -21,7 +21,7 @@ pub enum DisconnectReason {
     TransportClose,
     /// Reading from or writing to the connection failed.
     TransportError,
-    /// The server called [`Socket::disconnect`].
+    /// The server called [`Socket::disconnect`](crate::Socket::disconnect).
     ServerDisconnect,
     /// The server is shutting down (close code 1001).
     ServerShutdown,

@@ -1,4 +1,4 @@
-//! [`Gateway`], [`GatewayOptions`] and [`GatewayBuilder`]: how a gateway declares its events and hooks.
+//! [`Gateway`] and [`GatewayBuilder`]: how a gateway declares its events and hooks.
 //!
 //! `#[gateway]` implements [`Gateway`] for you; everything it generates is a call to
 //! [`GatewayBuilder`], so a gateway can also be written by hand.
@@ -10,12 +10,11 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::handler::{boxed, BoxedHandler};
-use crate::outbox::FullQueue;
 use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
     ExceptionFilter, Guard, Interceptor, Pipe,
 };
-use crate::{DisconnectReason, Handler, Handshake, Namespace, Socket, WsException};
+use crate::{DisconnectReason, GatewayOptions, Handler, Handshake, Namespace, Socket, WsException};
 
 /// A gateway: a type that serves one namespace (NestJS `@WebSocketGateway()` class).
 ///
@@ -45,138 +44,6 @@ pub trait Gateway: Send + Sync + 'static {
 
     /// Registers the gateway's event handlers and lifecycle hooks.
     fn register(self: Arc<Self>, gateway: &mut GatewayBuilder);
-}
-
-/// Where a gateway is served (NestJS `@WebSocketGateway(port, options)`).
-///
-/// The JSON wire format serves a gateway at the URL path [`path`](Self::path): the explicit
-/// `path` if set, else the namespace.
-///
-/// ```
-/// use gateway_core::GatewayOptions;
-/// let options = GatewayOptions::new("chat").with_port(3001).with_allowed_origins(["http://localhost:4200"]);
-/// assert_eq!(options.namespace(), "/chat");
-/// assert_eq!(options.path(), "/chat");
-/// assert_eq!(options.port(), 3001);
-/// assert!(options.allowed_origins().allows(Some("http://localhost:4200")));
-/// assert!(!options.allowed_origins().allows(Some("http://evil.example")));
-/// ```
-#[derive(Debug, Clone)]
-pub struct GatewayOptions {
-    namespace: String,
-    path: Option<String>,
-    port: u16,
-    allowed_origins: AllowedOrigins,
-    full_queue: FullQueue,
-}
-
-impl GatewayOptions {
-    /// A gateway at `namespace` (a leading `/` is added if missing), on the app's main port.
-    pub fn new(namespace: impl Into<String>) -> Self {
-        Self {
-            namespace: with_leading_slash(namespace.into()),
-            path: None,
-            port: 0,
-            allowed_origins: AllowedOrigins::Any,
-            full_queue: FullQueue::Disconnect,
-        }
-    }
-
-    /// Serves the JSON wire format at this URL path instead of the namespace.
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = Some(with_leading_slash(path.into()));
-        self
-    }
-
-    /// Serves the gateway on its own port (`0`, the default, means the app's main listener).
-    pub fn with_port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Accepts upgrades only from these `Origin`s (`"*"` accepts any; a request without an
-    /// `Origin` header, i.e. not from a browser, is always accepted).
-    pub fn with_allowed_origins<I, S>(mut self, origins: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
-        self.allowed_origins = if origins.iter().any(|o| o == "*") {
-            AllowedOrigins::Any
-        } else {
-            AllowedOrigins::List(origins)
-        };
-        self
-    }
-
-    /// What an emit to one of this gateway's sockets does when its send queue is full:
-    /// disconnect the client with 1008 (the default), or drop the emit. See [`FullQueue`].
-    pub fn with_full_queue(mut self, policy: FullQueue) -> Self {
-        self.full_queue = policy;
-        self
-    }
-
-    /// The namespace, e.g. `/chat`.
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    /// The URL path of the JSON wire format.
-    pub fn path(&self) -> &str {
-        self.path.as_deref().unwrap_or(&self.namespace)
-    }
-
-    /// The port (`0`: the app's main listener).
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Which browser origins may connect.
-    pub fn allowed_origins(&self) -> &AllowedOrigins {
-        &self.allowed_origins
-    }
-
-    /// What a full send queue does to this gateway's sockets.
-    pub fn full_queue(&self) -> FullQueue {
-        self.full_queue
-    }
-}
-
-fn with_leading_slash(s: String) -> String {
-    if s.starts_with('/') {
-        s
-    } else {
-        format!("/{s}")
-    }
-}
-
-/// Which `Origin` headers an upgrade may carry (NestJS `cors: { origin }`).
-///
-/// ```
-/// use gateway_core::AllowedOrigins;
-/// assert!(AllowedOrigins::Any.allows(Some("http://anything")));
-/// let list = AllowedOrigins::List(vec!["https://app.example".into()]);
-/// assert!(list.allows(None)); // not a browser
-/// assert!(!list.allows(Some("https://other.example")));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum AllowedOrigins {
-    /// Any origin (the default, as NestJS's ws adapter).
-    #[default]
-    Any,
-    /// Only these exact origins.
-    List(Vec<String>),
-}
-
-impl AllowedOrigins {
-    /// Whether a request with this `Origin` header may connect.
-    pub fn allows(&self, origin: Option<&str>) -> bool {
-        match (self, origin) {
-            (Self::Any, _) | (_, None) => true,
-            (Self::List(list), Some(origin)) => list.iter().any(|o| o == origin),
-        }
-    }
 }
 
 /// What a lifecycle hook may return: `()` or `Result<(), E>` with `E: Into<WsException>`.

@@ -134,14 +134,17 @@ mod broadcast;
 mod build_error;
 mod clients;
 mod connection;
+mod departures;
 mod disconnect_reason;
 mod dispatch;
+mod emit_error;
 mod ending;
 mod engineio;
 pub mod enhancers;
 mod exception;
 pub mod extract;
 mod gateway;
+mod gateway_options;
 mod gateways;
 /// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
 pub mod guide;
@@ -151,6 +154,7 @@ mod http_answer;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 mod lifecycle;
+mod limits;
 mod namespace;
 mod outbox;
 mod payload;
@@ -181,14 +185,14 @@ pub use adapter::{
     Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, RemoteAcks, SocketInfo,
 };
 pub use app::{GatewayApp, GatewayAppBuilder};
-pub use broadcast::{AckStream, BroadcastOperator, EmitError};
+pub use broadcast::{AckStream, BroadcastOperator};
 pub use build_error::BuildError;
 pub use disconnect_reason::DisconnectReason;
+pub use emit_error::EmitError;
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
-pub use gateway::{
-    AllowedOrigins, Gateway, GatewayBuilder, GatewayOptions, IntoHookResult, RouteBuilder,
-};
+pub use gateway::{Gateway, GatewayBuilder, IntoHookResult, RouteBuilder};
+pub use gateway_options::{AllowedOrigins, GatewayOptions};
 pub use gateways::Gateways;
 pub use handler::Handler;
 pub use handshake::Handshake;

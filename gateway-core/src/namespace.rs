@@ -8,7 +8,8 @@ use futures_util::FutureExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::broadcast::{BroadcastOperator, EmitError};
+use crate::broadcast::BroadcastOperator;
+use crate::emit_error::EmitError;
 use crate::{AdapterError, IntoRooms, Room, Socket, SocketId, SocketInfo};
 
 use crate::registry::{NamespaceState, ServerEventHandler};

@@ -1,23 +1,22 @@
 //! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::task::AtomicWaker;
 use tokio::sync::oneshot;
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::acks::{AckError, AckTable};
-use crate::broadcast::{BroadcastOperator, EmitError};
-use crate::outbox::{OutFrame, Outbox, PushError};
+use crate::broadcast::BroadcastOperator;
+use crate::departures::{Departures, Identity};
+use crate::emit_error::EmitError;
+use crate::outbox::{OutFrame, Outbox};
 use crate::protocol::{socketio, Wire};
 use crate::registry::NamespaceState;
 use crate::{Handshake, IntoRooms, Namespace, Payload, Room, SocketData, SocketId};
@@ -44,63 +43,6 @@ struct Inner {
     /// Socket.IO: tells the session this socket left its namespace (the connection stays).
     leave: Option<Departures>,
     left: AtomicBool,
-}
-
-/// Who a new socket is (a new id, or the id of a recovered session), and for Socket.IO, how it
-/// tells its session that the server disconnected it from its namespace.
-pub(crate) struct Identity {
-    pub(crate) id: SocketId,
-    pub(crate) pid: Option<Box<str>>,
-    pub(crate) recovered: bool,
-    pub(crate) leave: Option<Departures>,
-}
-
-impl Identity {
-    /// A new socket; `recoverable` gives it a private session id.
-    pub(crate) fn new(recoverable: bool, leave: Option<Departures>) -> Self {
-        Self {
-            id: SocketId::random(),
-            pid: recoverable.then(|| SocketId::random().to_string().into()),
-            recovered: false,
-            leave,
-        }
-    }
-}
-
-/// The sockets of a Socket.IO session that the server disconnected from their namespace, for
-/// the session to remove (the connection stays). Allocates nothing until the first one.
-#[derive(Clone, Default)]
-pub(crate) struct Departures(Arc<DeparturesInner>);
-
-#[derive(Default)]
-struct DeparturesInner {
-    ids: Mutex<VecDeque<SocketId>>,
-    session: AtomicWaker,
-}
-
-impl Departures {
-    fn push(&self, id: SocketId) {
-        self.lock().push_back(id);
-        self.0.session.wake();
-    }
-
-    /// The next socket that left, in order.
-    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<SocketId> {
-        if let Some(id) = self.lock().pop_front() {
-            return Poll::Ready(id);
-        }
-        self.0.session.register(cx.waker());
-        // Checked again: an id pushed before the registration woke nobody.
-        match self.lock().pop_front() {
-            Some(id) => Poll::Ready(id),
-            None => Poll::Pending,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, VecDeque<SocketId>> {
-        // Each step leaves the queue consistent: a poisoned lock is usable.
-        self.0.ids.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 impl Socket {
@@ -492,7 +434,8 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         let when_full = self.0.ns.options().full_queue();
-        emit_result(self.0.outbox.push_when_full(frame, when_full))
+        self.0.outbox.push_when_full(frame, when_full)?;
+        Ok(())
     }
 
     /// Queues `frame` only if the queue is empty.
@@ -500,16 +443,9 @@ impl Socket {
         if self.0.left.load(Ordering::Acquire) {
             return Err(EmitError::Disconnected);
         }
-        emit_result(self.0.outbox.push_volatile(frame))
+        self.0.outbox.push_volatile(frame)?;
+        Ok(())
     }
-}
-
-fn emit_result(pushed: Result<(), PushError>) -> Result<(), EmitError> {
-    pushed.map_err(|e| match e {
-        PushError::Closed => EmitError::Disconnected,
-        PushError::Full => EmitError::QueueFull,
-        PushError::Dropped => EmitError::Dropped,
-    })
 }
 
 /// An emit to a socket's own room reached it, or it is gone (or its queue overflowed).

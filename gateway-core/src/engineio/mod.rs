@@ -38,7 +38,7 @@ use crate::runtime::Runtime;
 use crate::writer::Writer;
 use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
 #[cfg(feature = "conformance")]
-use crate::{outbox::OutFrame, socket::Departures};
+use crate::{departures::Departures, outbox::OutFrame};
 use crate::{DisconnectReason, Handshake, SocketId};
 
 /// The gateways of one listener, by namespace name.

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{NamespaceTable, PacketWork};
+use crate::departures::{Departures, Identity};
 use crate::dispatch::handle_message;
 use crate::lifecycle::{finish_socket, run_connection_hook};
 use crate::outbox::Outbox;
@@ -17,7 +18,6 @@ use crate::protocol::json::IncomingMessage;
 use crate::protocol::socketio::{self, ParseError, SioPacket};
 use crate::protocol::Wire;
 use crate::registry::NamespaceState;
-use crate::socket::{Departures, Identity};
 use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 
 /// How long `handle_connection` waits for the CONNECT reply to be written (a long-polling
