@@ -124,6 +124,12 @@ impl Gateways {
         self.routes.keys().copied()
     }
 
+    /// What the gateways serve at `port` (0: the main port).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn endpoints(&self, port: u16) -> Option<Arc<Endpoints>> {
+        self.routes.get(&port).cloned()
+    }
+
     /// A tower service for the gateways without a declared port: WebSocket upgrades at their
     /// paths, Engine.IO and Socket.IO at `/socket.io/`, and NestJS's 404 for anything else.
     ///

@@ -147,6 +147,9 @@ mod gateway;
 mod gateway_options;
 mod gateways;
 /// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guide;
 mod handler;
 mod handshake;

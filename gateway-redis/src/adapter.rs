@@ -46,7 +46,7 @@ pub struct RedisAdapter<D: Driver = RedisDriver> {
     config: Config,
     uid: String,
     status: AdapterStatus,
-    running: OnceLock<RunningAdapter<D>>,
+    running: Arc<OnceLock<RunningAdapter<D>>>,
 }
 
 impl RedisAdapter {
@@ -77,8 +77,15 @@ impl<D: Driver> RedisAdapter<D> {
             config: Config::default(),
             uid: random_id(6),
             status: AdapterStatus::default(),
-            running: OnceLock::new(),
+            running: Arc::default(),
         }
+    }
+
+    /// Hands messages to this adapter as if other instances had published them (fuzzing only).
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn inbound_probe(&self) -> crate::fuzzing::InboundProbe<D> {
+        crate::fuzzing::InboundProbe::new(self.running.clone())
     }
 
     /// The prefix of every channel name (`key` in `@socket.io/redis-adapter`; default

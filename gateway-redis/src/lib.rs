@@ -43,6 +43,9 @@ mod backoff;
 mod channels;
 mod config;
 mod driver;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod inbound;
 mod memory;

@@ -25,7 +25,7 @@ use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 const CONNECT_WRITE_WAIT: Duration = Duration::from_millis(100);
 
 /// The Socket.IO namespaces one session multiplexes.
-pub(super) struct Multiplexer {
+pub(crate) struct Multiplexer {
     namespaces: Arc<NamespaceTable>,
     handshake: Handshake,
     outbox: Outbox,
@@ -42,7 +42,7 @@ pub(super) struct Multiplexer {
 }
 
 impl Multiplexer {
-    pub(super) fn new(
+    pub(crate) fn new(
         namespaces: Arc<NamespaceTable>,
         handshake: Handshake,
         outbox: Outbox,
@@ -71,12 +71,12 @@ impl Multiplexer {
     }
 
     /// Every joined socket, for the session's end.
-    pub(super) fn take_sockets(&mut self) -> Vec<(Socket, Arc<NamespaceState>)> {
+    pub(crate) fn take_sockets(&mut self) -> Vec<(Socket, Arc<NamespaceState>)> {
         std::mem::take(&mut self.sockets).into_values().collect()
     }
 
     /// A text message: a Socket.IO packet (held back until its attachments arrive).
-    pub(super) fn on_text(
+    pub(crate) fn on_text(
         &mut self,
         frame: Utf8Bytes,
     ) -> Result<Option<PacketWork<'_>>, ParseError> {
@@ -94,7 +94,7 @@ impl Multiplexer {
     }
 
     /// A binary message: the next attachment of the packet being received.
-    pub(super) fn on_binary(&mut self, bytes: Bytes) -> Result<Option<PacketWork<'_>>, ParseError> {
+    pub(crate) fn on_binary(&mut self, bytes: Bytes) -> Result<Option<PacketWork<'_>>, ParseError> {
         let Some((packet, attachments)) = self.partial.as_mut() else {
             return Err(ParseError::new("a binary frame no packet announced"));
         };

@@ -227,7 +227,7 @@ fn push_base64(body: &mut String, bytes: &[u8]) {
 }
 
 /// One packet of a POSTed payload, or `None` if it is malformed.
-fn decode_polling_packet(packet: &str) -> Option<InFrame> {
+pub(crate) fn decode_polling_packet(packet: &str) -> Option<InFrame> {
     match packet.strip_prefix('b') {
         Some(encoded) => BASE64
             .decode(encoded)

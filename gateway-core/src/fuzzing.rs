@@ -1,0 +1,235 @@
+//! What the fuzz targets of `fuzz/` call (cargo feature `fuzzing`; not public API). Each entry
+//! point hands untrusted input to the server's own decoding, the way the server does, with an
+//! app's real gateways behind it, and cleans up after itself so that one run leaves nothing
+//! behind for the next. The corpora are replayed through the same calls in `cargo test`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Uri};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::accept::{self, Endpoints};
+use crate::departures::Identity;
+use crate::dispatch::handle_message;
+use crate::engineio::polling::decode_polling_packet;
+use crate::engineio::{InFrame, Multiplexer};
+use crate::http_answer::websocket_key;
+use crate::jwt::JwtAuthGuard;
+use crate::lifecycle::finish_socket;
+use crate::outbox::{CloseStyle, OutFrame, Outbox, OutboxReceiver};
+use crate::protocol::socketio::{self, EioPacket, SioPacket};
+use crate::protocol::{json, Wire};
+use crate::{DisconnectReason, GatewayApp, Gateways, Handshake, Socket, SocketData};
+
+/// One frame of an Engine.IO session, as a client sends it.
+#[derive(Debug, Clone, Copy)]
+pub enum Frame<'a> {
+    /// A text frame.
+    Text(&'a str),
+    /// A binary frame.
+    Binary(&'a [u8]),
+}
+
+/// A started app, and a runtime to run its gateways on, for many fuzz inputs in a row.
+pub struct Harness {
+    runtime: tokio::runtime::Runtime,
+    gateways: Gateways,
+    endpoints: Arc<Endpoints>,
+}
+
+impl Harness {
+    /// Starts `app` (its `after_init` hooks run) on a single-threaded runtime.
+    pub fn new(app: GatewayApp) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let gateways = runtime.block_on(app.start()).expect("the app starts");
+        let endpoints = gateways.endpoints(0).expect("the main port's gateways");
+        Self {
+            runtime,
+            gateways,
+            endpoints,
+        }
+    }
+
+    /// Runs `f` on the app's runtime, then lets the tasks it spawned run.
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.runtime.block_on(async {
+            let result = f();
+            tokio::task::yield_now().await;
+            result
+        })
+    }
+
+    /// A JSON-format frame from a client of the gateway at `path`: decoded, dispatched through
+    /// its pipeline, answered; then the socket leaves (its disconnect hooks run).
+    pub fn json_frame(&self, path: &str, frame: &[u8]) {
+        let Some(ns) = self.endpoints.by_path.get(path).cloned() else {
+            return;
+        };
+        let config = &self.gateways.shared.config;
+        let (outbox, rx) = Outbox::new(
+            config.send_queue_capacity,
+            config.max_queued_bytes,
+            CloseStyle::Coded,
+        );
+        let socket = Socket::new(
+            ns.clone(),
+            outbox.clone(),
+            handshake(path),
+            Arc::new(SocketData::default()),
+            Wire::Json,
+            Identity::new(false, None),
+        );
+        ns.register(&socket);
+        let frame = Bytes::copy_from_slice(frame);
+        // Nothing waits for the replies to be written: they stay queued until `rx` is dropped.
+        self.runtime.block_on(async {
+            if let Ok(inbound) = json::decode(frame) {
+                handle_message(&socket, &ns, inbound, None).await;
+            }
+            outbox.seal();
+            finish_socket(&socket, &ns, DisconnectReason::TransportClose, false).await;
+            outbox.finish_writing();
+        });
+        drop(rx);
+    }
+
+    /// A Socket.IO session that receives `frames` (Engine.IO packets; binary frames are
+    /// attachments), as a session's read loop handles them, until one is refused; then every
+    /// namespace it joined is left.
+    pub fn socketio_session(&self, frames: &[Frame<'_>]) {
+        let config = &self.gateways.shared.config;
+        let (outbox, rx) = Outbox::new(
+            config.send_queue_capacity,
+            config.max_queued_bytes,
+            CloseStyle::EngineIo,
+        );
+        let mut session = Multiplexer::new(
+            self.endpoints.by_namespace.clone(),
+            handshake("/socket.io/?EIO=4&transport=websocket"),
+            outbox.clone(),
+            config.max_attachments,
+        );
+        self.runtime.block_on(async {
+            let drained = tokio::spawn(drain(rx, outbox.clone()));
+            for frame in frames {
+                let work = match *frame {
+                    Frame::Binary(bytes) => session.on_binary(Bytes::copy_from_slice(bytes)),
+                    Frame::Text(text) => match socketio::decode(Utf8Bytes::from(text.to_owned())) {
+                        Ok(EioPacket::Message(message)) => session.on_text(message),
+                        Ok(EioPacket::Close) => break,
+                        Ok(EioPacket::Pong | EioPacket::Noop) => Ok(None),
+                        Err(err) => Err(err),
+                    },
+                };
+                match work {
+                    Ok(Some(work)) => work.await,
+                    Ok(None) => {}
+                    Err(_) => break,
+                }
+            }
+            outbox.seal();
+            for (socket, ns) in session.take_sockets() {
+                finish_socket(&socket, &ns, DisconnectReason::TransportClose, false).await;
+            }
+            outbox.finish_writing();
+            drained.abort();
+        });
+    }
+
+    /// A long-polling POST body: split and decoded as a session decodes it; when every packet
+    /// is well formed, they are handled as the frames of one session.
+    pub fn polling_body(&self, body: &str) {
+        let mut frames = Vec::new();
+        for packet in body.split('\u{1e}') {
+            match decode_polling_packet(packet) {
+                Some(frame) => frames.push(frame),
+                None => return,
+            }
+        }
+        let frames: Vec<Frame<'_>> = frames
+            .iter()
+            .map(|frame| match frame {
+                InFrame::Text(text) => Frame::Text(text.as_str()),
+                InFrame::Binary(bytes) => Frame::Binary(bytes),
+            })
+            .collect();
+        self.socketio_session(&frames);
+    }
+
+    /// An HTTP request head (`GET /path?query HTTP/1.1` and headers, as hyper parses it), then
+    /// a Socket.IO CONNECT packet: whose the request is, its upgrade key, the handshake's query
+    /// and headers, and the JWT that `guard` finds in it (header, query, or the CONNECT `auth`
+    /// payload), verified.
+    pub fn request_head(&self, head: &[u8], connect: &str, guard: &JwtAuthGuard) {
+        let Some(req) = parse_head(head) else {
+            return;
+        };
+        let _ = accept::target(&req, &self.endpoints, &self.gateways.shared);
+        let _ = websocket_key(&req);
+        let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), peer());
+        for name in ["EIO", "transport", "sid", "token"] {
+            let _ = handshake.query(name);
+        }
+        let _ = handshake.to_socketio_json();
+        verify(guard, &handshake);
+        if let Ok(SioPacket::Connect {
+            auth: Some(auth), ..
+        }) = socketio::decode_packet(&Utf8Bytes::from(connect.to_owned()), 10)
+        {
+            verify(guard, &handshake.with_auth(auth));
+        }
+    }
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness").finish_non_exhaustive()
+    }
+}
+
+/// The token `guard` finds in `handshake`, verified.
+fn verify(guard: &JwtAuthGuard, handshake: &Handshake) {
+    if let Some(token) = guard.token(handshake) {
+        let _ = guard.verify(token);
+    }
+}
+
+/// A request head parsed as hyper parses one (`httparse`, up to 100 headers).
+fn parse_head(head: &[u8]) -> Option<Request<()>> {
+    let mut headers = [httparse::EMPTY_HEADER; 100];
+    let mut parsed = httparse::Request::new(&mut headers);
+    parsed.parse(head).ok()?;
+    let mut req = Request::builder()
+        .method(parsed.method?)
+        .uri(parsed.path?.parse::<Uri>().ok()?);
+    for header in parsed.headers.iter() {
+        req = req.header(header.name, header.value);
+    }
+    req.body(()).ok()
+}
+
+fn peer() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 40000))
+}
+
+fn handshake(path: &str) -> Handshake {
+    let uri = path.parse().unwrap_or_else(|_| Uri::from_static("/"));
+    Handshake::new(uri, Default::default(), peer())
+}
+
+/// Takes what the gateways queue, as a writer would, and says it is written.
+async fn drain(mut rx: OutboxReceiver, outbox: Outbox) {
+    loop {
+        for frame in rx.recv_all().await {
+            outbox.sent(&frame);
+            if let OutFrame::Written(written) = frame {
+                written.cancel();
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Every committed fuzz corpus (fuzz/corpus/<target>/), replayed through the fuzz targets' own
+//! entry points (fuzz/src/lib.rs, compiled in here), so CI keeps what the fuzzer found: a
+//! crash or panic on any input fails this test. Inputs that once crashed a target are named
+//! regression tests below.
+
+#[path = "../../fuzz/src/lib.rs"]
+#[allow(missing_docs, dead_code)]
+mod harness;
+
+use std::path::PathBuf;
+
+/// Replays every input of `target`'s corpus through `run`; returns how many there were.
+fn replay(target: &str, run: fn(&[u8])) -> usize {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .collect();
+    inputs.sort();
+    for input in &inputs {
+        let data = std::fs::read(input).unwrap();
+        let outcome = std::panic::catch_unwind(|| run(&data));
+        assert!(outcome.is_ok(), "{target} panicked on {}", input.display());
+    }
+    assert!(!inputs.is_empty(), "{target}: the corpus is empty");
+    inputs.len()
+}
+
+#[test]
+fn json_envelope_corpus() {
+    replay("json_envelope", harness::json_envelope);
+}
+
+#[test]
+fn socketio_packets_corpus() {
+    replay("socketio_packets", harness::socketio_packets);
+}
+
+#[test]
+fn polling_body_corpus() {
+    replay("polling_body", harness::polling_body);
+}
+
+#[test]
+fn handshake_corpus() {
+    replay("handshake", harness::handshake);
+}
+
+#[test]
+fn redis_inbound_corpus() {
+    replay("redis_inbound", harness::redis_inbound);
+}
+
+#[test]
+fn validated_body_corpus() {
+    replay("validated_body", harness::validated_body);
+}
