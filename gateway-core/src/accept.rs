@@ -13,6 +13,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::client_address::client_ip;
 use crate::clients::{Held, Refusal as ClientRefusal};
 use crate::engineio::{self, NamespaceTable, Protocol};
 use crate::http_answer::{
@@ -134,13 +135,15 @@ async fn upgrade_to_gateway<B>(
     if !ns.options().allowed_origins().allows(origin) {
         return json_error(StatusCode::FORBIDDEN, "Origin not allowed");
     }
-    let slot = match shared.clients.admit(remote.ip(), Held::Connection) {
+    let client = client_ip(&req, remote.ip(), &shared.config.trusted_proxies);
+    let slot = match shared.clients.admit(client, Held::Connection) {
         Ok(slot) => slot,
         Err(refusal) => return too_many(refusal),
     };
 
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
+    let handshake =
+        Handshake::from_client(req.uri().clone(), req.headers().clone(), remote, client);
     let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
     match run_connection_guards(ns.connection_guards(), &cx).await {
         Ok(()) => {}
@@ -169,6 +172,10 @@ fn too_many(refusal: ClientRefusal) -> Response<Full<Bytes>> {
         ClientRefusal::ServerFull => {
             json_error(StatusCode::SERVICE_UNAVAILABLE, "Too many sessions")
         }
+        ClientRefusal::TooFast => json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many connection attempts",
+        ),
     }
 }
 
@@ -186,7 +193,9 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let handshake = Handshake::new(req.uri().clone(), req.headers().clone(), remote);
+    let client = client_ip(&req, remote.ip(), &shared.config.trusted_proxies);
+    let handshake =
+        Handshake::from_client(req.uri().clone(), req.headers().clone(), remote, client);
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -277,7 +286,7 @@ where
     }
     if transport.as_deref() == Some("polling") {
         let body = match (req.method(), polling) {
-            (&Method::GET, None) => match shared.clients.admit(remote.ip(), Held::PollingSession) {
+            (&Method::GET, None) => match shared.clients.admit(client, Held::PollingSession) {
                 Ok(slot) => engineio::start_polling(protocol, handshake, shared, slot),
                 Err(refusal) => return cors(too_many(refusal)),
             },
@@ -323,7 +332,7 @@ where
     // The upgrade of a long-polling session holds the session's place.
     let slot = match polling {
         Some(_) => None,
-        None => match shared.clients.admit(remote.ip(), Held::Connection) {
+        None => match shared.clients.admit(client, Held::Connection) {
             Ok(slot) => Some(slot),
             Err(refusal) => return cors(too_many(refusal)),
         },

@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::connection_rate::ConnectionRate;
 
 /// The bounds (see the `GatewayAppBuilder` methods that set them).
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +17,8 @@ pub(crate) struct ClientLimits {
     pub(crate) polling_sessions: usize,
     /// Long-polling sessions at once, per address.
     pub(crate) polling_sessions_per_address: usize,
+    /// New connections per address in a period; `None`: no bound.
+    pub(crate) connection_rate: Option<(u32, Duration)>,
 }
 
 impl Default for ClientLimits {
@@ -22,6 +27,7 @@ impl Default for ClientLimits {
             connections_per_address: None,
             polling_sessions: 10_000,
             polling_sessions_per_address: 100,
+            connection_rate: None,
         }
     }
 }
@@ -42,12 +48,15 @@ pub(crate) enum Refusal {
     AddressFull,
     /// The server holds as many long-polling sessions as it may.
     ServerFull,
+    /// Its address opened connections faster than it may.
+    TooFast,
 }
 
 /// The connections and sessions held, by address.
 #[derive(Debug, Default)]
 pub(crate) struct Clients {
     limits: ClientLimits,
+    rate: Option<ConnectionRate>,
     state: Mutex<State>,
 }
 
@@ -67,16 +76,24 @@ impl Clients {
     pub(crate) fn new(limits: ClientLimits) -> Self {
         Self {
             limits,
+            rate: limits
+                .connection_rate
+                .map(|(attempts, period)| ConnectionRate::new(attempts, period)),
             state: Mutex::default(),
         }
     }
 
-    /// Admits a client at `address` for `held`, or says why not. The slot gives it back when
-    /// dropped. An unspecified address (a server that does not say who its clients are) is
-    /// bounded only in all.
+    /// Admits a new connection from a client at `address` for `held`, or says why not. The
+    /// slot gives it back when dropped. An unspecified address (a server that does not say who
+    /// its clients are) is bounded only in all.
     pub(crate) fn admit(self: &Arc<Self>, address: IpAddr, held: Held) -> Result<Slot, Refusal> {
         let polling = held == Held::PollingSession;
         let per_address = !address.is_unspecified();
+        if let Some(rate) = self.rate.as_ref().filter(|_| per_address) {
+            if !rate.attempt(address, Instant::now()) {
+                return Err(Refusal::TooFast);
+            }
+        }
         if !polling && (self.limits.connections_per_address.is_none() || !per_address) {
             // Nothing bounds it: no lock, no count (every WebSocket comes through here).
             return Ok(Slot::default());
@@ -149,6 +166,7 @@ mod tests {
             connections_per_address: Some(2),
             polling_sessions: 3,
             polling_sessions_per_address: 1,
+            connection_rate: None,
         }));
         let a = clients.admit(ip(1), Held::Connection).unwrap();
         let b = clients.admit(ip(1), Held::Connection).unwrap();
@@ -179,6 +197,7 @@ mod tests {
             connections_per_address: Some(1),
             polling_sessions: 2,
             polling_sessions_per_address: 1,
+            connection_rate: None,
         }));
         let unknown = IpAddr::from([0, 0, 0, 0]);
         let _a = clients.admit(unknown, Held::Connection).unwrap();

@@ -1,6 +1,6 @@
 //! [`Handshake`]: what the client sent when it connected (NestJS `client.handshake` / the upgrade request).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -34,12 +34,24 @@ struct Request {
     headers: HeaderMap,
     query: Vec<(String, String)>,
     remote_addr: SocketAddr,
+    client_ip: IpAddr,
     issued: SystemTime,
 }
 
 impl Handshake {
     /// A handshake record; the server makes these, tests may too.
     pub fn new(uri: Uri, headers: HeaderMap, remote_addr: SocketAddr) -> Self {
+        Self::from_client(uri, headers, remote_addr, remote_addr.ip())
+    }
+
+    /// A handshake from a client at `client_ip`, whose TCP peer is `remote_addr` (a trusted
+    /// proxy, or the client itself).
+    pub(crate) fn from_client(
+        uri: Uri,
+        headers: HeaderMap,
+        remote_addr: SocketAddr,
+        client_ip: IpAddr,
+    ) -> Self {
         let (uri, headers) = detached(uri, headers);
         let query = uri
             .query()
@@ -51,6 +63,7 @@ impl Handshake {
                 headers,
                 query,
                 remote_addr,
+                client_ip,
                 issued: SystemTime::now(),
             }),
             auth: None,
@@ -150,6 +163,18 @@ impl Handshake {
     /// ```
     pub fn remote_addr(&self) -> SocketAddr {
         self.request.remote_addr
+    }
+
+    /// The client's address: [`remote_addr`](Self::remote_addr)'s, or, when that is a trusted
+    /// proxy ([`with_trusted_proxies`](crate::GatewayAppBuilder::with_trusted_proxies)), the
+    /// address it forwarded in `X-Forwarded-For`. The per-address limits count this one.
+    ///
+    /// ```
+    /// # let hs = gateway_core::Handshake::new("/".parse().unwrap(), Default::default(), "10.0.0.1:9".parse().unwrap());
+    /// assert_eq!(hs.client_ip(), hs.remote_addr().ip());
+    /// ```
+    pub fn client_ip(&self) -> IpAddr {
+        self.request.client_ip
     }
 
     /// When the handshake happened.

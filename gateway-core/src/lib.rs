@@ -132,8 +132,10 @@ mod app;
 mod body;
 mod broadcast;
 mod build_error;
+mod client_address;
 mod clients;
 mod connection;
+mod connection_rate;
 mod departures;
 mod disconnect_reason;
 mod dispatch;
@@ -143,13 +145,13 @@ mod engineio;
 pub mod enhancers;
 mod exception;
 pub mod extract;
-mod gateway;
-mod gateway_options;
-mod gateways;
 /// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod gateway;
+mod gateway_options;
+mod gateways;
 pub mod guide;
 mod handler;
 mod handshake;

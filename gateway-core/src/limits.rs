@@ -102,6 +102,43 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// How fast one client address may open connections: at most `attempts` new connections
+    /// (WebSockets and long-polling sessions, both formats) in any `period`, regained
+    /// continuously (default: no bound). Over it, the upgrade or the long-polling handshake is
+    /// answered 429. The upgrade of a long-polling session and the requests of an open session
+    /// are not new connections. Behind a proxy, see [`with_trusted_proxies`](Self::with_trusted_proxies).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = gateway_core::GatewayApp::builder()
+    ///     .with_max_connection_rate_per_address(20, Duration::from_secs(10));
+    /// ```
+    pub fn with_max_connection_rate_per_address(mut self, attempts: u32, period: Duration) -> Self {
+        self.config.client_limits.connection_rate = Some((attempts, period));
+        self
+    }
+
+    /// The proxies (load balancers) in front of the server whose `X-Forwarded-For` header is
+    /// believed (default: none, the header is ignored). When a request comes from one of them,
+    /// the client's address is the right-most address in the header that is not one of them;
+    /// the per-address bounds apply to it, and [`Handshake::client_ip`](crate::Handshake::client_ip)
+    /// reports it. Never list an address a client can connect from: it could then name any
+    /// address it likes.
+    ///
+    /// ```
+    /// use std::net::IpAddr;
+    /// let builder = gateway_core::GatewayApp::builder()
+    ///     .with_trusted_proxies([IpAddr::from([10, 0, 0, 1])])
+    ///     .with_max_connections_per_address(50);
+    /// ```
+    pub fn with_trusted_proxies(
+        mut self,
+        proxies: impl IntoIterator<Item = std::net::IpAddr>,
+    ) -> Self {
+        self.config.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
     /// The most long-polling sessions at once, in all (default 10,000; over it, 503) and per
     /// client address (default 100; over it, 429). A session that upgrades to a WebSocket
     /// keeps its place until it ends.

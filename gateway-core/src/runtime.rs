@@ -26,8 +26,10 @@ pub(crate) struct AppConfig {
     pub(crate) max_header_bytes: usize,
     /// The most headers an HTTP request may have (`listen()`).
     pub(crate) max_headers: usize,
-    /// What client addresses may hold at once.
+    /// What client addresses may hold at once, and how fast they may connect.
     pub(crate) client_limits: ClientLimits,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
     /// Most binary attachments one Socket.IO packet may announce.
     pub(crate) max_attachments: usize,
     /// Most rooms one socket may be in, its own included.
@@ -55,6 +57,7 @@ impl Default for AppConfig {
             max_header_bytes: 16 * 1024,
             max_headers: 100,
             client_limits: ClientLimits::default(),
+            trusted_proxies: Vec::new(),
             max_attachments: crate::protocol::socketio::MAX_ATTACHMENTS,
             max_rooms_per_socket: 1_000,
             ping_interval: Duration::from_secs(25),

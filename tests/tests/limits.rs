@@ -232,3 +232,97 @@ async fn joins_past_the_rooms_per_socket_bound_are_ignored() {
     assert_others_served(server.local_addr()).await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn connection_attempts_per_address_are_rate_limited_and_other_addresses_are_served() {
+    let server = gateway_tests::serve(
+        app().with_max_connection_rate_per_address(3, Duration::from_secs(3600)),
+    )
+    .await;
+    let addr = server.local_addr();
+    assert_eq!(websocket_from(4, addr, "/events").await, Ok(()));
+    assert_eq!(
+        websocket_from(4, addr, "/socket.io/?EIO=4&transport=websocket").await,
+        Ok(())
+    );
+    assert_eq!(polling_from(4, addr).await, 200);
+    // Three attempts in the period: the fourth, of any kind, is refused.
+    assert_eq!(websocket_from(4, addr, "/events").await, Err(429));
+    assert_eq!(polling_from(4, addr).await, 429);
+    assert_eq!(websocket_from(5, addr, "/events").await, Ok(()));
+    assert_others_served(addr).await;
+    server.shutdown().await;
+}
+
+/// Answers the handshake's client address.
+struct WhoAmI;
+
+#[gateway(namespace = "/whoami")]
+impl WhoAmI {
+    #[subscribe_message("whoami")]
+    async fn whoami(&self, client: Socket) -> String {
+        client.handshake().client_ip().to_string()
+    }
+}
+
+/// A JSON-format WebSocket to `/whoami` from `127.0.0.last` carrying `X-Forwarded-For:
+/// forwarded`: the address the server says it came from, or the HTTP status of the refusal.
+async fn forwarded_from(last: u8, server: SocketAddr, forwarded: &str) -> Result<String, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let stream = tcp_from(last, server).await;
+    let mut request = format!("ws://{server}/whoami")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", forwarded.parse().unwrap());
+    let (mut ws, _) = match tokio_tungstenite::client_async(request, stream).await {
+        Ok(connected) => connected,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            return Err(response.status().as_u16())
+        }
+        Err(err) => panic!("unexpected handshake error: {err}"),
+    };
+    futures_util::SinkExt::send(&mut ws, Message::text(r#"{"event":"whoami"}"#))
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(PATIENCE, ws.next())
+        .await
+        .expect("an answer")
+        .unwrap()
+        .unwrap();
+    // Kept open, so it keeps counting against its address.
+    tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
+    Ok(serde_json::from_str(answer.to_text().unwrap()).unwrap())
+}
+
+#[tokio::test]
+async fn x_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let proxy = std::net::IpAddr::from([127, 0, 0, 6]);
+    let server = gateway_tests::serve(
+        GatewayApp::builder()
+            .gateway(WhoAmI)
+            .with_trusted_proxies([proxy])
+            .with_max_connections_per_address(1),
+    )
+    .await;
+    let addr = server.local_addr();
+    // Through the proxy: each forwarded client has its own bound.
+    assert_eq!(
+        forwarded_from(6, addr, "203.0.113.1").await,
+        Ok("203.0.113.1".into())
+    );
+    assert_eq!(
+        forwarded_from(6, addr, "198.51.100.9, 203.0.113.2").await,
+        Ok("203.0.113.2".into()),
+        "the right-most entry is the one the proxy saw"
+    );
+    assert_eq!(forwarded_from(6, addr, "203.0.113.1").await, Err(429));
+    // Not from the proxy: the header is ignored, the peer's own address counts.
+    assert_eq!(
+        forwarded_from(7, addr, "203.0.113.3").await,
+        Ok("127.0.0.7".into())
+    );
+    assert_eq!(forwarded_from(7, addr, "203.0.113.4").await, Err(429));
+    server.shutdown().await;
+}

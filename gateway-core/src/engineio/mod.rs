@@ -24,8 +24,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-pub(crate) use self::frames::InFrame;
 use self::frames::next_ws_frame;
+pub(crate) use self::frames::InFrame;
 pub(crate) use self::namespaces::Multiplexer;
 use self::polling::PollingSession;
 use crate::clients::Slot;
