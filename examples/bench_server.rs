@@ -4,7 +4,8 @@
 //! `READ_BUFFER_SIZE` overrides the per-connection read buffer (bytes). With `--axum`, the
 //! gateways are layered in front of an axum `Router` (one `GET /health` route) served by
 //! `axum::serve`, instead of `listen()`. With `--routes`, the same `Router` is served by
-//! `listen()` beside the gateways (`GatewayApp::with_routes`). Prints `listening on 127.0.0.1:PORT` once it accepts
+//! `listen()` beside the gateways (`GatewayApp::with_routes`), with `GET /stats` (the
+//! registry's socket and room counts, for `bench/soak.py`). Prints `listening on 127.0.0.1:PORT` once it accepts
 //! connections.
 
 use std::io::Write;
@@ -42,13 +43,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     if std::env::args().any(|arg| arg == "--routes") {
-        app = app.with_routes(health_router());
+        let namespace = app.namespace("/").expect("the bench gateway");
+        app = app.with_routes(health_router().merge(stats_router(namespace)));
     }
     let server = app.listen(("127.0.0.1", port)).await?;
     println!("listening on {}", server.local_addr());
     std::io::stdout().flush()?;
     server.shutdown_on(stop).await;
     Ok(())
+}
+
+/// `GET /stats`: what the registry holds (`{"sockets":N,"rooms":N}`), for the soak test.
+fn stats_router(namespace: gateway_core::Namespace) -> axum::Router {
+    axum::Router::new().route(
+        "/stats",
+        axum::routing::get(move || {
+            let namespace = namespace.clone();
+            async move {
+                axum::Json(serde_json::json!({
+                    "sockets": namespace.socket_count(),
+                    "rooms": namespace.room_count(),
+                }))
+            }
+        }),
+    )
 }
 
 /// The REST side of the mixed-port variants: one `GET /health` route.

@@ -8,6 +8,7 @@
 //! loadgen fanout   --url A[,B] --format … --subs 1000 --size 100 [--rate R] [--stalled 10]
 //! loadgen idle     --url … --format … --conns 10000
 //! loadgen connect  --url … --format … --conns 5000 --concurrency 200
+//! loadgen soak     --url A,B --format … --rate 200 --subs 50 --conns 20 --duration 1800
 //! ```
 //! Common: `--duration S` (measured seconds, default 5), `--warmup S` (default 1),
 //! `--server-pid P[,P]`.
@@ -15,6 +16,7 @@
 mod conn;
 mod proc_stats;
 mod scenarios;
+mod soak;
 
 use std::time::Duration;
 

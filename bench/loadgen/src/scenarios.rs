@@ -22,6 +22,7 @@ pub async fn run(opts: Opts) -> io::Result<Value> {
         "fanout" => fanout(&opts).await,
         "idle" => idle(&opts).await,
         "connect" => connect_rate(&opts).await,
+        "soak" => crate::soak::soak(&opts).await,
         other => Err(io::Error::other(format!("unknown scenario {other}"))),
     }
 }
