@@ -125,7 +125,20 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     redis = Redis()
     url = f"redis://127.0.0.1:{redis.port}"
-    instances = [Instance(url, os.path.join(logs, f"instance{i}.log")) for i in range(2)]
+    instances = []
+    try:
+        for i in range(2):
+            instances.append(Instance(url, os.path.join(logs, f"instance{i}.log")))
+        return soak(args, duration, logs, started, redis, instances)
+    finally:
+        for instance in instances:
+            if instance.proc.poll() is None:
+                instance.proc.kill()
+        if redis.proc.poll() is None:
+            redis.proc.kill()
+
+
+def soak(args, duration, logs, started, redis, instances):
     urls = ",".join(i.addr for i in instances)
     baseline = {"idle_rss": [i.rss_kib() for i in instances], "idle_fds": [i.fds() for i in instances]}
 
@@ -143,6 +156,19 @@ def main():
         loads[fmt] = threading.Thread(target=run_load, args=(fmt,))
         loads[fmt].start()
 
+    # The peak, sampled every second while the load runs.
+    peak = {"rss": [0, 0], "fds": [0, 0]}
+
+    def sample_peak():
+        while any(t.is_alive() for t in loads.values()):
+            for n, instance in enumerate(instances):
+                peak["rss"][n] = max(peak["rss"][n], instance.rss_kib())
+                peak["fds"][n] = max(peak["fds"][n], instance.fds())
+            time.sleep(1)
+
+    sampler = threading.Thread(target=sample_peak, daemon=True)
+    sampler.start()
+
     # Warmed up: the figures to come back to.
     time.sleep(min(60, duration / 4))
     warm = {"rss": [i.rss_kib() for i in instances], "fds": [i.fds() for i in instances]}
@@ -158,9 +184,9 @@ def main():
         outages.append((down, unix_ms()))
         print(f"redis restarted ({(outages[-1][1] - down) / 1000:.1f} s down)", flush=True)
 
-    peak = {"rss": [i.rss_kib() for i in instances], "fds": [i.fds() for i in instances]}
     for thread in loads.values():
         thread.join()
+    sampler.join()
     # Let the servers notice every close (slow clients, the last churners).
     time.sleep(10)
     after = {"rss": [i.rss_kib() for i in instances], "fds": [i.fds() for i in instances]}

@@ -352,7 +352,8 @@ impl GatewayApp {
     /// `ConnectInfo<SocketAddr>`.
     ///
     /// To serve the gateways from another server (TLS, `axum::serve`), use
-    /// [`start`](Self::start) and [`Gateways::layer`](crate::Gateways::layer) instead.
+    /// [`start`](Self::start) and [`Gateways::layer`](crate::Gateways::layer) instead: `start()`
+    /// does not serve these routes (a warning is logged if they were given).
     ///
     /// ```no_run
     /// # async fn run(app: gateway_core::GatewayApp) -> std::io::Result<()> {

@@ -52,7 +52,10 @@ impl BroadcastOperator {
     /// Make the emit volatile, as socket.io's `volatile`: a client whose send queue is not
     /// empty (it has not taken what was sent before) does not get it, and stays connected. For
     /// data that the next emit replaces (positions, prices). A volatile event is not stored for
-    /// connection state recovery.
+    /// connection state recovery. socket.io asks whether the transport is writable; ours asks
+    /// the send queue, so a frame already taken by a write that is still blocked does not count:
+    /// a stalled client gets one more volatile frame queued than under socket.io. Emits with
+    /// acks ([`emit_with_ack`](Self::emit_with_ack)) are never volatile.
     ///
     /// ```
     /// # fn demo(server: gateway_core::Namespace) {
@@ -310,7 +313,8 @@ impl BroadcastOperator {
                 recipients: &self.recipients(),
                 event,
                 data,
-                volatile: self.volatile,
+                // Every recipient is asked for an ack: an emit with acks is never volatile.
+                volatile: false,
             };
             acks.remote = Some(adapter.broadcast_with_ack(self.ns.name(), &message, timeout));
         }

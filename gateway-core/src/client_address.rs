@@ -12,6 +12,8 @@ use http::Request;
 /// that is not a trusted proxy is the client. An entry that is not an address stops the walk at
 /// the last trusted proxy: whatever an untrusted hop wrote is not believed.
 pub(crate) fn client_ip<B>(req: &Request<B>, peer: IpAddr, trusted: &[IpAddr]) -> IpAddr {
+    // A dual-stack listener sees IPv4 clients as IPv4-mapped IPv6 addresses.
+    let peer = peer.to_canonical();
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -31,12 +33,18 @@ pub(crate) fn client_ip<B>(req: &Request<B>, peer: IpAddr, trusted: &[IpAddr]) -
     client
 }
 
-/// `1.2.3.4`, `2001:db8::1`, or either with a port (`1.2.3.4:5678`, `[2001:db8::1]:5678`).
+/// `1.2.3.4`, `2001:db8::1`, `[2001:db8::1]`, or either with a port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:5678`).
 fn parse(entry: &str) -> Option<IpAddr> {
-    entry
+    let bare = entry
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(entry);
+    let ip = bare
         .parse::<IpAddr>()
         .ok()
-        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))?;
+    Some(ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -77,6 +85,14 @@ mod tests {
         assert_eq!(client_ip(&req, ip("10.0.0.1"), &trusted), ip("5.5.5.5"));
         let req = with_xff(&["[2001:db8::7]:443, 10.0.0.2:80"]);
         assert_eq!(client_ip(&req, ip("10.0.0.1"), &trusted), ip("2001:db8::7"));
+        let req = with_xff(&["[2001:db8::8]"]);
+        assert_eq!(client_ip(&req, ip("10.0.0.1"), &trusted), ip("2001:db8::8"));
+        // A dual-stack listener's view of a trusted IPv4 proxy.
+        let req = with_xff(&["5.5.5.5"]);
+        assert_eq!(
+            client_ip(&req, ip("::ffff:10.0.0.1"), &trusted),
+            ip("5.5.5.5")
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! [`ConnectionRate`]: how fast one client address may open connections, a token bucket per
-//! address (`with_max_connection_rate_per_address`).
+//! address (`with_max_connection_rate_per_address`). IPv6 clients are counted per /64 prefix,
+//! the block one subscriber usually holds, so that rotating addresses within it gains nothing.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,6 +9,10 @@ use std::time::{Duration, Instant};
 
 /// Buckets kept before the first sweep of idle ones.
 const FIRST_SWEEP: usize = 1024;
+/// The most buckets kept: past it (after a sweep), every address starts afresh. Memory stays
+/// bounded (about 4 MiB) whatever the number of addresses; the bound then holds per period
+/// only for addresses seen since.
+const MAX_BUCKETS: usize = 100_000;
 
 /// At most `attempts` new connections per address in any `period`, refilled continuously.
 #[derive(Debug)]
@@ -47,9 +52,14 @@ impl ConnectionRate {
 
     /// Takes one attempt for `address` at `now`; `false` when it has none left.
     pub(crate) fn attempt(&self, address: IpAddr, now: Instant) -> bool {
+        let address = counted_as(address);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.by_address.len() >= buckets.sweep_at {
             self.sweep(&mut buckets, now);
+            if buckets.by_address.len() >= MAX_BUCKETS {
+                buckets.by_address = HashMap::new();
+                buckets.sweep_at = FIRST_SWEEP;
+            }
         }
         let full = Bucket {
             tokens: self.attempts,
@@ -75,7 +85,20 @@ impl ConnectionRate {
         buckets
             .by_address
             .retain(|_, bucket| self.refilled(bucket, now) < self.attempts);
-        buckets.sweep_at = (buckets.by_address.len() * 2).max(FIRST_SWEEP);
+        buckets.by_address.shrink_to_fit();
+        buckets.sweep_at = (buckets.by_address.len() * 2).clamp(FIRST_SWEEP, MAX_BUCKETS);
+    }
+}
+
+/// The key `address` is counted under: itself for IPv4 (an IPv4-mapped IPv6 address is taken
+/// as the IPv4 one), its /64 prefix for IPv6.
+fn counted_as(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
     }
 }
 
@@ -100,6 +123,17 @@ mod tests {
             rate.attempt(a, start + Duration::from_secs(6)),
             "one regained"
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_prefix() {
+        let rate = ConnectionRate::new(1, Duration::from_secs(10));
+        let start = Instant::now();
+        assert!(rate.attempt("2001:db8:0:1::1".parse().unwrap(), start));
+        assert!(!rate.attempt("2001:db8:0:1:ffff::2".parse().unwrap(), start));
+        assert!(rate.attempt("2001:db8:0:2::1".parse().unwrap(), start));
+        assert!(rate.attempt("::ffff:10.0.0.1".parse().unwrap(), start));
+        assert!(!rate.attempt("10.0.0.1".parse().unwrap(), start));
     }
 
     #[test]

@@ -114,22 +114,45 @@ impl Harness {
             outbox.clone(),
             config.max_attachments,
         );
+        let departures = session.departures();
         self.runtime.block_on(async {
             let drained = tokio::spawn(drain(rx, outbox.clone()));
             for frame in frames {
-                let work = match *frame {
-                    Frame::Binary(bytes) => session.on_binary(Bytes::copy_from_slice(bytes)),
-                    Frame::Text(text) => match socketio::decode(Utf8Bytes::from(text.to_owned())) {
-                        Ok(EioPacket::Message(message)) => session.on_text(message),
-                        Ok(EioPacket::Close) => break,
-                        Ok(EioPacket::Pong | EioPacket::Noop) => Ok(None),
-                        Err(err) => Err(err),
-                    },
+                let refused = {
+                    let work = match *frame {
+                        Frame::Binary(bytes) => session.on_binary(Bytes::copy_from_slice(bytes)),
+                        Frame::Text(text) => {
+                            match socketio::decode(Utf8Bytes::from(text.to_owned())) {
+                                Ok(EioPacket::Message(message)) => session.on_text(message),
+                                Ok(EioPacket::Close) => break,
+                                Ok(EioPacket::Pong | EioPacket::Noop) => Ok(None),
+                                Err(err) => Err(err),
+                            }
+                        }
+                    };
+                    match work {
+                        Ok(Some(work)) => {
+                            work.await;
+                            false
+                        }
+                        Ok(None) => false,
+                        Err(_) => true,
+                    }
                 };
-                match work {
-                    Ok(Some(work)) => work.await,
-                    Ok(None) => {}
-                    Err(_) => break,
+                if refused {
+                    break;
+                }
+                // Sockets the server disconnected from their namespace leave it, as the
+                // session's loop has them leave.
+                while let Some(id) = std::future::poll_fn(|cx| match departures.poll_next(cx) {
+                    std::task::Poll::Ready(id) => std::task::Poll::Ready(Some(id)),
+                    std::task::Poll::Pending => std::task::Poll::Ready(None),
+                })
+                .await
+                {
+                    if let Some(work) = session.remove(id) {
+                        work.await;
+                    }
                 }
             }
             outbox.seal();

@@ -329,8 +329,11 @@ impl GatewayBuilder {
 
     /// Runs `hook` when a socket is disconnecting, before it leaves its rooms, so
     /// [`Socket::rooms`] still lists them (socket.io's `disconnecting` event). Runs before
-    /// [`on_disconnect`](Self::on_disconnect). The connection is already closing: what the
-    /// hook emits to this socket is not delivered; broadcasts to its rooms are.
+    /// [`on_disconnect`](Self::on_disconnect). Broadcasts to its rooms reach the others; what
+    /// the hook emits to this socket itself is delivered only if its connection is still open
+    /// (a Socket.IO client that left one namespace). Until the hook returns, the socket is
+    /// still in its rooms and in `fetch_sockets`: keep it short (socket.io's listeners are
+    /// synchronous).
     ///
     /// ```
     /// use gateway_core::{DisconnectReason, GatewayBuilder, GatewayOptions, Socket};

@@ -1,8 +1,6 @@
 //! [`GatewayOptions`]: where a gateway is served, which origins may connect, and what a full
 //! send queue does to its sockets.
 
-use crate::outbox::FullQueue;
-
 /// Where a gateway is served (NestJS `@WebSocketGateway(port, options)`).
 ///
 /// The JSON wire format serves a gateway at the URL path [`path`](Self::path): the explicit
@@ -67,7 +65,13 @@ impl GatewayOptions {
     }
 
     /// What an emit to one of this gateway's sockets does when its send queue is full:
-    /// disconnect the client with 1008 (the default), or drop the emit. See [`FullQueue`].
+    /// disconnect the client with 1008 (the default), or drop the emit. See [`FullQueue`]; the
+    /// macro's `#[gateway(full_queue = "drop_newest")]` sets it too.
+    ///
+    /// ```
+    /// use gateway_core::{FullQueue, GatewayOptions};
+    /// let options = GatewayOptions::new("/prices").with_full_queue(FullQueue::DropNewest);
+    /// ```
     pub fn with_full_queue(mut self, policy: FullQueue) -> Self {
         self.full_queue = policy;
         self
@@ -94,6 +98,11 @@ impl GatewayOptions {
     }
 
     /// What a full send queue does to this gateway's sockets.
+    ///
+    /// ```
+    /// let options = gateway_core::GatewayOptions::new("/chat");
+    /// assert_eq!(options.full_queue(), gateway_core::FullQueue::Disconnect);
+    /// ```
     pub fn full_queue(&self) -> FullQueue {
         self.full_queue
     }
@@ -133,4 +142,24 @@ impl AllowedOrigins {
             (Self::List(list), Some(origin)) => list.iter().any(|o| o == origin),
         }
     }
+}
+
+/// What a gateway does when a socket's send queue is full (its frame or byte bound): see
+/// [`GatewayOptions::with_full_queue`](crate::GatewayOptions::with_full_queue).
+///
+/// ```
+/// use gateway_core::{FullQueue, GatewayOptions};
+/// let options = GatewayOptions::new("/ticker").with_full_queue(FullQueue::DropNewest);
+/// assert_eq!(options.full_queue(), FullQueue::DropNewest);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FullQueue {
+    /// Close the connection with 1008 (a client that cannot keep up is disconnected rather
+    /// than buffered without bound). The default.
+    #[default]
+    Disconnect,
+    /// Drop the frame that does not fit and keep the connection: for feeds where the newest
+    /// value replaces the last (prices, positions), where a gap is better than a disconnect.
+    DropNewest,
 }

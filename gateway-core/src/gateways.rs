@@ -48,8 +48,14 @@ impl GatewayApp {
     /// ```
     pub async fn start(self) -> std::io::Result<Gateways> {
         let GatewayApp {
-            shared, namespaces, ..
+            shared,
+            namespaces,
+            routes,
+            ..
         } = self;
+        if routes.is_some() {
+            tracing::warn!("routes given with `with_routes` are served by `listen()` only");
+        }
         let gateways = Gateways::new(shared, namespaces);
         gateways.init().await?;
         Ok(gateways)

@@ -145,10 +145,10 @@ mod engineio;
 pub mod enhancers;
 mod exception;
 pub mod extract;
-/// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+/// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
 mod gateway;
 mod gateway_options;
 mod gateways;
@@ -197,12 +197,11 @@ pub use emit_error::EmitError;
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
 pub use gateway::{Gateway, GatewayBuilder, IntoHookResult, RouteBuilder};
-pub use gateway_options::{AllowedOrigins, GatewayOptions};
+pub use gateway_options::{AllowedOrigins, FullQueue, GatewayOptions};
 pub use gateways::Gateways;
 pub use handler::Handler;
 pub use handshake::Handshake;
 pub use namespace::Namespace;
-pub use outbox::FullQueue;
 pub use payload::Payload;
 pub use recipients::Recipients;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};

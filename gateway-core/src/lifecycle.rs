@@ -23,16 +23,19 @@ pub(crate) async fn finish_socket(
         .recovery()
         .zip(socket.pid())
         .filter(|_| reason.is_recoverable());
+    // After a hard stop, both hooks together get `CLOSE_GRACE`.
+    let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
+    let deadline = hard_stopped.then_some(deadline);
     if let Some(hook) = ns.hooks.disconnecting.clone() {
         let hook = hook(socket.clone(), reason);
-        run_leaving_hook(hook, ns, hard_stopped, "handle_disconnecting").await;
+        run_leaving_hook(hook, ns, deadline, "handle_disconnecting").await;
     }
     let rooms = recoverable.map(|_| ns.rooms_of(socket.id()));
     ns.unregister(socket.id());
     socket.drop_pending_acks();
     if let Some(hook) = ns.hooks.disconnect.clone() {
         let hook = hook(socket.clone(), reason);
-        run_leaving_hook(hook, ns, hard_stopped, "handle_disconnect").await;
+        run_leaving_hook(hook, ns, deadline, "handle_disconnect").await;
     }
     if let (Some((recovery, pid)), Some(rooms)) = (recoverable, rooms) {
         recovery.persist(pid, socket.id(), rooms, socket.data().take_all());
@@ -41,18 +44,20 @@ pub(crate) async fn finish_socket(
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
 }
 
-/// Awaits a hook of a leaving socket; a panic is logged. After a hard stop it gets
-/// [`CLOSE_GRACE`] at most.
+/// Awaits a hook of a leaving socket, until `deadline` if there is one (after a hard stop); a
+/// panic is logged.
 async fn run_leaving_hook(
     hook: impl std::future::Future<Output = ()>,
     ns: &NamespaceState,
-    hard_stopped: bool,
+    deadline: Option<tokio::time::Instant>,
     name: &str,
 ) {
     let hook = AssertUnwindSafe(hook).catch_unwind();
-    if hard_stopped {
-        let _ = tokio::time::timeout(CLOSE_GRACE, hook).await;
-    } else if hook.await.is_err() {
+    let outcome = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, hook).await.ok(),
+        None => Some(hook.await),
+    };
+    if let Some(Err(_)) = outcome {
         tracing::error!(gateway = ns.gateway(), hook = name, "hook panicked");
     }
 }

@@ -30,8 +30,9 @@ impl GatewayAppBuilder {
         self
     }
 
-    /// How many frames may wait in one connection's send queue (default 1024) before the client
-    /// is disconnected as too slow.
+    /// How many frames may wait in one connection's send queue (default 1024). Past it, the
+    /// client is disconnected as too slow, or the frame dropped (see
+    /// [`FullQueue`](crate::FullQueue)).
     ///
     /// ```
     /// let builder = gateway_core::GatewayApp::builder().with_send_queue_capacity(256);
@@ -41,8 +42,9 @@ impl GatewayAppBuilder {
         self
     }
 
-    /// How many bytes may wait in one connection's send queue (default 16 MiB) before the client
-    /// is disconnected as too slow.
+    /// How many bytes may wait in one connection's send queue (default 16 MiB). Past it, the
+    /// client is disconnected as too slow, or the frame dropped (see
+    /// [`FullQueue`](crate::FullQueue)).
     ///
     /// ```
     /// let builder = gateway_core::GatewayApp::builder().with_max_queued_bytes(1 << 20);
@@ -92,7 +94,8 @@ impl GatewayAppBuilder {
     /// address may hold at once (default: no bound). Over it, the upgrade or the long-polling
     /// handshake is answered 429. The address is the TCP peer's (under axum, its
     /// `ConnectInfo<SocketAddr>` with the `axum` feature; without one, no per-address bound
-    /// applies); behind a proxy, every client has the proxy's address.
+    /// applies); behind a proxy, every client has the proxy's address unless the proxy is
+    /// trusted ([`with_trusted_proxies`](Self::with_trusted_proxies)).
     ///
     /// ```
     /// let builder = gateway_core::GatewayApp::builder().with_max_connections_per_address(50);
@@ -102,11 +105,13 @@ impl GatewayAppBuilder {
         self
     }
 
-    /// How fast one client address may open connections: at most `attempts` new connections
-    /// (WebSockets and long-polling sessions, both formats) in any `period`, regained
-    /// continuously (default: no bound). Over it, the upgrade or the long-polling handshake is
-    /// answered 429. The upgrade of a long-polling session and the requests of an open session
-    /// are not new connections. Behind a proxy, see [`with_trusted_proxies`](Self::with_trusted_proxies).
+    /// How fast one client address may open connections: at most `attempts` (at least 1) new
+    /// connections (WebSockets and long-polling sessions, both formats) in any `period`,
+    /// regained continuously (default: no bound). Over it, the upgrade or the long-polling
+    /// handshake is answered 429. The upgrade of a long-polling session and the requests of an
+    /// open session are not new connections. IPv6 clients are counted per /64 prefix. Up to
+    /// 100,000 addresses are tracked at once; past that, every address starts afresh. Behind a
+    /// proxy, see [`with_trusted_proxies`](Self::with_trusted_proxies).
     ///
     /// ```
     /// use std::time::Duration;

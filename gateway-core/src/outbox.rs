@@ -2,7 +2,8 @@
 //!
 //! Everything sent to a socket (replies, emits, broadcasts, the close frame) goes through one
 //! bounded queue, bounded in frames and in bytes. Producers never wait: a full queue closes the
-//! connection (a client that cannot keep up is disconnected rather than buffered without bound).
+//! connection (a client that cannot keep up is disconnected rather than buffered without bound),
+//! or, for a gateway that says so, drops the frame.
 //! One writer task per connection ([`writer`](crate::writer)) takes everything queued at once
 //! and writes it with one syscall. The queue holds no memory while it is empty: most connections are idle most of the
 //! time.
@@ -19,7 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::DisconnectReason;
+use crate::{DisconnectReason, FullQueue};
 
 /// One frame (or group of frames) waiting to be written.
 #[derive(Debug, Clone)]
@@ -64,25 +65,6 @@ pub(crate) enum PushError {
     /// Dropped, the connection left open: the queue was over its bound under
     /// [`FullQueue::DropNewest`], or not empty for a volatile frame.
     Dropped,
-}
-
-/// What a gateway does when a socket's send queue is full (its frame or byte bound): see
-/// [`GatewayOptions::with_full_queue`](crate::GatewayOptions::with_full_queue).
-///
-/// ```
-/// use gateway_core::{FullQueue, GatewayOptions};
-/// let options = GatewayOptions::new("/ticker").with_full_queue(FullQueue::DropNewest);
-/// assert_eq!(options.full_queue(), FullQueue::DropNewest);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FullQueue {
-    /// Close the connection with 1008 (a client that cannot keep up is disconnected rather
-    /// than buffered without bound). The default.
-    #[default]
-    Disconnect,
-    /// Drop the frame that does not fit and keep the connection: for feeds where the newest
-    /// value replaces the last (prices, positions), where a gap is better than a disconnect.
-    DropNewest,
 }
 
 /// The producer side of a connection's send queue. Cheap to clone.

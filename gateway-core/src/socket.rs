@@ -205,7 +205,7 @@ impl Socket {
     /// Sends `event` with `data` (already JSON) to this socket only.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> Result<(), EmitError> {
         if self.records_events() {
-            return reached_or_disconnected(self.own_room().emit_json(event, data));
+            return self.own_room_outcome(self.own_room().emit_json(event, data));
         }
         let frame = self.0.wire.event_frame(event, data, None);
         self.push(Utf8Bytes::from(frame))
@@ -215,6 +215,16 @@ impl Socket {
     /// connection state recovery on), as socket.io routes them through its adapter then.
     fn records_events(&self) -> bool {
         self.0.wire.is_socketio() && self.0.ns.recovery().is_some()
+    }
+
+    /// What an emit to this socket's own room came to: it reached the socket, or the socket is
+    /// gone (or was disconnected for its full queue), or its gateway dropped it (full queue).
+    fn own_room_outcome(&self, reached: usize) -> Result<(), EmitError> {
+        match reached {
+            0 if self.is_connected() => Err(EmitError::Dropped),
+            0 => Err(EmitError::Disconnected),
+            _ => Ok(()),
+        }
     }
 
     /// A broadcast to the room holding only this socket.
@@ -310,7 +320,7 @@ impl Socket {
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> Result<(), EmitError> {
         if self.records_events() {
-            return reached_or_disconnected(self.own_room().emit_payload(event, payload));
+            return self.own_room_outcome(self.own_room().emit_payload(event, payload));
         }
         self.push_frame(self.0.wire.payload_event_frame(payload, event, None, None))
     }
@@ -445,14 +455,6 @@ impl Socket {
         }
         self.0.outbox.push_volatile(frame)?;
         Ok(())
-    }
-}
-
-/// An emit to a socket's own room reached it, or it is gone (or its queue overflowed).
-fn reached_or_disconnected(reached: usize) -> Result<(), EmitError> {
-    match reached {
-        0 => Err(EmitError::Disconnected),
-        _ => Ok(()),
     }
 }
 

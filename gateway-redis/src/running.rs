@@ -121,13 +121,13 @@ impl<D: Driver> RunningAdapter<D> {
         })
     }
 
-    /// Where the app's calls go while running.
     /// Handles a message as if the subscriber task had received it.
     #[cfg(feature = "fuzzing")]
     pub(crate) fn receive(&self, message: crate::driver::Incoming) {
         self.inbound.handle(message);
     }
 
+    /// Where the app's calls go while running.
     pub(crate) fn outbound(&self) -> &Arc<Outbound<D>> {
         &self.outbound
     }

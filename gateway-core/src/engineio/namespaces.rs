@@ -66,7 +66,7 @@ impl Multiplexer {
     }
 
     /// Where the sockets the server disconnects from their namespace are announced.
-    pub(super) fn departures(&self) -> Departures {
+    pub(crate) fn departures(&self) -> Departures {
         self.leave.clone()
     }
 
@@ -109,7 +109,7 @@ impl Multiplexer {
     }
 
     /// Finishes socket `id`, which the server disconnected from its namespace.
-    pub(super) fn remove(&mut self, id: SocketId) -> Option<PacketWork<'static>> {
+    pub(crate) fn remove(&mut self, id: SocketId) -> Option<PacketWork<'static>> {
         let nsp = self
             .sockets
             .iter()
