@@ -211,10 +211,7 @@ pub fn validated_body(data: &[u8]) {
     };
     let json = serde_json::json!({ "event": "sendMessage", "data": body }).to_string();
     fuzzed().harness.json_frame("/chat", json.as_bytes());
-    let packet = format!(
-        "42/chat,1{}",
-        serde_json::json!(["sendMessage", body])
-    );
+    let packet = format!("42/chat,1{}", serde_json::json!(["sendMessage", body]));
     fuzzed()
         .harness
         .socketio_session(&[Frame::Text("40/chat,"), Frame::Text(&packet)]);
