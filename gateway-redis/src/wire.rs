@@ -134,10 +134,20 @@ pub(crate) fn to_msgpack(value: &Pack) -> Vec<u8> {
     out
 }
 
+/// How deep a message's values may nest, as serde_json's recursion limit: rmpv's own (1024)
+/// would let a message take [`pack_to_json`]'s recursion deep enough to overflow a thread's
+/// stack in a debug build.
+const MAX_DEPTH: usize = 128;
+
+/// One msgpack value, nested at most [`MAX_DEPTH`] deep.
+fn read_msgpack(bytes: &[u8]) -> Result<Pack, WireError> {
+    rmpv::decode::read_value_with_max_depth(&mut &bytes[..], MAX_DEPTH)
+        .map_err(|e| malformed(e.to_string()))
+}
+
 /// Decodes a broadcast published by any instance (Node's or ours).
 pub(crate) fn decode_broadcast(bytes: &[u8]) -> Result<RemoteBroadcast, WireError> {
-    let message =
-        rmpv::decode::read_value(&mut &bytes[..]).map_err(|e| malformed(e.to_string()))?;
+    let message = read_msgpack(bytes)?;
     let Pack::Array(parts) = message else {
         return Err(malformed("broadcast is not an array"));
     };
@@ -226,7 +236,7 @@ pub(crate) fn decode_body(
     if bytes.first() == Some(&b'{') {
         return serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()));
     }
-    let pack = rmpv::decode::read_value(&mut &bytes[..]).map_err(|e| malformed(e.to_string()))?;
+    let pack = read_msgpack(bytes)?;
     Ok(pack_to_json(pack, attachments))
 }
 
@@ -391,6 +401,21 @@ mod tests {
             decoded.payload.args(),
             &[serde_json::json!({"a": 1.5, "u": null, "n": -3})]
         );
+    }
+
+    #[test]
+    fn deeply_nested_values_are_refused_not_recursed_into() {
+        // [uid, {type: 2, data: ["ev", [[[…1,000 deep…]]]], nsp: "/"}, {}]
+        let mut bytes = vec![0x93, 0xa1, b'u', 0x83, 0xa4];
+        bytes.extend_from_slice(b"type");
+        bytes.extend_from_slice(&[0x02, 0xa4]);
+        bytes.extend_from_slice(b"data");
+        bytes.extend_from_slice(&[0x92, 0xa2, b'e', b'v']);
+        bytes.extend(std::iter::repeat_n(0x91, 1000));
+        bytes.push(0xc0);
+        bytes.extend_from_slice(&[0xa3, b'n', b's', b'p', 0xa1, b'/', 0x80]);
+        assert!(decode_broadcast(&bytes).is_err());
+        assert!(decode_body(&bytes, None).is_err());
     }
 
     #[test]

@@ -85,3 +85,25 @@ fn redis_inbound_corpus() {
 fn validated_body_corpus() {
     replay("validated_body", harness::validated_body);
 }
+
+/// Found replaying the `redis_inbound` corpus in a debug build: a broadcast whose data nests
+/// arrays 1,000 deep overflowed a test thread's stack (rmpv accepted 1,024 levels and the
+/// conversion to JSON recursed as deep). Values nest at most 128 levels now, as in JSON.
+#[test]
+fn redis_inbound_deeply_nested_broadcast() {
+    let mut message = vec![0x93, 0xa1, b'u', 0x83, 0xa4];
+    message.extend_from_slice(b"type");
+    message.extend_from_slice(&[0x02, 0xa4]);
+    message.extend_from_slice(b"data");
+    message.extend_from_slice(&[0x92, 0xa2, b'e', b'v']);
+    message.extend(std::iter::repeat_n(0x91, 1000));
+    message.push(0xc0);
+    message.extend_from_slice(&[0xa3, b'n', b's', b'p', 0xa5]);
+    message.extend_from_slice(b"/chat");
+    message.push(0x80);
+    for kind in 0..4u8 {
+        let mut data = vec![kind];
+        data.extend_from_slice(&message);
+        harness::redis_inbound(&data);
+    }
+}
