@@ -74,19 +74,23 @@ pub(crate) enum Target {
 /// Whose `req` is, or `None` when it is not the gateways' (it goes to the fallback). At a
 /// gateway's path only an upgrade is theirs: a plain request falls through, as in NestJS, where
 /// no HTTP route serves it.
-pub(crate) fn target<B>(req: &Request<B>, routes: &Endpoints, shared: &Runtime) -> Option<Target> {
+pub(crate) fn target<B>(
+    req: &Request<B>,
+    endpoints: &Endpoints,
+    shared: &Runtime,
+) -> Option<Target> {
     let path = req.uri().path();
     let at = |endpoint: &str| path == endpoint || Some(path) == endpoint.strip_suffix('/');
     if at(&shared.config.socketio_path) {
         return Some(Target::EngineIo(Protocol::SocketIo(
-            routes.by_namespace.clone(),
+            endpoints.by_namespace.clone(),
         )));
     }
     #[cfg(feature = "conformance")]
     if shared.config.engine_io_echo_path.as_deref().is_some_and(at) {
         return Some(Target::EngineIo(Protocol::Echo));
     }
-    let ns = routes.by_path.get(path)?;
+    let ns = endpoints.by_path.get(path)?;
     match websocket_key(req) {
         Err(NotAnUpgrade::Plain) => None,
         key => Some(Target::Gateway(ns.clone(), key)),

@@ -32,7 +32,7 @@ pub struct Gateways {
     pub(crate) shared: Arc<Runtime>,
     namespaces: Arc<[Arc<NamespaceState>]>,
     /// What each port serves; port 0 is the main one.
-    routes: Arc<HashMap<u16, Arc<Endpoints>>>,
+    endpoints: Arc<HashMap<u16, Arc<Endpoints>>>,
 }
 
 impl GatewayApp {
@@ -71,7 +71,7 @@ impl Gateways {
             by_path.insert(ns.options().path().to_owned(), ns.clone());
             by_namespace.insert(ns.name().to_owned(), ns.clone());
         }
-        let routes = tables
+        let endpoints = tables
             .into_iter()
             .map(|(port, (by_path, mut by_namespace))| {
                 add_main_namespace(&mut by_namespace, &shared);
@@ -81,7 +81,7 @@ impl Gateways {
         Self {
             shared,
             namespaces: namespaces.into(),
-            routes: Arc::new(routes),
+            endpoints: Arc::new(endpoints),
         }
     }
 
@@ -127,13 +127,13 @@ impl Gateways {
     /// # }
     /// ```
     pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
-        self.routes.keys().copied()
+        self.endpoints.keys().copied()
     }
 
     /// What the gateways serve at `port` (0: the main port).
     #[cfg(feature = "fuzzing")]
     pub(crate) fn endpoints(&self, port: u16) -> Option<Arc<Endpoints>> {
-        self.routes.get(&port).cloned()
+        self.endpoints.get(&port).cloned()
     }
 
     /// A tower service for the gateways without a declared port: WebSocket upgrades at their
@@ -159,8 +159,8 @@ impl Gateways {
     /// # }
     /// ```
     pub fn service_for_port(&self, port: u16) -> Option<GatewayService> {
-        let routes = self.routes.get(&port)?.clone();
-        Some(GatewayService::new(routes, self.shared.clone()))
+        let endpoints = self.endpoints.get(&port)?.clone();
+        Some(GatewayService::new(endpoints, self.shared.clone()))
     }
 
     /// A tower layer that serves the gateways without a declared port and hands every other

@@ -39,7 +39,7 @@ use crate::runtime::Runtime;
 /// [`Gateways::service`]: crate::Gateways::service
 #[derive(Clone)]
 pub struct GatewayService<F = NotFound> {
-    routes: Arc<Endpoints>,
+    endpoints: Arc<Endpoints>,
     shared: Arc<Runtime>,
     fallback: F,
     /// The client's address, when the server that owns the connection says it up front.
@@ -47,9 +47,9 @@ pub struct GatewayService<F = NotFound> {
 }
 
 impl GatewayService {
-    pub(crate) fn new(routes: Arc<Endpoints>, shared: Arc<Runtime>) -> Self {
+    pub(crate) fn new(endpoints: Arc<Endpoints>, shared: Arc<Runtime>) -> Self {
         Self {
-            routes,
+            endpoints,
             shared,
             fallback: NotFound,
             peer: None,
@@ -59,7 +59,7 @@ impl GatewayService {
     /// This service with `fallback` for the requests that are not the gateways'.
     pub(crate) fn with_fallback<G>(self, fallback: G) -> GatewayService<G> {
         GatewayService {
-            routes: self.routes,
+            endpoints: self.endpoints,
             shared: self.shared,
             fallback,
             peer: self.peer,
@@ -80,7 +80,7 @@ impl<F: Clone> GatewayService<F> {
 impl<F> std::fmt::Debug for GatewayService<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayService")
-            .field("paths", &self.routes.by_path.keys().collect::<Vec<_>>())
+            .field("paths", &self.endpoints.by_path.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -101,7 +101,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        match accept::target(&req, &self.routes, &self.shared) {
+        match accept::target(&req, &self.endpoints, &self.shared) {
             Some(target) => ResponseFuture {
                 answer: Answer::Gateways {
                     future: {
@@ -206,7 +206,7 @@ impl<S> Layer<S> for GatewayLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         GatewayService {
-            routes: self.service.routes.clone(),
+            endpoints: self.service.endpoints.clone(),
             shared: self.service.shared.clone(),
             fallback: inner,
             peer: None,
