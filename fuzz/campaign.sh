@@ -11,7 +11,8 @@ cargo +nightly fuzz build -s none >/dev/null 2>&1 || { echo "build failed"; exit
 run() {
   local t=$1
   local start=$(date +%s)
-  ./target/x86_64-unknown-linux-gnu/release/$t corpus/$t -runs="$RUNS" -timeout=10 \
+  mkdir -p corpus/$t
+  ./target/x86_64-unknown-linux-gnu/release/$t corpus/$t seeds/$t -runs="$RUNS" -timeout=10 \
     -rss_limit_mb=2048 -artifact_prefix=artifacts/$t- -print_final_stats=1 > logs/$t.log 2>&1
   local rc=$?
   echo "$t rc=$rc seconds=$(( $(date +%s) - start )) $(grep -E '^Done|stat::number_of_executed_units' logs/$t.log | tr '\n' ' ')" >> logs/summary.txt

@@ -7,7 +7,7 @@
 It runs the repository's own end-to-end flows with the real npm clients (`ws`,
 `socket.io-client` over every transport) through a recording TCP proxy, and a mixed cluster
 (the `redis_cluster` example and Node socket.io with @socket.io/redis-adapter, driven by
-tests/node/redis_capture.mjs) on a redis-server it watches with PSUBSCRIBE. From the recorded bytes it writes, under fuzz/corpus/<target>/:
+tests/node/redis_capture.mjs) on a redis-server it watches with PSUBSCRIBE. From the recorded bytes it writes, under fuzz/seeds/<target>/:
 
 - json_envelope: every JSON-format WebSocket frame a client sent;
 - socketio_packets: each Socket.IO WebSocket connection's frames, in order (`\\n\\0` between
@@ -34,7 +34,7 @@ FUZZ = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(FUZZ)
 EXAMPLES = os.path.join(ROOT, "target", "debug", "examples")
 NODE = os.path.join(ROOT, "tests", "node")
-CORPUS = os.path.join(FUZZ, "corpus")
+SEEDS = os.path.join(FUZZ, "seeds")
 SEP = b"\n\0"
 
 
@@ -185,7 +185,7 @@ class Corpus:
     def add(self, target, content):
         if not content:
             return
-        folder = os.path.join(CORPUS, target)
+        folder = os.path.join(SEEDS, target)
         os.makedirs(folder, exist_ok=True)
         name = hashlib.sha1(content).hexdigest()
         path = os.path.join(folder, name)

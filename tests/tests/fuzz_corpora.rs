@@ -1,7 +1,8 @@
-//! Every committed fuzz corpus (fuzz/corpus/<target>/), replayed through the fuzz targets' own
-//! entry points (fuzz/src/lib.rs, compiled in here), so CI keeps what the fuzzer found: a
-//! crash or panic on any input fails this test. Inputs that once crashed a target are named
-//! regression tests below.
+//! Every committed fuzz corpus (fuzz/corpus/<target>/) and the seeds captured from real clients
+//! (fuzz/seeds/<target>/), replayed through the fuzz targets' own entry points
+//! (fuzz/src/lib.rs, compiled in here), so CI keeps what the fuzzer found: a crash or panic on
+//! any input fails this test. Inputs that once crashed a target are named regression tests
+//! below.
 
 #[path = "../../fuzz/src/lib.rs"]
 #[allow(missing_docs, dead_code)]
@@ -30,12 +31,15 @@ fn count_panics() {
 /// Replays every input of `target`'s corpus through `run`; returns how many there were.
 fn replay(target: &str, run: fn(&[u8])) -> usize {
     count_panics();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
+    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut inputs: Vec<PathBuf> = ["corpus", "seeds"]
+        .iter()
+        .flat_map(|kind| {
+            let dir = fuzz.join(kind).join(target);
+            std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|entry| entry.unwrap().path())
+        })
         .filter(|path| path.is_file())
         .collect();
     inputs.sort();
