@@ -73,8 +73,7 @@ pub async fn soak(opts: &Opts) -> io::Result<Value> {
             subscribers.push((instance, conn));
         }
     }
-    let received: Vec<Arc<Mutex<Vec<u64>>>> =
-        subscribers.iter().map(|_| Arc::default()).collect();
+    let received: Vec<Arc<Mutex<Vec<u64>>>> = subscribers.iter().map(|_| Arc::default()).collect();
     let done = Arc::new(AtomicBool::new(false));
     let mut listening = Vec::new();
     for ((_, mut conn), seen) in subscribers.into_iter().zip(received.iter().cloned()) {
@@ -159,7 +158,11 @@ pub async fn soak(opts: &Opts) -> io::Result<Value> {
                 abuse(&url, format, kind, &counts).await;
             } else {
                 let ok = patiently(churn_once(&url, format)).await.is_ok();
-                let counter = if ok { &counts.churn_ok } else { &counts.churn_failed };
+                let counter = if ok {
+                    &counts.churn_ok
+                } else {
+                    &counts.churn_failed
+                };
                 counter.fetch_add(1, Relaxed);
             }
         }));
@@ -256,7 +259,10 @@ async fn abuse(url: &str, format: Format, kind: u64, counts: &Counts) {
         }
         1 => {
             // Over the 1,000,000-byte message limit: the server closes the connection (1009).
-            let big = format!("{{\"event\":\"echo\",\"data\":\"{}\"}}", "x".repeat(1_100_000));
+            let big = format!(
+                "{{\"event\":\"echo\",\"data\":\"{}\"}}",
+                "x".repeat(1_100_000)
+            );
             let _ = conn.send(big).await;
             let closed = tokio::time::timeout(PATIENCE, async {
                 loop {
