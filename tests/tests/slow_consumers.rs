@@ -173,8 +173,9 @@ async fn stalled_clients_are_disconnected_and_the_room_keeps_every_broadcast(
     let addr = server.local_addr();
     let room: Namespace = server.namespace("/").unwrap();
 
-    let (mut seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
-    let (mut seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
+    let (seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
+    let (seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
+    let mut seen = [seen_a, seen_b];
     let mut stalled = member(addr, format, true).await; // never read again until the end
     assert_eq!(room.room_size("room"), 3);
 
@@ -192,12 +193,7 @@ async fn stalled_clients_are_disconnected_and_the_room_keeps_every_broadcast(
         );
         // The healthy members read at their pace: never more than 8 broadcasts ahead of them
         // (under either bound), so only the stalled one reaches it.
-        for seen in [&mut seen_a, &mut seen_b] {
-            tokio::time::timeout(PATIENCE, seen.wait_for(|&n| n + 8 > sent))
-                .await
-                .expect("a healthy member keeps reading")
-                .expect("a healthy member is still reading");
-        }
+        keeping_up(&mut seen, |n| n + 8 > sent).await;
         broadcast(sent);
         sent += 1;
     }
@@ -308,6 +304,58 @@ fn read_with_gaps(mut ws: Ws, format: Format) -> tokio::task::JoinHandle<u64> {
     })
 }
 
+/// A room of two members reading everything and one that stopped reading.
+struct StalledRoom {
+    server: gateway_tests::TestServer,
+    room: Namespace,
+    /// How many broadcasts each healthy member has read so far.
+    seen: [watch::Receiver<u64>; 2],
+    /// Each healthy member's count of broadcasts, once it has read the final one.
+    healthy: [tokio::task::JoinHandle<u64>; 2],
+    stalled: Ws,
+}
+
+/// `gateway` at the byte bound, pinging rarely (a ping in a queue would make it not empty),
+/// with three members of its room over `format`.
+async fn stalled_room(gateway: impl gateway_core::Gateway, format: Format) -> StalledRoom {
+    let server = serve(
+        Bound::Bytes
+            .app(GatewayApp::builder())
+            .with_ping_interval(std::time::Duration::from_secs(300))
+            .gateway(gateway),
+    )
+    .await;
+    let addr = server.local_addr();
+    let room = server.namespace("/").unwrap();
+    let (seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
+    let (seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
+    let stalled = member(addr, format, true).await;
+    StalledRoom {
+        server,
+        room,
+        seen: [seen_a, seen_b],
+        healthy: [healthy_a, healthy_b],
+        stalled,
+    }
+}
+
+/// Waits until every healthy member's count of broadcasts read satisfies `caught_up`.
+async fn keeping_up(seen: &mut [watch::Receiver<u64>; 2], caught_up: impl Fn(u64) -> bool) {
+    for seen in seen.iter_mut() {
+        tokio::time::timeout(PATIENCE, seen.wait_for(|&n| caught_up(n)))
+            .await
+            .expect("a healthy member keeps reading")
+            .expect("a healthy member is still reading");
+    }
+}
+
+/// The healthy members hung up once done; nobody was disconnected for its queue.
+fn assert_no_slow_consumer(reasons: &mut mpsc::UnboundedReceiver<DisconnectReason>) {
+    while let Ok(reason) = reasons.try_recv() {
+        assert_ne!(reason, DisconnectReason::SlowConsumer);
+    }
+}
+
 /// How many times a stalled client must have been skipped before the test looks at the end.
 const SKIPS: usize = 20;
 
@@ -316,18 +364,13 @@ const SKIPS: usize = 20;
 /// was queued, in order, and what comes after.
 async fn a_full_queue_drops_the_newest(format: Format) {
     let (disconnects, mut reasons) = mpsc::unbounded_channel();
-    let server = serve(
-        Bound::Bytes
-            .app(GatewayApp::builder())
-            .with_ping_interval(std::time::Duration::from_secs(300))
-            .gateway(DroppingRoom { disconnects }),
-    )
-    .await;
-    let addr = server.local_addr();
-    let room: Namespace = server.namespace("/").unwrap();
-    let (mut seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
-    let (mut seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
-    let stalled = member(addr, format, true).await;
+    let StalledRoom {
+        server,
+        room,
+        mut seen,
+        healthy: [healthy_a, healthy_b],
+        stalled,
+    } = stalled_room(DroppingRoom { disconnects }, format).await;
 
     let blob = "x".repeat(Bound::Bytes.payload());
     let (mut sent, mut skips) = (0u64, 0);
@@ -336,12 +379,7 @@ async fn a_full_queue_drops_the_newest(format: Format) {
             (sent as usize) < MAX_BROADCASTS,
             "the stalled client's queue never filled"
         );
-        for seen in [&mut seen_a, &mut seen_b] {
-            tokio::time::timeout(PATIENCE, seen.wait_for(|&n| n + 8 > sent))
-                .await
-                .expect("a healthy member keeps reading")
-                .expect("a healthy member is still reading");
-        }
+        keeping_up(&mut seen, |n| n + 8 > sent).await;
         let reached = room
             .to("room")
             .emit("bcast", &json!({ "seq": sent, "blob": blob }))
@@ -387,10 +425,7 @@ async fn a_full_queue_drops_the_newest(format: Format) {
         .expect("the stalled client reads to the end")
         .unwrap();
     assert!(arrived < sent, "{arrived} of {sent}: some were dropped");
-    // The healthy members hung up once done; nobody was disconnected for its queue.
-    while let Ok(reason) = reasons.try_recv() {
-        assert_ne!(reason, DisconnectReason::SlowConsumer);
-    }
+    assert_no_slow_consumer(&mut reasons);
     server.shutdown().await;
 }
 
@@ -408,18 +443,13 @@ async fn a_socketio_gateway_that_drops_the_newest_keeps_a_stalled_client() {
 /// connected under the default policy; clients that keep up get every one.
 async fn volatile_broadcasts_skip_a_busy_client(format: Format) {
     let (disconnects, mut reasons) = mpsc::unbounded_channel();
-    let server = serve(
-        Bound::Bytes
-            .app(GatewayApp::builder())
-            .with_ping_interval(std::time::Duration::from_secs(300))
-            .gateway(Room { disconnects }),
-    )
-    .await;
-    let addr = server.local_addr();
-    let room: Namespace = server.namespace("/").unwrap();
-    let (mut seen_a, healthy_a) = read_all(member(addr, format, false).await, format);
-    let (mut seen_b, healthy_b) = read_all(member(addr, format, false).await, format);
-    let stalled = member(addr, format, true).await;
+    let StalledRoom {
+        server,
+        room,
+        mut seen,
+        healthy: [healthy_a, healthy_b],
+        stalled,
+    } = stalled_room(Room { disconnects }, format).await;
 
     let blob = "x".repeat(Bound::Bytes.payload());
     let (mut sent, mut skips) = (0u64, 0);
@@ -429,12 +459,7 @@ async fn volatile_broadcasts_skip_a_busy_client(format: Format) {
             "the stalled client was never skipped"
         );
         // In lockstep: the healthy members have read everything, so their queues are empty.
-        for seen in [&mut seen_a, &mut seen_b] {
-            tokio::time::timeout(PATIENCE, seen.wait_for(|&n| n == sent))
-                .await
-                .expect("a healthy member keeps reading")
-                .expect("a healthy member is still reading");
-        }
+        keeping_up(&mut seen, |n| n == sent).await;
         let reached = room
             .to("room")
             .volatile()
@@ -461,10 +486,7 @@ async fn volatile_broadcasts_skip_a_busy_client(format: Format) {
         .expect("the stalled client reads to the end")
         .unwrap();
     assert!(arrived < sent, "{arrived} of {sent}: some were skipped");
-    // The healthy members hung up once done; nobody was disconnected for its queue.
-    while let Ok(reason) = reasons.try_recv() {
-        assert_ne!(reason, DisconnectReason::SlowConsumer);
-    }
+    assert_no_slow_consumer(&mut reasons);
     server.shutdown().await;
 }
 
