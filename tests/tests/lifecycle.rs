@@ -244,6 +244,15 @@ async fn next_leaving(rx: &mut mpsc::UnboundedReceiver<Leaving>) -> Leaving {
         .expect("the gateway is alive")
 }
 
+/// The two hooks ran, in order: the rooms were still joined in the first, left in the second.
+async fn assert_left_the_lobby(leaving: &mut mpsc::UnboundedReceiver<Leaving>) {
+    assert_eq!(
+        next_leaving(leaving).await,
+        Leaving::Disconnecting(vec!["lobby".into()])
+    );
+    assert_eq!(next_leaving(leaving).await, Leaving::Disconnected(vec![]));
+}
+
 #[tokio::test]
 async fn handle_disconnecting_still_sees_the_rooms_over_both_formats() {
     let (seen, mut leaving) = mpsc::unbounded_channel();
@@ -253,14 +262,7 @@ async fn handle_disconnecting_still_sees_the_rooms_over_both_formats() {
     json_client.emit("join", ()).await;
     assert_eq!(json_client.recv().await, json!("joined"));
     json_client.close().await;
-    assert_eq!(
-        next_leaving(&mut leaving).await,
-        Leaving::Disconnecting(vec!["lobby".into()])
-    );
-    assert_eq!(
-        next_leaving(&mut leaving).await,
-        Leaving::Disconnected(vec![])
-    );
+    assert_left_the_lobby(&mut leaving).await;
 
     let addr = server.local_addr();
     let mut sio = gateway_tests::eio::open(addr, "/socket.io/?EIO=4&transport=websocket").await;
@@ -279,13 +281,6 @@ async fn handle_disconnecting_still_sees_the_rooms_over_both_formats() {
         r#"43/leaving,1["joined"]"#
     );
     gateway_tests::eio::send(&mut sio, "41/leaving,").await;
-    assert_eq!(
-        next_leaving(&mut leaving).await,
-        Leaving::Disconnecting(vec!["lobby".into()])
-    );
-    assert_eq!(
-        next_leaving(&mut leaving).await,
-        Leaving::Disconnected(vec![])
-    );
+    assert_left_the_lobby(&mut leaving).await;
     server.shutdown().await;
 }
