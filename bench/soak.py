@@ -30,6 +30,8 @@ import threading
 import time
 import urllib.request
 
+from run import free_port
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 SERVER = os.path.join(ROOT, "target", "release", "examples", "bench_server")
@@ -37,12 +39,6 @@ LOADGEN = os.path.join(BENCH, "target", "release", "loadgen")
 # A broadcast published this long after Redis came back may still miss the other instance:
 # the adapters reconnect with backoff (up to 5 s) and resubscribe.
 RECONNECT_GRACE_MS = 10_000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, timeout=60):
