@@ -119,7 +119,9 @@ async fn join(mut conn: Conn) -> io::Result<Conn> {
 }
 
 /// `future`, or an error if the server does not answer within [`PATIENCE`].
-async fn patiently<T>(future: impl std::future::Future<Output = io::Result<T>>) -> io::Result<T> {
+pub(crate) async fn patiently<T>(
+    future: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
     tokio::time::timeout(PATIENCE, future)
         .await
         .map_err(|_| io::Error::other(format!("no answer within {PATIENCE:?}")))?
@@ -134,7 +136,7 @@ fn echo_data(opts: &Opts) -> String {
 }
 
 /// How long anything the server owes us may take before the run fails.
-const PATIENCE: Duration = Duration::from_secs(20);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
 const WARMUP: u8 = 0;
 const MEASURE: u8 = 1;

@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::conn::{broadcast_stamp, Conn, Format};
+use crate::scenarios::{patiently, PATIENCE};
 use crate::Opts;
 
 /// Broadcasts per second from the publisher.
@@ -30,8 +31,6 @@ const PUBLISH_RATE: u64 = 20;
 const ABUSIVE_EVERY: u64 = 100;
 /// How long a slow abusive client holds its connection without reading.
 const SLOW_HOLD: Duration = Duration::from_secs(20);
-/// How long every step of a healthy client may take.
-const PATIENCE: Duration = Duration::from_secs(20);
 
 #[derive(Default)]
 struct Counts {
@@ -50,12 +49,6 @@ fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-async fn patiently<T>(future: impl std::future::Future<Output = io::Result<T>>) -> io::Result<T> {
-    tokio::time::timeout(PATIENCE, future)
-        .await
-        .map_err(|_| io::Error::other("timed out"))?
 }
 
 pub async fn soak(opts: &Opts) -> io::Result<Value> {
@@ -146,14 +139,14 @@ pub async fn soak(opts: &Opts) -> io::Result<Value> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = std::time::Instant::now();
     let mut n = 0u64;
-    let churners = tokio_util_tracker();
+    let mut churners = Vec::new();
     while started.elapsed() < opts.duration {
         tick.tick().await;
         let url = urls[(n % urls.len() as u64) as usize].clone();
         let counts = counts.clone();
         let abusive = n % ABUSIVE_EVERY == ABUSIVE_EVERY - 1;
         let kind = (n / ABUSIVE_EVERY) % 3;
-        churners.lock().unwrap().push(tokio::spawn(async move {
+        churners.push(tokio::spawn(async move {
             if abusive {
                 abuse(&url, format, kind, &counts).await;
             } else {
@@ -168,7 +161,7 @@ pub async fn soak(opts: &Opts) -> io::Result<Value> {
         }));
         n += 1;
         // Finished churners are let go, so their handles do not pile up.
-        churners.lock().unwrap().retain(|task| !task.is_finished());
+        churners.retain(|task: &tokio::task::JoinHandle<()>| !task.is_finished());
     }
 
     stop.store(true, Relaxed);
@@ -176,8 +169,7 @@ pub async fn soak(opts: &Opts) -> io::Result<Value> {
     for task in echoing {
         let _ = task.await;
     }
-    let pending: Vec<_> = std::mem::take(&mut *churners.lock().unwrap());
-    for task in pending {
+    for task in churners {
         let _ = task.await;
     }
     // What was published has had time to arrive.
@@ -222,10 +214,6 @@ fn format_tag(format: Format) -> u64 {
         Format::Json => 0,
         Format::Sio => 1,
     }
-}
-
-fn tokio_util_tracker() -> Mutex<Vec<tokio::task::JoinHandle<()>>> {
-    Mutex::new(Vec::new())
 }
 
 /// One healthy churn connection: connect, join, echo, leave.
