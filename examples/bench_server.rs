@@ -5,7 +5,8 @@
 //! gateways are layered in front of an axum `Router` (one `GET /health` route) served by
 //! `axum::serve`, instead of `listen()`. With `--routes`, the same `Router` is served by
 //! `listen()` beside the gateways (`GatewayApp::with_routes`), with `GET /stats` (the
-//! registry's socket and room counts, for `bench/soak.py`). Prints `listening on 127.0.0.1:PORT` once it accepts
+//! registry's socket and room counts, for `bench/soak.py`). With `--jwt SECRET`, every client
+//! needs an HS256 token signed with SECRET (the reconnect storm's JWT variant). Prints `listening on 127.0.0.1:PORT` once it accepts
 //! connections.
 
 use std::io::Write;
@@ -17,12 +18,15 @@ use gateway_redis::RedisAdapter;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = port_from_args(3000)?;
-    let mut app = GatewayApp::builder().gateway(BenchGateway);
+    let gateway = match arg_after("--jwt") {
+        Some(secret) => BenchGateway::with_jwt(&secret),
+        None => BenchGateway::default(),
+    };
+    let mut app = GatewayApp::builder().gateway(gateway);
     if let Ok(size) = std::env::var("READ_BUFFER_SIZE") {
         app = app.with_read_buffer_size(size.parse()?);
     }
-    let mut args = std::env::args().skip_while(|arg| arg != "--redis").skip(1);
-    if let Some(url) = args.next() {
+    if let Some(url) = arg_after("--redis") {
         app = app.with_adapter(RedisAdapter::new(&url)?.with_required_at_startup(true));
     }
     let mut app = app.build()?;
@@ -51,6 +55,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::io::stdout().flush()?;
     server.shutdown_on(stop).await;
     Ok(())
+}
+
+/// The argument after `flag`, if given.
+fn arg_after(flag: &str) -> Option<String> {
+    std::env::args().skip_while(|arg| arg != flag).nth(1)
 }
 
 /// `GET /stats`: what the registry holds (`{"sockets":N,"rooms":N}`), for the soak test.

@@ -6,23 +6,55 @@
 //! - `broadcast` with data D emits `bcast` with D to room `bench`, then replies `"ok"`.
 //!
 //! A connection guard runs at every handshake (it refuses a `?banned` query), so the
-//! connection-setup scenario measures handshake + connection guard + room join.
+//! connection-setup scenario measures handshake + connection guard + room join. With
+//! [`BenchGateway::with_jwt`], a JWT guard (HS256, the token from the Socket.IO CONNECT's
+//! `auth.token`, `Authorization: Bearer` or `?token=`) runs after it, for the reconnect storm.
 //!
 //! For the enhancer-cost scenario, `echoDto` echoes a `{"text": …}` object through a typed
 //! body, and `echoEnhanced` does the same behind a guard, the validation pipe and an
 //! interceptor.
 
+use gateway_core::jwt::JwtAuthGuard;
 use gateway_core::pipeline::{
-    connection_guard_fn, guard_fn, interceptor_fn, ConnectionContext, ExecutionContext, Next,
+    guard_fn, interceptor_fn, ConnectionContext, ConnectionGuard, ExecutionContext, Next,
 };
 use gateway_core::validation::ValidationPipe;
-use gateway_core::{gateway, Message, MessageBody, Namespace, Reply, Socket};
+use gateway_core::{gateway, Message, MessageBody, Namespace, Reply, Socket, WsException};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 /// The benchmark gateway.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct BenchGateway;
+#[derive(Debug, Default, Clone)]
+pub struct BenchGateway {
+    auth: Option<JwtAuthGuard>,
+}
+
+impl BenchGateway {
+    /// The gateway with a JWT connection guard: every client needs an HS256 token signed with
+    /// `secret`.
+    pub fn with_jwt(secret: &str) -> Self {
+        Self {
+            auth: Some(JwtAuthGuard::hs256(secret)),
+        }
+    }
+}
+
+/// The bench gateway's connection guard: refuses a `?banned` query, then checks the token when
+/// the gateway has a JWT guard.
+#[derive(Debug, Clone)]
+struct BenchConnectionGuard(Option<JwtAuthGuard>);
+
+impl ConnectionGuard for BenchConnectionGuard {
+    async fn can_connect(&self, cx: &ConnectionContext) -> Result<bool, WsException> {
+        if cx.handshake().query("banned").is_some() {
+            return Ok(false);
+        }
+        match &self.0 {
+            Some(auth) => auth.can_connect(cx).await,
+            None => Ok(true),
+        }
+    }
+}
 
 /// The body of `echoDto` and `echoEnhanced`.
 #[derive(Debug, Serialize, Deserialize, Validate)]
@@ -33,9 +65,7 @@ pub struct EchoDto {
 }
 
 #[gateway(namespace = "/")]
-#[use_connection_guards(connection_guard_fn(|cx: ConnectionContext| async move {
-    cx.handshake().query("banned").is_none()
-}))]
+#[use_connection_guards(BenchConnectionGuard(self.auth.clone()))]
 impl BenchGateway {
     /// Passes the data's JSON text back as is, never parsed: what the bare peer does too. (A
     /// typed body costs a parse and a serialization: see `echoDto`.)

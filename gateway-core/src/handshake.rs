@@ -52,7 +52,6 @@ impl Handshake {
         remote_addr: SocketAddr,
         client_ip: IpAddr,
     ) -> Self {
-        let (uri, headers) = detached(uri, headers);
         let query = uri
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
@@ -255,13 +254,14 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
-/// Copies of `uri` and `headers` that own their bytes. hyper parses a request without copying:
+/// `req` with a URI and headers that own their bytes. hyper parses a request without copying:
 /// its URI and headers are slices of the connection's 8 KiB read buffer, which a socket keeping
-/// them would keep alive for as long as it is connected.
-fn detached(uri: Uri, headers: HeaderMap) -> (Uri, HeaderMap) {
-    let uri = Uri::try_from(uri.to_string()).unwrap_or(uri);
-    let mut owned = HeaderMap::with_capacity(headers.len());
-    for (name, value) in &headers {
+/// them (in its [`Handshake`]) would keep alive for as long as it is connected.
+pub(crate) fn detached<B>(req: http::Request<B>) -> http::Request<B> {
+    let (mut parts, body) = req.into_parts();
+    parts.uri = Uri::try_from(parts.uri.to_string()).unwrap_or(parts.uri);
+    let mut owned = HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
         let name = http::HeaderName::from_bytes(name.as_str().as_bytes());
         let copy = http::HeaderValue::from_bytes(value.as_bytes());
         if let (Ok(name), Ok(mut copy)) = (name, copy) {
@@ -269,7 +269,8 @@ fn detached(uri: Uri, headers: HeaderMap) -> (Uri, HeaderMap) {
             owned.append(name, copy);
         }
     }
-    (uri, owned)
+    parts.headers = owned;
+    http::Request::from_parts(parts, body)
 }
 
 #[cfg(test)]

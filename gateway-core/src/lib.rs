@@ -116,9 +116,12 @@ struct ReadmeDoctests;
 // One message, from accept to write; each module only uses those after it on this path (and
 // the leaves: runtime, registry, protocol, outbox):
 //
-//   server (listen: accept loop, hyper)  or  any tower server
+//   server (listen: listener, accept loop) → direct (reads the request head; an upgrade is
+//     answered in the connection's task, anything else goes to hyper over rewind)
+//     or  any tower server
 //   → service (GatewayService: is the request the gateways'?)
-//   → accept (origin, connection guards, 101; Engine.IO's HTTP side) → stream (split)
+//   → accept (origin, connection guards, 101; Engine.IO's HTTP side)
+//   → upgrade (serve the connection after the 101) → stream (split)
 //   → connection (a JSON-format WebSocket)  or  engineio (a session: polling, upgrade, the
 //     Socket.IO namespaces it multiplexes)
 //   → protocol (decode) → dispatch (route → pipeline → handler → reply or exception)
@@ -137,6 +140,7 @@ mod clients;
 mod connection;
 mod connection_rate;
 mod departures;
+mod direct;
 mod disconnect_reason;
 mod dispatch;
 mod emit_error;
@@ -160,6 +164,7 @@ mod http_answer;
 pub mod jwt;
 mod lifecycle;
 mod limits;
+mod listener;
 mod namespace;
 mod outbox;
 mod payload;
@@ -171,6 +176,7 @@ mod recipients;
 mod recovery;
 mod registry;
 mod reply;
+mod rewind;
 mod room;
 mod routes;
 mod runtime;
@@ -181,6 +187,7 @@ mod state;
 mod stream;
 #[cfg(feature = "test-util")]
 pub mod test;
+mod upgrade;
 pub mod validation;
 mod writer;
 mod ws_io;

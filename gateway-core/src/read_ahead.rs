@@ -7,14 +7,18 @@
 //! and idle connections free of read buffers.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// How much tungstenite reads (and zero-fills) at a time once [`ReadAhead`] is underneath.
 pub(crate) const TUNGSTENITE_READ_SIZE: usize = 256;
+
+/// Reads of up to this many bytes go through the stack (the default read size is 4 KiB).
+const STACK_CHUNK: usize = 8 * 1024;
 
 /// Reads up to `chunk` bytes per syscall into a buffer allocated on demand and released as soon
 /// as it is drained and the socket has nothing more.
@@ -54,6 +58,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
             if out.remaining() >= this.chunk {
                 return Pin::new(&mut this.inner).poll_read(cx, out);
             }
+            if this.chunk <= STACK_CHUNK {
+                return this.poll_read_via_stack(cx, out);
+            }
             this.buf.reserve(this.chunk);
             let read = tokio_util::io::poll_read_buf(Pin::new(&mut this.inner), cx, &mut this.buf);
             match read {
@@ -68,6 +75,30 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
         let n = out.remaining().min(this.buf.len());
         out.put_slice(&this.buf[..n]);
         this.buf.advance(n);
+        if this.buf.is_empty() {
+            this.buf = BytesMut::new();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + Unpin> ReadAhead<S> {
+    /// One read of up to `chunk` bytes into the stack: what `out` takes is copied there, only
+    /// the rest is kept on the heap. A message that fits in `out` allocates nothing.
+    fn poll_read_via_stack(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut scratch = [MaybeUninit::<u8>::uninit(); STACK_CHUNK];
+        let mut read = ReadBuf::uninit(&mut scratch[..self.chunk]);
+        ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read))?;
+        let read = read.filled();
+        let n = out.remaining().min(read.len());
+        out.put_slice(&read[..n]);
+        if n < read.len() {
+            self.buf.extend_from_slice(&read[n..]);
+        }
         Poll::Ready(Ok(()))
     }
 }

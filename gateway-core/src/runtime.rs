@@ -26,6 +26,10 @@ pub(crate) struct AppConfig {
     pub(crate) max_header_bytes: usize,
     /// The most headers an HTTP request may have (`listen()`).
     pub(crate) max_headers: usize,
+    /// The `listen(2)` backlog (`listen()`); `None`: the system's bound.
+    pub(crate) listen_backlog: Option<u32>,
+    /// Listeners per port, with `SO_REUSEPORT` when more than one (`listen()`).
+    pub(crate) reuse_port_listeners: usize,
     /// What client addresses may hold at once, and how fast they may connect.
     pub(crate) client_limits: ClientLimits,
     /// Proxies whose `X-Forwarded-For` names the client (none by default).
@@ -56,6 +60,8 @@ impl Default for AppConfig {
             handshake_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             max_headers: 100,
+            listen_backlog: None,
+            reuse_port_listeners: 1,
             client_limits: ClientLimits::default(),
             trusted_proxies: Vec::new(),
             max_attachments: crate::protocol::socketio::MAX_ATTACHMENTS,

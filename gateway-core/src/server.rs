@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tower_service::Service as _;
 
+use crate::direct::{self, HeadLimits};
+use crate::listener;
 use crate::service::GatewayService;
 
 /// hyper's default bound on the headers of a request.
@@ -127,29 +127,29 @@ async fn start(
     mut app: GatewayApp,
     addr: impl tokio::net::ToSocketAddrs,
 ) -> std::io::Result<RunningApp> {
-    let mut listeners = std::mem::take(&mut app.listeners);
+    let mut given = std::mem::take(&mut app.listeners);
     let routes = app.routes.take();
-    let main = TcpListener::bind(addr).await?;
-    let main_addr = main.local_addr()?;
+    let config = app.shared.config.clone();
+    let main = listener::bind(addr, &config).await?;
+    let main_addr = main[0].local_addr()?;
     let mut ports: Vec<u16> = app
         .namespaces
         .iter()
         .map(|ns| ns.options().port())
         .collect();
-    ports.push(0);
     ports.sort_unstable();
     ports.dedup();
-    let mut bound: HashMap<u16, TcpListener> = HashMap::new();
+    let mut bound: HashMap<u16, Vec<TcpListener>> = HashMap::new();
     for port in ports {
-        let listener = if port == 0 {
+        let listeners = if port == 0 {
             continue;
-        } else if let Some(std_listener) = listeners.remove(&port) {
+        } else if let Some(std_listener) = given.remove(&port) {
             std_listener.set_nonblocking(true)?;
-            TcpListener::from_std(std_listener)?
+            vec![TcpListener::from_std(std_listener)?]
         } else {
-            TcpListener::bind((main_addr.ip(), port)).await?
+            listener::bind((main_addr.ip(), port), &config).await?
         };
-        bound.insert(port, listener);
+        bound.insert(port, listeners);
     }
     bound.insert(0, main);
 
@@ -157,19 +157,26 @@ async fn start(
     let stop_accepting = CancellationToken::new();
     let mut addrs = Vec::new();
     let mut accept_loops = Vec::new();
-    for (port, listener) in bound {
+    for (port, listeners) in bound {
         let Some(service) = gateways.service_for_port(port) else {
             continue;
         };
-        addrs.push((port, listener.local_addr()?));
-        let stop = stop_accepting.clone();
-        accept_loops.push(match (&routes, port) {
-            (Some(routes), 0) => {
-                let service = service.with_fallback(routes.clone());
-                tokio::spawn(accept_loop(listener, service, gateways.clone(), stop))
-            }
-            _ => tokio::spawn(accept_loop(listener, service, gateways.clone(), stop)),
-        });
+        addrs.push((port, listeners[0].local_addr()?));
+        for listener in listeners {
+            let stop = stop_accepting.clone();
+            accept_loops.push(match (&routes, port) {
+                (Some(routes), 0) => {
+                    let service = service.clone().with_fallback(routes.clone());
+                    tokio::spawn(accept_loop(listener, service, gateways.clone(), stop))
+                }
+                _ => tokio::spawn(accept_loop(
+                    listener,
+                    service.clone(),
+                    gateways.clone(),
+                    stop,
+                )),
+            });
+        }
     }
     Ok(RunningApp {
         gateways,
@@ -196,9 +203,14 @@ async fn accept_loop<F, B>(
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
+    // Every connection waiting in the backlog is taken in one wakeup: `accept` returns at once
+    // while the listener is ready (tokio yields after its budget of 128).
     loop {
         let (stream, remote) = tokio::select! {
-            _ = stop.cancelled() => return,
+            biased;
+            _ = &mut stopped => return,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
@@ -222,19 +234,11 @@ async fn accept_loop<F, B>(
         if config.max_headers != HYPER_MAX_HEADERS {
             http.max_headers(config.max_headers);
         }
-        tokio::spawn(async move {
-            let service = service_fn(move |req: http::Request<Incoming>| service.clone().call(req));
-            let conn = http
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
+        let limits = HeadLimits {
+            timeout: config.handshake_timeout,
+            max_bytes: config.max_header_bytes,
+            max_headers: config.max_headers,
+        };
+        tokio::spawn(direct::serve(stream, service, http, limits, shutdown));
     }
 }

@@ -15,11 +15,12 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
-use http_body_util::{Either, Full};
+use http_body_util::{Either, Empty, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::accept::{self, BoxError, Endpoints};
+use crate::accept::{self, Answered, BoxError, Endpoints};
+use crate::handshake::detached;
 use crate::http_answer::not_found;
 use crate::runtime::Runtime;
 
@@ -77,6 +78,19 @@ impl<F: Clone> GatewayService<F> {
     }
 }
 
+impl<F> GatewayService<F> {
+    /// The gateways' answer to an upgrade request `listen()` parsed itself, or `None` when the
+    /// request is not theirs.
+    pub(crate) fn answer_direct(
+        &self,
+        req: Request<Empty<Bytes>>,
+    ) -> Option<impl Future<Output = Answered> + Send + 'static> {
+        let target = accept::target(&req, &self.endpoints, &self.shared)?;
+        let peer = self.peer.unwrap_or_else(|| accept::peer_addr(&req));
+        Some(accept::answer(target, req, self.shared.clone(), peer))
+    }
+}
+
 impl<F> std::fmt::Debug for GatewayService<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayService")
@@ -100,13 +114,22 @@ where
         self.fallback.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         match accept::target(&req, &self.endpoints, &self.shared) {
             Some(target) => ResponseFuture {
                 answer: Answer::Gateways {
                     future: {
                         let peer = self.peer.unwrap_or_else(|| accept::peer_addr(&req));
-                        Box::pin(accept::answer(target, req, self.shared.clone(), peer))
+                        let on_upgrade = hyper::upgrade::on(&mut req);
+                        let req = detached(req);
+                        let answer = accept::answer(target, req, self.shared.clone(), peer);
+                        Box::pin(async move {
+                            let answered = answer.await;
+                            if let Some(upgrade) = answered.upgrade {
+                                upgrade.spawn_after(on_upgrade);
+                            }
+                            answered.response
+                        })
                     },
                 },
             },

@@ -17,6 +17,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use crate::read_ahead::ReadAhead;
+use crate::rewind::Rewind;
 
 type Boxed = TokioIo<Upgraded>;
 
@@ -36,11 +37,7 @@ pub(crate) enum StreamWrite {
 /// of up to `read_chunk` bytes.
 pub(crate) fn split(upgraded: Upgraded, read_chunk: usize) -> (ReadAhead<StreamRead>, StreamWrite) {
     match tcp_stream(upgraded) {
-        Ok((tcp, read_past)) => {
-            let (read, write) = tcp.into_split();
-            let read = ReadAhead::with_prefix(StreamRead::Tcp(read), read_past, read_chunk);
-            (read, StreamWrite::Tcp(write))
-        }
+        Ok((tcp, read_past)) => split_tcp(tcp, read_past, read_chunk),
         Err(upgraded) => {
             tracing::trace!("upgraded stream is not a plain TCP stream: split with a lock");
             // `Upgraded` serves its own read-past bytes first.
@@ -52,10 +49,34 @@ pub(crate) fn split(upgraded: Upgraded, read_chunk: usize) -> (ReadAhead<StreamR
     }
 }
 
+/// Splits a TCP stream without a lock; the read half first serves `read_past`.
+pub(crate) fn split_tcp(
+    tcp: TcpStream,
+    read_past: Bytes,
+    read_chunk: usize,
+) -> (ReadAhead<StreamRead>, StreamWrite) {
+    let (read, write) = tcp.into_split();
+    let read = ReadAhead::with_prefix(StreamRead::Tcp(read), read_past, read_chunk);
+    (read, StreamWrite::Tcp(write))
+}
+
 /// The TCP stream under `upgraded` and what hyper read past the request, when it is one.
 fn tcp_stream(upgraded: Upgraded) -> Result<(TcpStream, Bytes), Upgraded> {
     let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => return Ok((parts.io.into_inner(), parts.read_buf)),
+        Err(upgraded) => upgraded,
+    };
+    // listen() hands hyper the stream with what its direct path read put back in front.
+    let upgraded = match upgraded.downcast::<TokioIo<Rewind>>() {
+        Ok(parts) => {
+            let (unread, tcp) = parts.io.into_inner().into_parts();
+            let read_past = if unread.is_empty() {
+                parts.read_buf
+            } else {
+                [unread, parts.read_buf].concat().into()
+            };
+            return Ok((tcp, read_past));
+        }
         Err(upgraded) => upgraded,
     };
     // hyper-util's `auto` builder wraps the stream in a private type it alone can take off.

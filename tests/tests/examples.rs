@@ -285,7 +285,7 @@ async fn bench_gateway_serves_the_benchmark_contract_on_both_formats() {
     use gateway_examples::bench::BenchGateway;
     use gateway_tests::eio;
 
-    let server = serve(GatewayApp::builder().gateway(BenchGateway)).await;
+    let server = serve(GatewayApp::builder().gateway(BenchGateway::default())).await;
     let mut json_client = TestClient::connect(&ws_url(&server, "/")).await;
     json_client.emit("echo", json!({"a": [1, 2]})).await;
     assert_eq!(json_client.recv().await, json!({"a": [1, 2]}));
