@@ -18,15 +18,16 @@ use http_body_util::{Empty, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
 use crate::accept::Answered;
 use crate::rewind::Rewind;
+use crate::runtime::AppConfig;
 use crate::service::GatewayService;
+use crate::upgrade::{Serving, Upgrade};
 
 /// Headers parsed in place; a head with more goes to hyper, which applies the configured bound.
 const MAX_PARSED_HEADERS: usize = 100;
@@ -34,22 +35,53 @@ const MAX_PARSED_HEADERS: usize = 100;
 /// How much of the head is read at a time: a client's upgrade request is a few hundred bytes.
 const HEAD_READ_SIZE: usize = 2048;
 
+/// hyper's default bound on the headers of a request.
+const HYPER_MAX_HEADERS: usize = 100;
+
 /// The bounds on a request head, from the app's limits.
 #[derive(Clone, Copy)]
-pub(crate) struct HeadLimits {
-    pub(crate) timeout: Duration,
-    pub(crate) max_bytes: usize,
-    pub(crate) max_headers: usize,
+struct HeadLimits {
+    timeout: Duration,
+    max_bytes: usize,
+    max_headers: usize,
+}
+
+impl HeadLimits {
+    fn of(config: &AppConfig) -> Self {
+        Self {
+            timeout: config.handshake_timeout,
+            max_bytes: config.max_header_bytes,
+            max_headers: config.max_headers,
+        }
+    }
 }
 
 /// Serves one accepted connection until it ends.
-pub(crate) async fn serve<F, B>(
-    mut stream: TcpStream,
-    service: GatewayService<F>,
-    http: http1::Builder,
-    limits: HeadLimits,
-    shutdown: CancellationToken,
-) where
+pub(crate) async fn serve<F, B>(stream: TcpStream, service: GatewayService<F>)
+where
+    F: tower_service::Service<
+            Request<Incoming>,
+            Response = Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    F::Future: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // Boxed: the task then keeps, for as long as the client is connected, only what serves the
+    // socket, not room for the request's handling (some kilobytes).
+    if let Some(serving) = Box::pin(answer(stream, service)).await {
+        serving.await;
+    }
+}
+
+/// Reads and answers the request. `Some` when it was an upgrade the gateways accepted: the `101`
+/// is written, and what serves the socket is returned. Otherwise hyper has served the
+/// connection, or the client is gone.
+async fn answer<F, B>(mut stream: TcpStream, service: GatewayService<F>) -> Option<Serving>
+where
     F: tower_service::Service<
             Request<Incoming>,
             Response = Response<B>,
@@ -64,39 +96,57 @@ pub(crate) async fn serve<F, B>(
     // A client silent or too slow past the handshake deadline, or gone, is dropped, as hyper's
     // header timeout does. (A shutdown meanwhile is seen once the head is in: the gateways
     // answer 503, hyper closes.)
+    let limits = HeadLimits::of(&service.runtime().config);
     let read = tokio::time::timeout(limits.timeout, read_head(&mut stream, limits)).await;
     let Ok(Ok(Some((read, head)))) = read else {
-        return;
+        return None;
     };
     let mut first = None;
     if let Some((request, head_len)) = head {
         if let Some(answer) = service.answer_direct(request) {
-            let Answered { response, upgrade } = Box::pin(answer).await;
-            match upgrade {
-                Some(upgrade) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
-                    if stream
-                        .write_all(&switching_protocols(&response))
-                        .await
-                        .is_ok()
-                    {
-                        let read_past = Bytes::copy_from_slice(&read[head_len..]);
-                        drop(read);
-                        upgrade.serve_tcp(stream, read_past).await;
-                    }
-                    return;
+            match write_answer(answer.await, &mut stream).await {
+                Written::Upgrade(upgrade) => {
+                    let read_past = Bytes::copy_from_slice(&read[head_len..]);
+                    return Some(upgrade.serve_tcp(stream, read_past));
                 }
-                _ => first = Some(response),
+                Written::Failed => return None,
+                Written::NotAnUpgrade(response) => first = Some(response),
             }
         }
     }
     Box::pin(serve_with_hyper(
         Rewind::new(read.freeze(), stream),
         service,
-        http,
         first,
-        shutdown,
     ))
     .await;
+    None
+}
+
+/// What [`write_answer`] did.
+enum Written {
+    /// Wrote the `101`: the connection is the upgrade's.
+    Upgrade(Upgrade),
+    /// The client went away.
+    Failed,
+    /// Not a `101`: hyper writes this answer.
+    NotAnUpgrade(Response<Full<Bytes>>),
+}
+
+/// Writes a `101` answer; any other goes back for hyper to write.
+async fn write_answer(answered: Answered, stream: &mut TcpStream) -> Written {
+    let Answered { response, upgrade } = answered;
+    match upgrade {
+        Some(upgrade) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            let head = switching_protocols(&response);
+            drop(response);
+            match stream.write_all(&head).await {
+                Ok(()) => Written::Upgrade(upgrade),
+                Err(_) => Written::Failed,
+            }
+        }
+        _ => Written::NotAnUpgrade(response),
+    }
 }
 
 /// Reads until the request head is complete (with the request, when it is an upgrade this path
@@ -220,9 +270,7 @@ fn with_http_date(f: impl FnOnce(&[u8])) {
 async fn serve_with_hyper<F, B>(
     io: Rewind,
     service: GatewayService<F>,
-    http: http1::Builder,
     first: Option<Response<Full<Bytes>>>,
-    shutdown: CancellationToken,
 ) where
     F: tower_service::Service<
             Request<Incoming>,
@@ -235,6 +283,17 @@ async fn serve_with_hyper<F, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let config = &service.runtime().config;
+    let shutdown = service.runtime().shutdown.clone();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.handshake_timeout)
+        .max_buf_size(config.max_header_bytes);
+    // hyper's own bound is 100 headers, on the stack; setting any bound makes it zero-fill a
+    // vector of that many per request.
+    if config.max_headers != HYPER_MAX_HEADERS {
+        http.max_headers(config.max_headers);
+    }
     let first = Mutex::new(first);
     let service = service_fn(move |req: Request<Incoming>| {
         let answered = first.lock().ok().and_then(|mut first| first.take());

@@ -7,18 +7,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::direct::{self, HeadLimits};
+use crate::direct;
 use crate::listener;
 use crate::service::GatewayService;
 
-/// hyper's default bound on the headers of a request.
-const HYPER_MAX_HEADERS: usize = 100;
 use crate::{GatewayApp, Gateways, Namespace};
 
 /// A listening app. Dropping it leaves the server running; call [`shutdown`](Self::shutdown) to stop.
@@ -167,14 +163,9 @@ async fn start(
             accept_loops.push(match (&routes, port) {
                 (Some(routes), 0) => {
                     let service = service.clone().with_fallback(routes.clone());
-                    tokio::spawn(accept_loop(listener, service, gateways.clone(), stop))
+                    tokio::spawn(accept_loop(listener, service, stop))
                 }
-                _ => tokio::spawn(accept_loop(
-                    listener,
-                    service.clone(),
-                    gateways.clone(),
-                    stop,
-                )),
+                _ => tokio::spawn(accept_loop(listener, service.clone(), stop)),
             });
         }
     }
@@ -189,7 +180,6 @@ async fn start(
 async fn accept_loop<F, B>(
     listener: TcpListener,
     service: GatewayService<F>,
-    gateways: Gateways,
     stop: CancellationToken,
 ) where
     F: tower_service::Service<
@@ -222,23 +212,6 @@ async fn accept_loop<F, B>(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = service.for_peer(remote);
-        let shutdown = gateways.shared.shutdown.clone();
-        let config = &gateways.shared.config;
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(config.handshake_timeout)
-            .max_buf_size(config.max_header_bytes);
-        // hyper's own bound is 100 headers, on the stack; setting any bound makes it zero-fill
-        // a vector of that many per request.
-        if config.max_headers != HYPER_MAX_HEADERS {
-            http.max_headers(config.max_headers);
-        }
-        let limits = HeadLimits {
-            timeout: config.handshake_timeout,
-            max_bytes: config.max_header_bytes,
-            max_headers: config.max_headers,
-        };
-        tokio::spawn(direct::serve(stream, service, http, limits, shutdown));
+        tokio::spawn(direct::serve(stream, service.for_peer(remote)));
     }
 }

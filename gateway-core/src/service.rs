@@ -79,15 +79,28 @@ impl<F: Clone> GatewayService<F> {
 }
 
 impl<F> GatewayService<F> {
+    /// What the gateways share: limits, shutdown signals.
+    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
+        &self.shared
+    }
+
     /// The gateways' answer to an upgrade request `listen()` parsed itself, or `None` when the
     /// request is not theirs.
+    ///
+    /// Boxed: the connection's task outlives the answer, and would otherwise keep room for it
+    /// (some kilobytes) for as long as the client is connected.
     pub(crate) fn answer_direct(
         &self,
         req: Request<Empty<Bytes>>,
-    ) -> Option<impl Future<Output = Answered> + Send + 'static> {
+    ) -> Option<BoxFuture<'static, Answered>> {
         let target = accept::target(&req, &self.endpoints, &self.shared)?;
         let peer = self.peer.unwrap_or_else(|| accept::peer_addr(&req));
-        Some(accept::answer(target, req, self.shared.clone(), peer))
+        Some(Box::pin(accept::answer(
+            target,
+            req,
+            self.shared.clone(),
+            peer,
+        )))
     }
 }
 

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::task::task_tracker::TrackedFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::read_ahead::TUNGSTENITE_READ_SIZE;
@@ -18,6 +19,9 @@ use crate::ws_io::WsConn;
 
 /// The socket's life on the upgraded connection.
 type Serve = Box<dyn FnOnce(WsConn) -> BoxFuture<'static, ()> + Send>;
+
+/// A socket being served, as a future of a few words.
+pub(crate) type Serving = TrackedFuture<BoxFuture<'static, ()>>;
 
 /// An accepted WebSocket upgrade: how to serve the connection after the `101`.
 pub(crate) struct Upgrade {
@@ -45,12 +49,12 @@ impl Upgrade {
         }
     }
 
-    /// Serves the connection in this task, on `tcp`; `read_past` is what was read after the
-    /// request head. Tracked, so a graceful shutdown waits for the socket.
-    pub(crate) async fn serve_tcp(self, tcp: TcpStream, read_past: Bytes) {
+    /// The socket's life on `tcp` (`read_past`: what was read after the request head), to run
+    /// in the connection's own task. Tracked, so a graceful shutdown waits for the socket.
+    pub(crate) fn serve_tcp(self, tcp: TcpStream, read_past: Bytes) -> Serving {
         let (read, write) = stream::split_tcp(tcp, read_past, self.read_chunk);
         let conn = WsConn::new(read, write, self.config);
-        self.tasks.track_future((self.serve)(conn)).await;
+        self.tasks.track_future((self.serve)(conn))
     }
 
     /// Serves the connection in a tracked task, once hyper hands the upgraded stream over.
