@@ -169,6 +169,8 @@ async fn read_head(
     }
 }
 
+// Returned once per read, never stored: boxing the request would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Parse {
     Partial,
     /// Not one this path answers: hyper reads it.
