@@ -10,6 +10,8 @@ function argValue(name) {
 /** `--port N` (or PORT; 0 picks a free port) and `--redis URL` (undefined without it). */
 export const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
 export const redisUrl = argValue('--redis');
+/** `--jwt SECRET`: every client needs an HS256 token signed with it (undefined without it). */
+export const jwtSecret = argValue('--jwt');
 
 /** A `@socket.io/redis-adapter` constructor over two connected clients of `url`. */
 export async function redisAdapter(url) {

@@ -1,12 +1,15 @@
 // NestJS 12 gateway on @nestjs/platform-ws (WsAdapter): the JSON-format benchmark peer.
-// Usage: node nest-ws.js --port N   (or PORT=N; 0 picks a free port)
+// Usage: node nest-ws.js --port N [--jwt SECRET]   (or PORT=N; 0 picks a free port)
+// With --jwt, handleConnection closes (1008) a client whose `?token=` is not an HS256 token
+// signed with SECRET with an `exp` claim (the reconnect storm's JWT variant).
 // Plain JavaScript: the decorators are applied by calling them, as `tsc` would emit them.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WebSocketGateway } from '@nestjs/websockets';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { port } from './common.js';
+import jwt from 'jsonwebtoken';
+import { jwtSecret, port } from './common.js';
 import { decorateHandlers } from './nest.js';
 
 const OPEN = 1; // WebSocket.OPEN
@@ -38,6 +41,22 @@ class BenchGateway {
     }
     return 'ok';
   }
+}
+
+if (jwtSecret) {
+  // OnGatewayConnection: the WsAdapter passes the upgrade request after the client. Defined
+  // only with --jwt, so that without it the gateway is exactly the one above.
+  BenchGateway.prototype.handleConnection = function handleConnection(client, request) {
+    const token = new URL(request.url, 'http://localhost').searchParams.get('token');
+    let claims;
+    try {
+      claims = jwt.verify(token, jwtSecret, { algorithms: ['HS256'] });
+    } catch {
+      // missing, malformed, badly signed or expired
+    }
+    // `exp` is required, as by the other servers.
+    if (typeof claims?.exp !== 'number') client.close(1008, 'Unauthorized'); // policy violation
+  };
 }
 
 decorateHandlers(BenchGateway);

@@ -1,9 +1,10 @@
 //! One client connection speaking either wire format of the benchmark contract.
 
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -37,6 +38,25 @@ fn err(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }
 
+/// A WebSocket error as an I/O error that keeps its kind where there is one (the storm counts
+/// refused, reset and rejected connects apart).
+fn ws_err(e: tokio_tungstenite::tungstenite::Error) -> io::Error {
+    use tokio_tungstenite::tungstenite::error::{Error, ProtocolError};
+    match e {
+        Error::Io(e) => e,
+        Error::Http(response) if matches!(response.status().as_u16(), 401 | 403) => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("HTTP {}", response.status()),
+        ),
+        Error::ConnectionClosed
+        | Error::AlreadyClosed
+        | Error::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake | ProtocolError::HandshakeIncomplete,
+        ) => io::Error::new(io::ErrorKind::ConnectionReset, e.to_string()),
+        e => err(e),
+    }
+}
+
 impl Conn {
     /// Connects to `addr` (host:port) and, for Socket.IO, joins namespace `/`.
     pub async fn connect(addr: &str, format: Format) -> io::Result<Self> {
@@ -48,6 +68,60 @@ impl Conn {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
             .await
             .map_err(err)?;
+        Self::open(ws, format, None).await
+    }
+
+    /// [`Conn::tcp_from`], [`Conn::handshake`] and [`Conn::open`] in one.
+    pub async fn connect_from(
+        source: IpAddr,
+        addr: SocketAddr,
+        format: Format,
+        token: Option<&str>,
+    ) -> io::Result<Self> {
+        let stream = Self::tcp_from(source, addr).await?;
+        let ws = Self::handshake(stream, addr, format, token).await?;
+        Self::open(ws, format, token).await
+    }
+
+    /// A TCP connection from `source` (a local address, bound before connecting, so that
+    /// clients can spread over several source addresses) to `addr`.
+    pub async fn tcp_from(source: IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+        let socket = TcpSocket::new_v4()?;
+        bind_address_no_port(&socket)?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let stream = socket.connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    /// The WebSocket handshake over `stream`, with a JWT if `token`: the `token` query
+    /// parameter for JSON (Socket.IO sends it in [`Conn::open`]). A refusal (401, 403) is an
+    /// error of kind `PermissionDenied`; socket errors keep their kind.
+    pub async fn handshake(
+        stream: TcpStream,
+        addr: SocketAddr,
+        format: Format,
+        token: Option<&str>,
+    ) -> io::Result<Ws> {
+        let url = match (format, token) {
+            (Format::Json, None) => format!("ws://{addr}/"),
+            (Format::Json, Some(token)) => format!("ws://{addr}/?token={token}"),
+            (Format::Sio, _) => format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
+        };
+        let config = WebSocketConfig::default().read_buffer_size(4096);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(
+            url,
+            MaybeTlsStream::Plain(stream),
+            Some(config),
+        )
+        .await
+        .map_err(ws_err)?;
+        Ok(ws)
+    }
+
+    /// A client over a WebSocket just set up; for Socket.IO, once it joined namespace `/`
+    /// (with `token` as `auth.token`; a CONNECT_ERROR is an error of kind `PermissionDenied`).
+    pub async fn open(ws: Ws, format: Format, token: Option<&str>) -> io::Result<Self> {
         let mut conn = Self {
             ws,
             format,
@@ -58,14 +132,21 @@ impl Conn {
             if !open.starts_with('0') {
                 return Err(err(format!("expected an open packet, got {open}")));
             }
-            conn.send("40".to_owned()).await?;
+            let connect = match token {
+                None => "40".to_owned(),
+                Some(token) => format!(r#"40{{"token":"{token}"}}"#),
+            };
+            conn.send(connect).await?;
             loop {
                 let text = conn.next_text().await?;
                 if text.starts_with("40") {
                     break;
                 }
                 if text.starts_with("44") {
-                    return Err(err(format!("connect refused: {text}")));
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!("connect refused: {text}"),
+                    ));
                 }
             }
         }
@@ -92,7 +173,7 @@ impl Conn {
     }
 
     pub async fn send(&mut self, text: String) -> io::Result<()> {
-        self.ws.send(Message::text(text)).await.map_err(err)
+        self.ws.send(Message::text(text)).await.map_err(ws_err)
     }
 
     /// The next text frame; Socket.IO pings are answered on the way.
@@ -110,7 +191,7 @@ impl Conn {
                     return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "closed"))
                 }
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(err(e)),
+                Some(Err(e)) => return Err(ws_err(e)),
             }
         }
     }
@@ -130,6 +211,31 @@ impl Conn {
         let request = self.request(event, data);
         self.send(request).await?;
         self.reply().await
+    }
+}
+
+/// Sets `IP_BIND_ADDRESS_NO_PORT`: `bind` then takes only the address, and `connect` picks the
+/// port, needing only the (source, destination) pair to be unique. Without it, `bind` to port 0
+/// searches for a port no other socket bound on that address holds, which the kernel does
+/// slower and slower with thousands bound (and in TIME_WAIT from earlier runs): in a storm of
+/// 5,000 clients per address, whole seconds of system time charged to the load generator.
+fn bind_address_no_port(socket: &TcpSocket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: `socket` is an open socket for the call's duration, and the option value points
+    // to a `c_int` of the length given.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    match rc {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
 

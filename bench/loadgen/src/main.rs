@@ -9,6 +9,8 @@
 //! loadgen idle     --url … --format … --conns 10000
 //! loadgen connect  --url … --format … --conns 5000 --concurrency 200
 //! loadgen soak     --url A,B --format … --rate 200 --subs 50 --conns 20 --duration 1800
+//! loadgen storm    --url … --format … --conns 4950 --src 127.0.0.2 --first 0 [--jwt SECRET]
+//!                  [--publisher] [--timeout 120]     (driven by bench/storm.py, see storm.rs)
 //! ```
 //! Common: `--duration S` (measured seconds, default 5), `--warmup S` (default 1),
 //! `--server-pid P[,P]`.
@@ -17,7 +19,9 @@ mod conn;
 mod proc_stats;
 mod scenarios;
 mod soak;
+mod storm;
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use conn::Format;
@@ -38,6 +42,16 @@ pub struct Opts {
     pub concurrency: usize,
     pub window: usize,
     pub server_pids: Vec<u32>,
+    /// storm: the local addresses the clients connect from, round-robin.
+    pub sources: Vec<IpAddr>,
+    /// storm: sign every client a JWT with this secret.
+    pub jwt: Option<String>,
+    /// storm: this process publishes the broadcast.
+    pub publisher: bool,
+    /// storm: the index of this process's first client (its token's `sub`).
+    pub first: usize,
+    /// storm: how long after `go` every client must have received the broadcast.
+    pub timeout: Duration,
 }
 
 fn parse() -> Result<Opts, String> {
@@ -58,8 +72,17 @@ fn parse() -> Result<Opts, String> {
         concurrency: 200,
         window: 16,
         server_pids: Vec::new(),
+        sources: vec![IpAddr::from([127, 0, 0, 1])],
+        jwt: None,
+        publisher: false,
+        first: 0,
+        timeout: Duration::from_secs(120),
     };
     while let Some(flag) = args.next() {
+        if flag == "--publisher" {
+            opts.publisher = true;
+            continue;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         let num = |v: &str| {
             v.parse::<f64>()
@@ -78,6 +101,15 @@ fn parse() -> Result<Opts, String> {
             "--stalled" => opts.stalled = num(&value)? as usize,
             "--concurrency" => opts.concurrency = num(&value)? as usize,
             "--window" => opts.window = num(&value)? as usize,
+            "--src" => {
+                opts.sources = value
+                    .split(',')
+                    .map(|a| a.parse().map_err(|_| format!("bad address {a}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--jwt" => opts.jwt = Some(value),
+            "--first" => opts.first = num(&value)? as usize,
+            "--timeout" => opts.timeout = Duration::from_secs_f64(num(&value)?),
             "--server-pid" => {
                 opts.server_pids = value
                     .split(',')
@@ -103,9 +135,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let result = runtime.block_on(scenarios::run(opts));
+    // The storm prints its result itself, before it closes its connections.
+    let result = match opts.scenario.as_str() {
+        "storm" => runtime.block_on(storm::storm(&opts)).map(|()| None),
+        _ => runtime.block_on(scenarios::run(opts)).map(Some),
+    };
     match result {
-        Ok(json) => println!("{json}"),
+        Ok(Some(json)) => println!("{json}"),
+        Ok(None) => {}
         Err(e) => {
             eprintln!("loadgen: {e}");
             std::process::exit(1);

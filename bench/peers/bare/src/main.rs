@@ -11,8 +11,10 @@
 //! a bounded queue (1024), feeding everything already queued and flushing once. A full queue
 //! disconnects the client. A broadcast's frame is built once and shared (`Bytes` clones).
 //!
-//! Usage: `bench-bare [--port N]` (or env `PORT`; 0 picks a free port). Prints
-//! `listening on 127.0.0.1:PORT` once ready.
+//! Usage: `bench-bare [--port N] [--jwt SECRET]` (port also from env `PORT`; 0 picks a free
+//! port). With `--jwt`, the handshake needs `?token=JWT`, an HS256 token signed with SECRET
+//! with an `exp` claim (the reconnect storm's JWT variant); without one it is refused with 401.
+//! Prints `listening on 127.0.0.1:PORT` once ready.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,6 +26,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
@@ -46,26 +50,65 @@ struct Incoming<'a> {
     data: Option<&'a RawValue>,
 }
 
-fn port_arg() -> u16 {
+/// The claims a token must carry (`exp` is checked by `jsonwebtoken`'s default validation).
+#[derive(Deserialize)]
+struct Claims {
+    #[allow(dead_code)] // verified, not used: the contract has no per-user behaviour
+    sub: String,
+}
+
+/// What `--jwt SECRET` sets up: the key and the rules every token is checked against.
+struct Jwt {
+    key: jsonwebtoken::DecodingKey,
+    validation: jsonwebtoken::Validation,
+}
+
+impl Jwt {
+    fn new(secret: &str) -> Self {
+        Self {
+            key: jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+            validation: jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+        }
+    }
+
+    /// Whether the request's `token` query parameter is a valid token.
+    fn verify(&self, request: &Request) -> bool {
+        let query = request.uri().query().unwrap_or("");
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .is_some_and(|token| {
+                jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).is_ok()
+            })
+    }
+}
+
+/// `--port N` (or `PORT`, default 3000) and `--jwt SECRET`.
+fn args() -> (u16, Option<Jwt>) {
     let mut args = std::env::args().skip(1);
     let mut port = None;
+    let mut jwt = None;
     while let Some(a) = args.next() {
         if a == "--port" {
             port = args.next();
         } else if let Some(v) = a.strip_prefix("--port=") {
             port = Some(v.to_owned());
+        } else if a == "--jwt" {
+            jwt = args.next().map(|secret| Jwt::new(&secret));
         }
     }
-    port.or_else(|| std::env::var("PORT").ok())
+    let port = port
+        .or_else(|| std::env::var("PORT").ok())
         .map(|p| p.parse().expect("port must be a number"))
-        .unwrap_or(3000)
+        .unwrap_or(3000);
+    (port, jwt)
 }
 
 #[tokio::main]
 async fn main() {
-    let listener = TcpListener::bind(("127.0.0.1", port_arg()))
-        .await
-        .expect("bind");
+    let (port, jwt) = args();
+    let jwt = jwt.map(Arc::new);
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     let addr = listener.local_addr().expect("local_addr");
     {
         let mut out = std::io::stdout().lock();
@@ -82,13 +125,30 @@ async fn main() {
         };
         let _ = stream.set_nodelay(true);
         let id = next_id.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(connection(stream, id, room.clone()));
+        tokio::spawn(connection(stream, id, room.clone(), jwt.clone()));
     }
 }
 
-async fn connection(stream: TcpStream, id: u64, room: Arc<Room>) {
+async fn connection(stream: TcpStream, id: u64, room: Arc<Room>, jwt: Option<Arc<Jwt>>) {
     let config = WebSocketConfig::default().read_buffer_size(4096);
-    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
+    let ws = match jwt {
+        None => tokio_tungstenite::accept_async_with_config(stream, Some(config)).await,
+        Some(jwt) => {
+            // Checked during the handshake: a refused client gets 401 and no WebSocket. (The
+            // callback's error type is tungstenite's.)
+            #[allow(clippy::result_large_err)]
+            let check = move |request: &Request, response: Response| {
+                if jwt.verify(request) {
+                    return Ok(response);
+                }
+                let mut refusal = ErrorResponse::new(None);
+                *refusal.status_mut() = StatusCode::UNAUTHORIZED;
+                Err(refusal)
+            };
+            tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await
+        }
+    };
+    let Ok(ws) = ws else {
         return;
     };
     let (mut sink, mut stream) = ws.split();

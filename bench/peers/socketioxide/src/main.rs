@@ -4,15 +4,21 @@
 //! - `42<id>["join"]`        → joins room "bench", ack `43<id>["ok"]`
 //! - `42<id>["broadcast",D]` → `42["bcast",D]` to every member of "bench", then ack `43<id>["ok"]`
 //!
-//! Usage: `bench-socketioxide [--port N] [--redis URL]` (port also from env `PORT`; 0 picks a
-//! free port). With `--redis`, the socketioxide-redis adapter makes broadcasts span instances.
-//! Prints `listening on 127.0.0.1:PORT` once ready.
+//! Usage: `bench-socketioxide [--port N] [--redis URL] [--jwt SECRET]` (port also from env
+//! `PORT`; 0 picks a free port). With `--redis`, the socketioxide-redis adapter makes broadcasts
+//! span instances. With `--jwt`, a connect middleware refuses (CONNECT_ERROR) a namespace
+//! connect whose `auth.token` is not an HS256 token signed with SECRET with an `exp` claim (the
+//! reconnect storm's JWT variant). Prints `listening on 127.0.0.1:PORT` once ready.
 
+use std::future::{ready, Ready};
 use std::io::Write;
+use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::handler::ConnectHandler;
 use socketioxide::SocketIo;
 use socketioxide_redis::drivers::redis::redis_client as redis;
 use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
@@ -42,6 +48,40 @@ async fn on_broadcast<A: Adapter>(
     ack.send("ok").ok();
 }
 
+/// The CONNECT packet's auth payload.
+#[derive(Deserialize)]
+struct Auth {
+    token: String,
+}
+
+/// The claims a token must carry (`exp` is checked by `jsonwebtoken`'s default validation).
+#[derive(Deserialize)]
+struct Claims {
+    #[allow(dead_code)] // verified, not used: the contract has no per-user behaviour
+    sub: String,
+}
+
+/// What `--jwt SECRET` sets up: the key and the rules every token is checked against.
+struct Jwt {
+    key: jsonwebtoken::DecodingKey,
+    validation: jsonwebtoken::Validation,
+}
+
+/// The connect middleware of `--jwt`: refuses the namespace connect (CONNECT_ERROR) unless
+/// `auth.token` is a valid token. A missing or malformed auth payload fails the `Data`
+/// extractor, which refuses it too.
+fn verify_with(
+    jwt: Arc<Jwt>,
+) -> impl FnOnce(Data<Auth>) -> Ready<Result<(), jsonwebtoken::errors::Error>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    move |Data(auth): Data<Auth>| {
+        ready(jsonwebtoken::decode::<Claims>(&auth.token, &jwt.key, &jwt.validation).map(|_| ()))
+    }
+}
+
 /// Packets a socket may have waiting to be written, as ours (its default, 128, drops fan-out
 /// frames when 16 broadcasts are in flight).
 const SEND_QUEUE: usize = 1024;
@@ -49,23 +89,26 @@ const SEND_QUEUE: usize = 1024;
 struct Args {
     port: u16,
     redis: Option<String>,
+    jwt: Option<Arc<Jwt>>,
 }
 
 fn args() -> Args {
     let mut port = None;
     let mut redis = None;
+    let mut jwt = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--port" => port = it.next(),
             "--redis" => redis = it.next(),
+            "--jwt" => jwt = it.next(),
             _ => {
                 if let Some(v) = a.strip_prefix("--port=") {
                     port = Some(v.to_owned());
                 } else if let Some(v) = a.strip_prefix("--redis=") {
                     redis = Some(v.to_owned());
                 } else {
-                    eprintln!("usage: bench-socketioxide [--port N] [--redis URL]");
+                    eprintln!("usage: bench-socketioxide [--port N] [--redis URL] [--jwt SECRET]");
                     std::process::exit(2);
                 }
             }
@@ -75,7 +118,13 @@ fn args() -> Args {
         .or_else(|| std::env::var("PORT").ok())
         .map(|p| p.parse().expect("port must be a number"))
         .unwrap_or(3000);
-    Args { port, redis }
+    let jwt = jwt.map(|secret| {
+        Arc::new(Jwt {
+            key: jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+            validation: jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+        })
+    });
+    Args { port, redis, jwt }
 }
 
 #[tokio::main]
@@ -87,7 +136,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (layer, io) = SocketIo::builder()
                 .max_buffer_size(SEND_QUEUE)
                 .build_layer();
-            io.ns("/", on_connect);
+            match args.jwt {
+                None => io.ns("/", on_connect),
+                Some(jwt) => io.ns("/", on_connect.with(verify_with(jwt))),
+            }
             axum::Router::new().layer(layer)
         }
         Some(url) => {
@@ -106,7 +158,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .max_buffer_size(SEND_QUEUE)
                 .with_adapter::<RedisAdapter<_>>(adapter)
                 .build_layer();
-            io.ns("/", on_connect).await?;
+            match args.jwt {
+                None => io.ns("/", on_connect).await?,
+                Some(jwt) => io.ns("/", on_connect.with(verify_with(jwt))).await?,
+            }
             axum::Router::new().layer(layer)
         }
     };
