@@ -50,9 +50,15 @@ SYSTEMS = {
     "nest-sio": (["node", os.path.join(NODE, "nest-sio.js")], "sio"),
     "socketio": (["node", os.path.join(NODE, "socketio.js")], "sio"),
 }
+# The JWT variants: the same servers with `--jwt JWT_SECRET`; the load generator signs a token
+# per connection (connection setup only, and the reconnect storm in storm.py).
+JWT_SECRET = "storm-benchmark-secret-32-bytes!"
+JWT_SYSTEMS = ["ours-json", "ours-sio", "bare", "socketioxide", "nest-ws", "nest-sio"]
+for _name in JWT_SYSTEMS:
+    SYSTEMS[f"{_name}-jwt"] = (SYSTEMS[_name][0] + ["--jwt", JWT_SECRET], SYSTEMS[_name][1])
 REDIS_SYSTEMS = ["ours-json", "ours-sio", "socketioxide", "socketio"]
 # Run only when asked for (`--systems`): the same server served another way, not a peer.
-OPTIONAL_SYSTEMS = ["ours-json-axum", "ours-sio-axum", "ours-json-routes", "ours-sio-routes", "ours-json-baseline", "ours-sio-baseline"]
+OPTIONAL_SYSTEMS = ["ours-json-axum", "ours-sio-axum", "ours-json-routes", "ours-sio-routes", "ours-json-baseline", "ours-sio-baseline"] + [f"{n}-jwt" for n in JWT_SYSTEMS]
 OURS = {"json": "ours-json", "sio": "ours-sio"}
 SCENARIOS = ["echo", "echo16k", "fanout", "latency", "idle", "connect", "slow", "enhancers", "redis"]
 
@@ -171,7 +177,8 @@ def run_one(system, scenario, peaks, duration):
         if scenario == "idle":
             return loadgen("idle", [server], fmt, "--conns", 10000, "--concurrency", 100)
         if scenario == "connect":
-            return loadgen("connect", [server], fmt, "--conns", 5000, "--concurrency", 200)
+            jwt = ["--jwt", JWT_SECRET] if system.endswith("-jwt") else []
+            return loadgen("connect", [server], fmt, "--conns", 5000, "--concurrency", 200, *jwt)
         if scenario == "slow":
             rate = peaks.get((system, "fanout"), 2000) / 2
             healthy = loadgen("fanout", [server], fmt, "--subs", 1000, "--size", 100,

@@ -33,10 +33,11 @@ import tempfile
 import threading
 import time
 
-from run import BENCH, CLIENT_CPU, LOADGEN, NODE, OURS, ROOT, SERVER_CPU, SYSTEMS, Server, machine, sh, versions
+from run import (BENCH, CLIENT_CPU, JWT_SECRET, LOADGEN, NODE, OURS, ROOT, SERVER_CPU, SYSTEMS,
+                 Server, machine, sh, versions)
 
 STORM_SYSTEMS = ["ours-json", "ours-sio", "bare", "socketioxide", "nest-ws", "nest-sio"]
-SECRET = "storm-benchmark-secret-32-bytes!"
+SECRET = JWT_SECRET
 # The kernel's TCP counters (/proc/net/netstat, TcpExt) reported as deltas over a run.
 NET_COUNTERS = ["ListenOverflows", "ListenDrops", "SyncookiesSent", "TCPReqQFullDrop", "TCPSynRetrans"]
 

@@ -6,8 +6,9 @@
 //! `axum::serve`, instead of `listen()`. With `--routes`, the same `Router` is served by
 //! `listen()` beside the gateways (`GatewayApp::with_routes`), with `GET /stats` (the
 //! registry's socket and room counts, for `bench/soak.py`). With `--jwt SECRET`, every client
-//! needs an HS256 token signed with SECRET (the reconnect storm's JWT variant). Prints `listening on 127.0.0.1:PORT` once it accepts
-//! connections.
+//! needs an HS256 token signed with SECRET (the reconnect storm's JWT variant). With
+//! `--reuse-port N`, `listen()` accepts on N `SO_REUSEPORT` listeners. Prints
+//! `listening on 127.0.0.1:PORT` once it accepts connections.
 
 use std::io::Write;
 
@@ -25,6 +26,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut app = GatewayApp::builder().gateway(gateway);
     if let Ok(size) = std::env::var("READ_BUFFER_SIZE") {
         app = app.with_read_buffer_size(size.parse()?);
+    }
+    if let Some(listeners) = arg_after("--reuse-port") {
+        app = app.with_reuse_port_listeners(listeners.parse()?);
     }
     if let Some(url) = arg_after("--redis") {
         app = app.with_adapter(RedisAdapter::new(&url)?.with_required_at_startup(true));

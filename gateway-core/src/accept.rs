@@ -3,7 +3,6 @@
 //! upgrade, or Engine.IO's HTTP errors). An accepted upgrade comes back as an [`Upgrade`], which
 //! serves the stream with [`connection`](crate::connection) or [`engineio`](crate::engineio).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -27,8 +26,8 @@ use crate::{connection, Handshake};
 /// The errors a request body may fail with.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The gateways served at one port, by URL path.
-pub(crate) type PathTable = HashMap<String, Arc<NamespaceState>>;
+/// The gateways served at one port, by URL path (looked up on every upgrade: a fast hash).
+pub(crate) type PathTable = foldhash::HashMap<String, Arc<NamespaceState>>;
 
 /// What one service serves: JSON-format gateways by path, Socket.IO namespaces by name.
 #[derive(Default)]

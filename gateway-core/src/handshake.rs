@@ -52,10 +52,7 @@ impl Handshake {
         remote_addr: SocketAddr,
         client_ip: IpAddr,
     ) -> Self {
-        let query = uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
+        let query = uri.query().map(parse_query).unwrap_or_default();
         Self {
             request: Arc::new(Request {
                 uri,
@@ -224,6 +221,24 @@ impl Handshake {
     }
 }
 
+/// The query's pairs, percent-decoded (`application/x-www-form-urlencoded`). Most queries
+/// (`EIO=4&transport=websocket`, a JWT) have nothing to decode: they are split as they are.
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    if query.bytes().any(|b| b == b'%' || b == b'+') {
+        return form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+    }
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
 /// `secs` since the Unix epoch as JavaScript's `Date.toString()` prints it in UTC:
 /// `Mon Nov 23 2026 08:45:29 GMT+0000 (Coordinated Universal Time)`.
 fn js_date_string(secs: u64) -> String {
@@ -276,6 +291,21 @@ pub(crate) fn detached<B>(req: http::Request<B>) -> http::Request<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_split_as_form_urlencoded_does() {
+        for query in [
+            "EIO=4&transport=websocket",
+            "a=1&&b=&c&d=x=y&=z&",
+            "t=a%20b+c&u=%E2%82%AC",
+            "",
+        ] {
+            let expected: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            assert_eq!(parse_query(query), expected, "{query}");
+        }
+    }
 
     #[test]
     fn js_date_string_matches_node() {

@@ -59,10 +59,13 @@ impl NotAnUpgrade {
 /// The `Sec-WebSocket-Key` of a valid upgrade request.
 pub(crate) fn websocket_key<B>(req: &Request<B>) -> Result<String, NotAnUpgrade> {
     let headers = req.headers();
+    // Clients send the one token alone (`Upgrade: websocket`, `Connection: Upgrade`): compared
+    // whole first, split only when that fails.
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            v.as_bytes().eq_ignore_ascii_case(token.as_bytes())
+                || v.to_str()
+                    .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
     };
     if req.method() != Method::GET

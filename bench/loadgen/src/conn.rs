@@ -60,15 +60,26 @@ fn ws_err(e: tokio_tungstenite::tungstenite::Error) -> io::Error {
 impl Conn {
     /// Connects to `addr` (host:port) and, for Socket.IO, joins namespace `/`.
     pub async fn connect(addr: &str, format: Format) -> io::Result<Self> {
-        let url = match format {
-            Format::Json => format!("ws://{addr}/"),
-            Format::Sio => format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
+        Self::connect_with_token(addr, format, None).await
+    }
+
+    /// [`Conn::connect`] with a JWT if `token`: the `token` query parameter for JSON, the
+    /// CONNECT packet's `auth.token` for Socket.IO.
+    pub async fn connect_with_token(
+        addr: &str,
+        format: Format,
+        token: Option<&str>,
+    ) -> io::Result<Self> {
+        let url = match (format, token) {
+            (Format::Json, None) => format!("ws://{addr}/"),
+            (Format::Json, Some(token)) => format!("ws://{addr}/?token={token}"),
+            (Format::Sio, _) => format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
         };
         let config = WebSocketConfig::default().read_buffer_size(4096);
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
             .await
             .map_err(err)?;
-        Self::open(ws, format, None).await
+        Self::open(ws, format, token).await
     }
 
     /// [`Conn::tcp_from`], [`Conn::handshake`] and [`Conn::open`] in one.

@@ -7,7 +7,8 @@
 //! loadgen latency  --url … --format … --conns 100 --rate 40000
 //! loadgen fanout   --url A[,B] --format … --subs 1000 --size 100 [--rate R] [--stalled 10]
 //! loadgen idle     --url … --format … --conns 10000
-//! loadgen connect  --url … --format … --conns 5000 --concurrency 200
+//! loadgen connect  --url … --format … --conns 5000 --concurrency 200 [--jwt SECRET]
+//! loadgen jwt-cost --jwt SECRET --conns 100000     (the HS256 check alone, no server)
 //! loadgen soak     --url A,B --format … --rate 200 --subs 50 --conns 20 --duration 1800
 //! loadgen storm    --url … --format … --conns 4950 --src 127.0.0.2 --first 0 [--jwt SECRET]
 //!                  [--publisher] [--timeout 120]     (driven by bench/storm.py, see storm.rs)

@@ -22,6 +22,7 @@ pub async fn run(opts: Opts) -> io::Result<Value> {
         "fanout" => fanout(&opts).await,
         "idle" => idle(&opts).await,
         "connect" => connect_rate(&opts).await,
+        "jwt-cost" => jwt_cost(&opts),
         "soak" => crate::soak::soak(&opts).await,
         other => Err(io::Error::other(format!("unknown scenario {other}"))),
     }
@@ -50,7 +51,10 @@ fn percentiles(h: &Histogram<u64>) -> Value {
 /// The server's CPU time and wall time over a measured window.
 struct Window {
     pids: Vec<u32>,
+    /// Time on CPU at the start (schedstat).
     cpu: f64,
+    /// utime + stime and stime at the start, for the kernel's share.
+    user_and_system: f64,
     system: f64,
     at: Instant,
 }
@@ -60,7 +64,8 @@ impl Window {
         let (user, system) = cpu_split(pids);
         Self {
             pids: pids.to_vec(),
-            cpu: user + system,
+            cpu: cpu_seconds(pids),
+            user_and_system: user + system,
             system,
             at: Instant::now(),
         }
@@ -69,7 +74,7 @@ impl Window {
     /// The share of the server's CPU time since the start spent in the kernel.
     fn kernel_share(&self) -> f64 {
         let (user, system) = cpu_split(&self.pids);
-        let total = user + system - self.cpu;
+        let total = user + system - self.user_and_system;
         if total > 0.0 {
             (system - self.system) / total
         } else {
@@ -504,10 +509,31 @@ async fn idle(opts: &Opts) -> io::Result<Value> {
 }
 
 /// Connection setup rate: handshake (and Socket.IO connect) plus a room join, `concurrency` at
-/// a time.
+/// a time. With `--jwt SECRET`, each connection presents its own token, signed before the
+/// measured window.
 async fn connect_rate(opts: &Opts) -> io::Result<Value> {
+    let tokens = match &opts.jwt {
+        Some(secret) => (0..opts.conns)
+            .map(|i| crate::storm::sign(secret, &i.to_string()))
+            .collect::<io::Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
     let window = Window::start(&opts.server_pids);
-    let conns = connect_all(opts, opts.conns, join).await?;
+    let conns = futures_util::stream::iter(0..opts.conns)
+        .map(|i| {
+            let url = opts.urls[i % opts.urls.len()].clone();
+            let token = tokens.get(i).map(String::as_str);
+            async move {
+                let connect =
+                    async { join(Conn::connect_with_token(&url, opts.format, token).await?).await };
+                tokio::time::timeout(PATIENCE, connect).await.map_err(|_| {
+                    io::Error::other(format!("connection {i} not set up in {PATIENCE:?}"))
+                })?
+            }
+        })
+        .buffered(opts.concurrency.clamp(1, opts.conns.max(1)))
+        .try_collect::<Vec<_>>()
+        .await?;
     let (seconds, cpu) = window.finish();
     let kernel_share = window.kernel_share();
     let n = conns.len() as f64;
@@ -522,5 +548,38 @@ async fn connect_rate(opts: &Opts) -> io::Result<Value> {
         "server_cpu_s": cpu,
         "server_kernel_share": kernel_share,
         "cpu_us_per_conn": cpu * 1e6 / n,
+    }))
+}
+
+/// The cost of the JWT check alone: one HS256 token of the benchmark's shape verified
+/// `--conns` times (after as many warm-up verifications), as the servers' guards do
+/// (`jsonwebtoken::decode` into JSON claims, `exp` checked). Nanoseconds per verification.
+fn jwt_cost(opts: &Opts) -> io::Result<Value> {
+    let secret = opts
+        .jwt
+        .as_deref()
+        .ok_or_else(|| io::Error::other("jwt-cost needs --jwt SECRET"))?;
+    let token = crate::storm::sign(secret, "12345")?;
+    let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
+    let validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    let verify = || {
+        jsonwebtoken::decode::<Value>(&token, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(io::Error::other)
+    };
+    let n = opts.conns.max(1);
+    for _ in 0..n {
+        std::hint::black_box(verify()?);
+    }
+    let started = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(verify()?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "scenario": "jwt-cost",
+        "verifications": n,
+        "token_bytes": token.len(),
+        "ns_per_verification": seconds * 1e9 / n as f64,
     }))
 }

@@ -44,7 +44,7 @@ fn epoch_us() -> u64 {
 }
 
 /// An HS256 token for `sub`, valid for an hour.
-fn sign(secret: &str, sub: &str) -> io::Result<String> {
+pub fn sign(secret: &str, sub: &str) -> io::Result<String> {
     let claims = json!({ "sub": sub, "exp": epoch_us() / 1_000_000 + 3600 });
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),

@@ -15,7 +15,6 @@ mod namespaces;
 pub(crate) mod polling;
 pub(crate) mod upgrade;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +42,7 @@ use crate::{departures::Departures, outbox::OutFrame};
 use crate::{DisconnectReason, Handshake, SocketId};
 
 /// The gateways of one listener, by namespace name.
-pub(crate) type NamespaceTable = HashMap<String, Arc<NamespaceState>>;
+pub(crate) type NamespaceTable = foldhash::HashMap<String, Arc<NamespaceState>>;
 
 /// What an Engine.IO session serves.
 #[derive(Clone)]

@@ -23,11 +23,21 @@ use socketioxide::SocketIo;
 use socketioxide_redis::drivers::redis::redis_client as redis;
 use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
 
-async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
+/// Registers the event handlers. A connect middleware, not the connect handler: socketioxide
+/// sends the CONNECT reply before it spawns the connect handler, so a client's first event (the
+/// benchmark's `join`, sent as soon as the reply arrives) could be read before a handler
+/// registered there exists, and be dropped. Middlewares run before the reply.
+async fn register_handlers<A: Adapter>(
+    socket: SocketRef<A>,
+) -> Result<(), std::convert::Infallible> {
     socket.on("echo", on_echo);
     socket.on("join", on_join);
     socket.on("broadcast", on_broadcast);
+    Ok(())
 }
+
+/// The connect handler: everything is set up by [`register_handlers`] already.
+async fn on_connect<A: Adapter>(_socket: SocketRef<A>) {}
 
 async fn on_echo<A: Adapter>(Data(data): Data<Value>, ack: AckSender<A>) {
     ack.send(&data).ok();
@@ -137,8 +147,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .max_buffer_size(SEND_QUEUE)
                 .build_layer();
             match args.jwt {
-                None => io.ns("/", on_connect),
-                Some(jwt) => io.ns("/", on_connect.with(verify_with(jwt))),
+                None => io.ns("/", on_connect.with(register_handlers)),
+                // The last middleware added runs first: the token is checked before anything.
+                Some(jwt) => io.ns(
+                    "/",
+                    on_connect.with(register_handlers).with(verify_with(jwt)),
+                ),
             }
             axum::Router::new().layer(layer)
         }
@@ -159,8 +173,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .with_adapter::<RedisAdapter<_>>(adapter)
                 .build_layer();
             match args.jwt {
-                None => io.ns("/", on_connect).await?,
-                Some(jwt) => io.ns("/", on_connect.with(verify_with(jwt))).await?,
+                None => io.ns("/", on_connect.with(register_handlers)).await?,
+                Some(jwt) => {
+                    io.ns(
+                        "/",
+                        on_connect.with(register_handlers).with(verify_with(jwt)),
+                    )
+                    .await?
+                }
             }
             axum::Router::new().layer(layer)
         }
