@@ -2,8 +2,8 @@
 //!
 //! The request head is read and parsed here. A WebSocket upgrade that the gateways accept is
 //! answered (`101`) and served in this same task, on the TCP stream itself, as a bare
-//! tokio-tungstenite server does: no HTTP connection state, no hand-over of the stream, no
-//! second task. Everything else goes to hyper with the bytes already read put back in front
+//! tokio-tungstenite server does: no HTTP connection state, no hand-over of the stream to
+//! another task. Everything else goes to hyper with the bytes already read put back in front
 //! ([`Rewind`]), and is answered exactly as before: long-polling, the user's routes, an upgrade
 //! the gateways refused (hyper writes the refusal they decided on), and any head this parser
 //! leaves alone (a body, HTTP/1.0, too many or malformed headers, over the size bound).

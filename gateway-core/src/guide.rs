@@ -10,6 +10,8 @@
 //! - [`testing`]: `TestClient`, loopback servers, waiting instead of sleeping.
 //! - [`features`]: every cargo feature of gateway-core and gateway-redis.
 //! - [`axum`]: mounting the gateways in an axum app beside REST routes; TLS; shutdown.
+//! - [`connections`]: what `listen()` does with a new connection; the listen backlog and
+//!   `SO_REUSEPORT` listeners for reconnect storms; what a connection costs.
 //!
 //! The pages are the Markdown files in `docs/guide/`; their examples are compiled as doctests.
 //!
@@ -20,6 +22,7 @@
 //! [`testing`]: crate::guide::testing
 //! [`features`]: crate::guide::features
 //! [`axum`]: crate::guide::axum
+//! [`connections`]: crate::guide::connections
 
 #[doc = include_str!("../../docs/guide/gateways.md")]
 pub mod gateways {}
@@ -41,3 +44,6 @@ pub mod features {}
 
 #[doc = include_str!("../../docs/guide/axum.md")]
 pub mod axum {}
+
+#[doc = include_str!("../../docs/guide/connections.md")]
+pub mod connections {}

@@ -58,7 +58,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
             if out.remaining() >= this.chunk {
                 return Pin::new(&mut this.inner).poll_read(cx, out);
             }
-            if this.chunk <= STACK_CHUNK {
+            // No buffer held (the first read after an idle spell): through the stack, so that a
+            // message `out` takes whole allocates nothing. A buffer still held (a large message
+            // being read) is reused.
+            if this.buf.capacity() == 0 && this.chunk <= STACK_CHUNK {
                 return this.poll_read_via_stack(cx, out);
             }
             this.buf.reserve(this.chunk);
@@ -75,9 +78,6 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
         let n = out.remaining().min(this.buf.len());
         out.put_slice(&this.buf[..n]);
         this.buf.advance(n);
-        if this.buf.is_empty() {
-            this.buf = BytesMut::new();
-        }
         Poll::Ready(Ok(()))
     }
 }
@@ -97,6 +97,8 @@ impl<S: AsyncRead + Unpin> ReadAhead<S> {
         let n = out.remaining().min(read.len());
         out.put_slice(&read[..n]);
         if n < read.len() {
+            // More follows, likely: a whole chunk's buffer, reused until the socket is drained.
+            self.buf.reserve(self.chunk);
             self.buf.extend_from_slice(&read[n..]);
         }
         Poll::Ready(Ok(()))
