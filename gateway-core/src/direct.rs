@@ -158,8 +158,16 @@ async fn read_head(
 ) -> std::io::Result<Option<(BytesMut, Option<(Request<Empty<Bytes>>, usize)>)>> {
     let mut buf = BytesMut::with_capacity(HEAD_READ_SIZE);
     loop {
+        let before = buf.len();
         if stream.read_buf(&mut buf).await? == 0 {
             return Ok(None);
+        }
+        // Parsed on the first read and then once per completed line: a head sent a byte at a
+        // time must not cost a parse of everything so far per byte.
+        let line_ended = buf[before..].contains(&b'\n');
+        if before > 0 && !line_ended && buf.len() < limits.max_bytes {
+            buf.reserve(HEAD_READ_SIZE);
+            continue;
         }
         match parse(&buf, limits.max_headers) {
             Parse::Partial if buf.len() < limits.max_bytes => buf.reserve(HEAD_READ_SIZE),
