@@ -70,15 +70,10 @@ impl Conn {
         format: Format,
         token: Option<&str>,
     ) -> io::Result<Self> {
-        let url = match (format, token) {
-            (Format::Json, None) => format!("ws://{addr}/"),
-            (Format::Json, Some(token)) => format!("ws://{addr}/?token={token}"),
-            (Format::Sio, _) => format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
-        };
-        let config = WebSocketConfig::default().read_buffer_size(4096);
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
-            .await
-            .map_err(err)?;
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let peer = stream.peer_addr()?;
+        let ws = Self::handshake(stream, peer, format, token).await?;
         Self::open(ws, format, token).await
     }
 
