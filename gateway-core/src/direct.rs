@@ -35,6 +35,40 @@ const MAX_PARSED_HEADERS: usize = 100;
 /// How much of the head is read at a time: a client's upgrade request is a few hundred bytes.
 const HEAD_READ_SIZE: usize = 2048;
 
+/// What hyper serves beside the gateways under `listen()`: the user's routes, or [`NotFound`].
+///
+/// [`NotFound`]: crate::NotFound
+pub(crate) trait Fallback:
+    tower_service::Service<
+        Request<Incoming>,
+        Response = Response<Self::Body>,
+        Error = std::convert::Infallible,
+        Future: Send,
+    > + Clone
+    + Send
+    + 'static
+{
+    type Body: http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+}
+
+impl<F, B> Fallback for F
+where
+    F: tower_service::Service<
+            Request<Incoming>,
+            Response = Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    F::Future: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Body = B;
+}
+
 /// hyper's default bound on the headers of a request.
 const HYPER_MAX_HEADERS: usize = 100;
 
@@ -57,18 +91,9 @@ impl HeadLimits {
 }
 
 /// Serves one accepted connection until it ends.
-pub(crate) async fn serve<F, B>(stream: TcpStream, service: GatewayService<F>)
+pub(crate) async fn serve<F>(stream: TcpStream, service: GatewayService<F>)
 where
-    F: tower_service::Service<
-            Request<Incoming>,
-            Response = Response<B>,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    F::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    F: Fallback,
 {
     // Boxed: the task then keeps, for as long as the client is connected, only what serves the
     // socket, not room for the request's handling (some kilobytes).
@@ -80,18 +105,9 @@ where
 /// Reads and answers the request. `Some` when it was an upgrade the gateways accepted: the `101`
 /// is written, and what serves the socket is returned. Otherwise hyper has served the
 /// connection, or the client is gone.
-async fn answer<F, B>(mut stream: TcpStream, service: GatewayService<F>) -> Option<Serving>
+async fn answer<F>(mut stream: TcpStream, service: GatewayService<F>) -> Option<Serving>
 where
-    F: tower_service::Service<
-            Request<Incoming>,
-            Response = Response<B>,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    F::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    F: Fallback,
 {
     // A client silent or too slow past the handshake deadline, or gone, is dropped, as hyper's
     // header timeout does. (A shutdown meanwhile is seen once the head is in: the gateways
@@ -277,21 +293,12 @@ fn with_http_date(f: impl FnOnce(&[u8])) {
 
 /// hyper's HTTP/1.1 connection over `io`; the first request gets `first` when the gateways
 /// already answered it.
-async fn serve_with_hyper<F, B>(
+async fn serve_with_hyper<F>(
     io: Rewind,
     service: GatewayService<F>,
     first: Option<Response<Full<Bytes>>>,
 ) where
-    F: tower_service::Service<
-            Request<Incoming>,
-            Response = Response<B>,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    F::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    F: Fallback,
 {
     let config = &service.runtime().config;
     let shutdown = service.runtime().shutdown.clone();

@@ -6,12 +6,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::direct;
+use crate::direct::{self, Fallback};
 use crate::listener;
 use crate::service::GatewayService;
 
@@ -177,22 +176,11 @@ async fn start(
     })
 }
 
-async fn accept_loop<F, B>(
+async fn accept_loop<F: Fallback>(
     listener: TcpListener,
     service: GatewayService<F>,
     stop: CancellationToken,
-) where
-    F: tower_service::Service<
-            http::Request<Incoming>,
-            Response = http::Response<B>,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    F::Future: Send,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+) {
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
     // Every connection waiting in the backlog is taken in one wakeup: `accept` returns at once
