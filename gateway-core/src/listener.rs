@@ -9,7 +9,8 @@ use tokio::net::{TcpListener, TcpSocket, ToSocketAddrs};
 use crate::runtime::AppConfig;
 use crate::GatewayAppBuilder;
 
-/// The backlog when the system's bound cannot be read (tokio's default).
+/// The backlog when the system's bound cannot be read: more than the 128 of tokio's and std's
+/// `bind`, for storms; the kernel caps it anyway.
 const FALLBACK_BACKLOG: u32 = 1024;
 
 impl GatewayAppBuilder {
