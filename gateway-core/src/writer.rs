@@ -1,9 +1,10 @@
 //! A connection's writer task: drains its [`Outbox`] into the socket, a whole batch of frames
 //! per syscall, until a close is sent, the socket fails, or it is told to stop.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -111,11 +112,21 @@ where
     io
 }
 
+/// Payloads of at least this many bytes are written from where they are (`writev`), not copied
+/// into the write buffer: a copy this large may be slow (see `protocol::push_payload`), and a
+/// broadcast's payload is then shared by every socket it reaches.
+const SHARED_PAYLOAD: usize = 2 * 1024;
+/// The most slices one `writev` is given (a batch of many large payloads takes several).
+const MAX_SLICES: usize = 64;
+
 /// Frames queued frames into one buffer and writes it out, remembering how much was written.
 #[derive(Default)]
 struct FrameWriter {
+    /// Headers and small payloads, copied.
     buf: Vec<u8>,
-    /// Bytes of `buf` already written.
+    /// Large payloads, each written after the first `.0` bytes of `buf`.
+    shared: Vec<(usize, Bytes)>,
+    /// Bytes written of the whole: `buf` with `shared` between its parts.
     written: usize,
     close_sent: bool,
     /// Cancelled once the buffer is written out.
@@ -129,16 +140,12 @@ impl FrameWriter {
         for frame in frames {
             outbox.sent(&frame);
             match frame {
-                OutFrame::Text(text) => {
-                    ws_frame::push_frame(&mut self.buf, ws_frame::OPCODE_TEXT, text.as_bytes())
-                }
-                OutFrame::Binary(bytes) => {
-                    ws_frame::push_frame(&mut self.buf, ws_frame::OPCODE_BINARY, &bytes)
-                }
+                OutFrame::Text(text) => self.push_frame(ws_frame::OPCODE_TEXT, text.into()),
+                OutFrame::Binary(bytes) => self.push_frame(ws_frame::OPCODE_BINARY, bytes),
                 OutFrame::Attached(text, bins) => {
-                    ws_frame::push_frame(&mut self.buf, ws_frame::OPCODE_TEXT, text.as_bytes());
+                    self.push_frame(ws_frame::OPCODE_TEXT, text.into());
                     for bin in bins.iter() {
-                        ws_frame::push_frame(&mut self.buf, ws_frame::OPCODE_BINARY, bin);
+                        self.push_frame(ws_frame::OPCODE_BINARY, bin.clone());
                     }
                 }
                 OutFrame::Raw(frames) => {
@@ -159,12 +166,23 @@ impl FrameWriter {
         self.close_sent
     }
 
+    /// Frames one payload: copied when small, shared when large.
+    fn push_frame(&mut self, opcode: u8, payload: Bytes) {
+        if payload.len() < SHARED_PAYLOAD {
+            ws_frame::push_frame(&mut self.buf, opcode, &payload);
+        } else {
+            ws_frame::push_header(&mut self.buf, opcode, payload.len());
+            self.shared.push((self.buf.len(), payload));
+        }
+    }
+
     /// Replaces what is framed but unwritten with a close frame; a write in progress (a frame
     /// may be half sent) is finished first, with the rest of its batch.
     fn close_after_current(&mut self, frame: &CloseFrame) {
         if self.written == 0 {
             // Nothing of it is out yet, a close it may hold included.
             self.buf.clear();
+            self.shared.clear();
             self.close_sent = false;
         }
         if !self.close_sent {
@@ -173,10 +191,47 @@ impl FrameWriter {
         }
     }
 
+    /// Bytes framed in all.
+    fn len(&self) -> usize {
+        self.buf.len() + self.shared.iter().map(|(_, payload)| payload.len()).sum::<usize>()
+    }
+
+    /// The unwritten bytes, in order, as up to [`MAX_SLICES`] slices into `slices`; returns how
+    /// many.
+    fn unwritten<'a>(&'a self, slices: &mut [IoSlice<'a>; MAX_SLICES]) -> usize {
+        let mut skip = self.written;
+        let mut count = 0;
+        let mut push = |piece: &'a [u8]| {
+            if skip >= piece.len() {
+                skip -= piece.len();
+            } else if count < MAX_SLICES {
+                slices[count] = IoSlice::new(&piece[skip..]);
+                skip = 0;
+                count += 1;
+            }
+        };
+        let mut from = 0;
+        for (at, payload) in &self.shared {
+            push(&self.buf[from..*at]);
+            push(payload);
+            from = *at;
+        }
+        push(&self.buf[from..]);
+        count
+    }
+
     /// Writes the buffer out; an idle connection then keeps no write buffer.
     async fn write_out<W: AsyncWrite + Unpin>(&mut self, io: &mut W) -> io::Result<()> {
-        while self.written < self.buf.len() {
-            match io.write(&self.buf[self.written..]).await? {
+        let len = self.len();
+        while self.written < len {
+            let n = if self.shared.is_empty() {
+                io.write(&self.buf[self.written..]).await?
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let count = self.unwritten(&mut slices);
+                io.write_vectored(&slices[..count]).await?
+            };
+            match n {
                 0 => return Err(io::ErrorKind::WriteZero.into()),
                 n => self.written += n,
             }
@@ -184,10 +239,139 @@ impl FrameWriter {
         // A no-op on TCP; TLS sends its buffered records.
         io.flush().await?;
         self.buf = Vec::new();
+        self.shared = Vec::new();
         self.written = 0;
         for signal in self.on_written.drain(..) {
             signal.cancel();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+    use super::*;
+    use crate::outbox::CloseStyle;
+
+    /// Takes at most `step` bytes per write, vectored or not, as a socket with a full buffer.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+        vectored: bool,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(self.step);
+            self.get_mut().out.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let this = self.get_mut();
+            if !this.vectored {
+                let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..]);
+                return Pin::new(this).poll_write(cx, first);
+            }
+            let mut left = this.step;
+            for buf in bufs {
+                let n = buf.len().min(left);
+                this.out.extend_from_slice(&buf[..n]);
+                left -= n;
+            }
+            Poll::Ready(Ok(this.step - left))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.vectored
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn frames() -> Vec<OutFrame> {
+        let large = |fill: char| Utf8Bytes::from(fill.to_string().repeat(SHARED_PAYLOAD + 7));
+        vec![
+            OutFrame::Text(large('a')),
+            OutFrame::Text(Utf8Bytes::from_static("small")),
+            OutFrame::Binary(Bytes::from(vec![1u8; 70_000])),
+            OutFrame::Attached(large('b'), vec![Bytes::from_static(b"bin")].into()),
+            OutFrame::Text(large('c')),
+        ]
+    }
+
+    /// The frames one after another, each copied: what the wire must carry.
+    fn expected() -> Vec<u8> {
+        let mut out = Vec::new();
+        for frame in frames() {
+            match frame {
+                OutFrame::Text(text) => {
+                    ws_frame::push_frame(&mut out, ws_frame::OPCODE_TEXT, text.as_bytes())
+                }
+                OutFrame::Binary(bytes) => {
+                    ws_frame::push_frame(&mut out, ws_frame::OPCODE_BINARY, &bytes)
+                }
+                OutFrame::Attached(text, bins) => {
+                    ws_frame::push_frame(&mut out, ws_frame::OPCODE_TEXT, text.as_bytes());
+                    for bin in bins.iter() {
+                        ws_frame::push_frame(&mut out, ws_frame::OPCODE_BINARY, bin);
+                    }
+                }
+                _ => unreachable!(),
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn large_payloads_are_written_in_order_through_partial_writes() {
+        let (outbox, _rx) = Outbox::new(16, usize::MAX, CloseStyle::Coded);
+        for vectored in [true, false] {
+            for step in [1, 3, 4096, 5000, 1 << 20] {
+                let mut writer = FrameWriter::default();
+                writer.frame(frames(), &outbox);
+                assert_eq!(writer.shared.len(), 4, "the large payloads are not copied");
+                let mut io = Trickle {
+                    out: Vec::new(),
+                    step,
+                    vectored,
+                };
+                writer.write_out(&mut io).await.unwrap();
+                assert!(io.out == expected(), "vectored {vectored}, {step} bytes a write");
+                assert_eq!((writer.buf.capacity(), writer.shared.capacity()), (0, 0));
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_of_many_large_payloads_is_given_at_most_max_slices_at_a_time() {
+        let (outbox, _rx) = Outbox::new(1000, usize::MAX, CloseStyle::Coded);
+        let payload = Bytes::from(vec![0u8; SHARED_PAYLOAD]);
+        let mut writer = FrameWriter::default();
+        writer.frame((0..100).map(|_| OutFrame::Binary(payload.clone())), &outbox);
+        assert_eq!(writer.unwritten(&mut [IoSlice::new(&[]); MAX_SLICES]), MAX_SLICES);
+        writer.written = writer.len() - 1;
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        assert_eq!(writer.unwritten(&mut slices), 1);
+        assert_eq!(slices[0].len(), 1);
     }
 }

@@ -190,7 +190,7 @@ pub(crate) fn encode_event(event: &str, data_json: &str) -> String {
     out.push_str(r#"{"event":"#);
     push_json_string(&mut out, event);
     out.push_str(r#","data":"#);
-    out.push_str(data_json);
+    super::push_payload(&mut out, data_json);
     out.push('}');
     out
 }

@@ -294,7 +294,7 @@ pub(crate) fn encode_event_args(
     push_json_string(&mut out, event);
     if !args_json.is_empty() {
         out.push(',');
-        out.push_str(args_json);
+        super::push_payload(&mut out, args_json);
     }
     out.push(']');
     out
@@ -312,7 +312,7 @@ pub(crate) fn encode_ack_args(
     out.push_str(prefix);
     push_u64(&mut out, ack);
     out.push('[');
-    out.push_str(args_json);
+    super::push_payload(&mut out, args_json);
     out.push(']');
     out
 }
