@@ -1,5 +1,7 @@
 //! The long-form companion to the API reference, one page per topic:
 //!
+//! - [`coming_from_nestjs`]: each NestJS WebSockets decorator, provider and concept beside ours,
+//!   with the differences.
 //! - [`gateways`]: `#[gateway]` and `#[subscribe_message]`, handler arguments and replies,
 //!   lifecycle hooks, rooms and broadcasts, the app.
 //! - [`pipeline`]: guards, pipes, interceptors and exception filters; `WsException`; JWT.
@@ -15,6 +17,7 @@
 //!
 //! The pages are the Markdown files in `docs/guide/`; their examples are compiled as doctests.
 //!
+//! [`coming_from_nestjs`]: crate::guide::coming_from_nestjs
 //! [`gateways`]: crate::guide::gateways
 //! [`pipeline`]: crate::guide::pipeline
 //! [`socketio`]: crate::guide::socketio
@@ -23,6 +26,9 @@
 //! [`features`]: crate::guide::features
 //! [`axum`]: crate::guide::axum
 //! [`connections`]: crate::guide::connections
+
+#[doc = include_str!("../../docs/guide/coming-from-nestjs.md")]
+pub mod coming_from_nestjs {}
 
 #[doc = include_str!("../../docs/guide/gateways.md")]
 pub mod gateways {}

@@ -2,6 +2,7 @@
 //! per syscall, until a close is sent, the socket fails, or it is told to stop.
 
 use std::io::{self, IoSlice};
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -76,7 +77,12 @@ where
         if outbox.is_closing() && outbox.is_forced() {
             let frame = outbox.take_forced_frame();
             writer.close_after_current(&frame);
-            let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, writer.write_out(&mut io)).await;
+            // Boxed, as below: the connection's last moments need not size its whole life.
+            let _ = Box::pin(tokio::time::timeout(
+                CLOSE_WRITE_TIMEOUT,
+                writer.write_out(&mut io),
+            ))
+            .await;
             break;
         }
         tokio::select! {
@@ -99,10 +105,10 @@ where
                     // As tungstenite's `close()`: a close frame without a code.
                     writer.buf.extend_from_slice(&[0x80 | ws_frame::OPCODE_CLOSE, 0]);
                 }
-                let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, async {
+                let _ = Box::pin(tokio::time::timeout(CLOSE_WRITE_TIMEOUT, async {
                     let _ = writer.write_out(&mut io).await;
                     let _ = io.shutdown().await;
-                })
+                }))
                 .await;
                 break;
             }
@@ -193,7 +199,12 @@ impl FrameWriter {
 
     /// Bytes framed in all.
     fn len(&self) -> usize {
-        self.buf.len() + self.shared.iter().map(|(_, payload)| payload.len()).sum::<usize>()
+        self.buf.len()
+            + self
+                .shared
+                .iter()
+                .map(|(_, payload)| payload.len())
+                .sum::<usize>()
     }
 
     /// The unwritten bytes, in order, as up to [`MAX_SLICES`] slices into `slices`; returns how
@@ -227,9 +238,14 @@ impl FrameWriter {
             let n = if self.shared.is_empty() {
                 io.write(&self.buf[self.written..]).await?
             } else {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let count = self.unwritten(&mut slices);
-                io.write_vectored(&slices[..count]).await?
+                // The slices are built on each poll: held across the await, they would make
+                // every connection's writer future 1 KiB larger.
+                std::future::poll_fn(|cx| {
+                    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                    let count = self.unwritten(&mut slices);
+                    Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count])
+                })
+                .await?
             };
             match n {
                 0 => return Err(io::ErrorKind::WriteZero.into()),
@@ -250,7 +266,6 @@ impl FrameWriter {
 
 #[cfg(test)]
 mod tests {
-    use std::pin::Pin;
     use std::task::{Context, Poll};
 
     use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -283,7 +298,10 @@ mod tests {
         ) -> Poll<io::Result<usize>> {
             let this = self.get_mut();
             if !this.vectored {
-                let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..]);
+                let first = bufs
+                    .iter()
+                    .find(|b| !b.is_empty())
+                    .map_or(&[][..], |b| &b[..]);
                 return Pin::new(this).poll_write(cx, first);
             }
             let mut left = this.step;
@@ -356,7 +374,10 @@ mod tests {
                     vectored,
                 };
                 writer.write_out(&mut io).await.unwrap();
-                assert!(io.out == expected(), "vectored {vectored}, {step} bytes a write");
+                assert!(
+                    io.out == expected(),
+                    "vectored {vectored}, {step} bytes a write"
+                );
                 assert_eq!((writer.buf.capacity(), writer.shared.capacity()), (0, 0));
             }
         }
@@ -368,7 +389,10 @@ mod tests {
         let payload = Bytes::from(vec![0u8; SHARED_PAYLOAD]);
         let mut writer = FrameWriter::default();
         writer.frame((0..100).map(|_| OutFrame::Binary(payload.clone())), &outbox);
-        assert_eq!(writer.unwritten(&mut [IoSlice::new(&[]); MAX_SLICES]), MAX_SLICES);
+        assert_eq!(
+            writer.unwritten(&mut [IoSlice::new(&[]); MAX_SLICES]),
+            MAX_SLICES
+        );
         writer.written = writer.len() - 1;
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         assert_eq!(writer.unwritten(&mut slices), 1);
