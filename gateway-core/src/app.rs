@@ -187,6 +187,22 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// Records metrics through the [`metrics`](https://docs.rs/metrics) facade: connections,
+    /// disconnections by reason, events received and sent, bytes, handler durations, guard
+    /// refusals, exceptions, dropped frames and slow-consumer disconnects, each labelled with the
+    /// namespace (names as socket.io-prometheus's where they overlap; see the
+    /// [observability guide](crate::guide::observability)). Install the recorder (for example
+    /// `metrics-exporter-prometheus`) before building the app: the handles are registered then.
+    /// Off by default; off, nothing is recorded and nothing is measured.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_metrics();
+    /// ```
+    pub fn with_metrics(mut self) -> Self {
+        self.config.metrics = true;
+        self
+    }
+
     /// Also serves a bare Engine.IO v4 echo at `path` on every listener: each message packet
     /// (text or binary) is sent back unchanged. This is the server the official
     /// engine.io-protocol conformance suite expects at `/engine.io/`; it has no other use.

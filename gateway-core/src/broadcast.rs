@@ -129,9 +129,11 @@ impl BroadcastOperator {
     /// Sends `event` with `data` (already JSON) to every recipient.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> usize {
         self.send_remote(event, EventData::Json(data));
-        self.emit_frames(|wire, offset| {
+        let sent = self.emit_frames(|wire, offset| {
             OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, offset)))
-        })
+        });
+        self.ns.count_sent(event, sent);
+        sent
     }
 
     /// Hands the broadcast to the adapter for the other instances (unless it is local).
@@ -206,7 +208,10 @@ impl BroadcastOperator {
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> usize {
         self.send_remote(event, EventData::Payload(payload));
-        self.emit_frames(|wire, offset| wire.payload_event_frame(payload, event, None, offset))
+        let sent =
+            self.emit_frames(|wire, offset| wire.payload_event_frame(payload, event, None, offset));
+        self.ns.count_sent(event, sent);
+        sent
     }
 
     /// Sends `event` to every recipient and waits up to `timeout` for each one's ack (socket.io
@@ -287,6 +292,7 @@ impl BroadcastOperator {
             });
             match asked {
                 Ok((id, rx)) => {
+                    self.ns.count_sent(event, 1);
                     acks.expected += 1;
                     acks.local.push(Box::pin(async move {
                         let answer = socket.wait_for_ack(id, rx, timeout).await;

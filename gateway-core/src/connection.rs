@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tracing::Instrument;
 
 use crate::departures::Identity;
 use crate::dispatch::handle_message;
@@ -33,7 +34,7 @@ pub(crate) async fn serve(
         app.config.max_queued_bytes,
         CloseStyle::Coded,
     );
-    let (mut stream, io) = conn.split(Some(outbox.clone())).await;
+    let (stream, io) = conn.split(Some(outbox.clone())).await;
     let writer = Writer::spawn(io, rx, outbox.clone());
 
     let socket = Socket::new(
@@ -44,6 +45,28 @@ pub(crate) async fn serve(
         Wire::Json,
         Identity::new(false, None),
     );
+    let span = tracing::info_span!(
+        "connection",
+        namespace = ns.name(),
+        socket = %socket.id(),
+        transport = "websocket",
+        peer = %handshake.remote_addr(),
+    );
+    run(socket, ns, handshake, stream, writer)
+        .instrument(span)
+        .await;
+}
+
+/// The socket's life, in its connection's span.
+async fn run(
+    socket: Socket,
+    ns: Arc<NamespaceState>,
+    handshake: Handshake,
+    mut stream: WsReader,
+    writer: Writer,
+) {
+    let app = ns.app.clone();
+    let outbox = socket.outbox().clone();
     ns.register(&socket);
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
 
@@ -133,6 +156,9 @@ fn classify(err: &WsError) -> DisconnectReason {
 
 /// Decodes one JSON-format frame and handles it.
 async fn dispatch(socket: &Socket, ns: &NamespaceState, frame: Bytes) {
+    if let Some(metrics) = ns.metrics() {
+        metrics.received_bytes(frame.len());
+    }
     match json::decode(frame) {
         // Boxed: the pipeline's state lives only while a message is handled, not in every idle
         // connection's task.

@@ -165,6 +165,7 @@ pub mod jwt;
 mod lifecycle;
 mod limits;
 mod listener;
+mod metrics;
 mod namespace;
 mod outbox;
 mod payload;

@@ -199,7 +199,9 @@ impl Socket {
     ) -> Result<(), EmitError> {
         let data = serde_json::to_string(data)?;
         let frame = self.0.wire.event_frame(event, &data, None);
-        self.push_volatile(OutFrame::Text(Utf8Bytes::from(frame)))
+        self.push_volatile(OutFrame::Text(Utf8Bytes::from(frame)))?;
+        self.0.ns.count_sent(event, 1);
+        Ok(())
     }
 
     /// Sends `event` with `data` (already JSON) to this socket only.
@@ -208,7 +210,9 @@ impl Socket {
             return self.own_room_outcome(self.own_room().emit_json(event, data));
         }
         let frame = self.0.wire.event_frame(event, data, None);
-        self.push(Utf8Bytes::from(frame))
+        self.push(Utf8Bytes::from(frame))?;
+        self.0.ns.count_sent(event, 1);
+        Ok(())
     }
 
     /// Whether emits to this socket go through the namespace's recovery record (Socket.IO with
@@ -265,6 +269,7 @@ impl Socket {
                 prefix, id, event, &data,
             )))
         })?;
+        self.0.ns.count_sent(event, 1);
         self.wait_for_ack(id, rx, timeout).await
     }
 
@@ -322,7 +327,9 @@ impl Socket {
         if self.records_events() {
             return self.own_room_outcome(self.own_room().emit_payload(event, payload));
         }
-        self.push_frame(self.0.wire.payload_event_frame(payload, event, None, None))
+        self.push_frame(self.0.wire.payload_event_frame(payload, event, None, None))?;
+        self.0.ns.count_sent(event, 1);
+        Ok(())
     }
 
     /// Delivers the client's ack `id`.
@@ -444,8 +451,13 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         let when_full = self.0.ns.options().full_queue();
-        self.0.outbox.push_when_full(frame, when_full)?;
-        Ok(())
+        let Some(metrics) = self.0.ns.metrics() else {
+            return Ok(self.0.outbox.push_when_full(frame, when_full)?);
+        };
+        let len = frame.queued_len();
+        let pushed = self.0.outbox.push_when_full(frame, when_full);
+        metrics.pushed(&pushed, len);
+        Ok(pushed?)
     }
 
     /// Queues `frame` only if the queue is empty.
@@ -453,8 +465,13 @@ impl Socket {
         if self.0.left.load(Ordering::Acquire) {
             return Err(EmitError::Disconnected);
         }
-        self.0.outbox.push_volatile(frame)?;
-        Ok(())
+        let Some(metrics) = self.0.ns.metrics() else {
+            return Ok(self.0.outbox.push_volatile(frame)?);
+        };
+        let len = frame.queued_len();
+        let pushed = self.0.outbox.push_volatile(frame);
+        metrics.pushed(&pushed, len);
+        Ok(pushed?)
     }
 }
 
