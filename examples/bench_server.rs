@@ -27,7 +27,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut app = GatewayApp::builder().gateway(gateway);
     if std::env::args().any(|arg| arg == "--metrics") {
-        let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+        let prometheus =
+            metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {

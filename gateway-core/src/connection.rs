@@ -34,7 +34,7 @@ pub(crate) async fn serve(
         app.config.max_queued_bytes,
         CloseStyle::Coded,
     );
-    let (stream, io) = conn.split(Some(outbox.clone())).await;
+    let (mut stream, io) = conn.split(Some(outbox.clone())).await;
     let writer = Writer::spawn(io, rx, outbox.clone());
 
     let socket = Socket::new(
@@ -45,6 +45,9 @@ pub(crate) async fn serve(
         Wire::Json,
         Identity::new(false, None),
     );
+    ns.register(&socket);
+    // Inline rather than around a function of its own: an async fn's arguments stay in its
+    // future beside their moved copies (the handshake twice, in every idle connection).
     let span = tracing::info_span!(
         "connection",
         namespace = ns.name(),
@@ -52,23 +55,7 @@ pub(crate) async fn serve(
         transport = "websocket",
         peer = %handshake.remote_addr(),
     );
-    run(socket, ns, handshake, stream, writer)
-        .instrument(span)
-        .await;
-}
-
-/// The socket's life, in its connection's span.
-async fn run(
-    socket: Socket,
-    ns: Arc<NamespaceState>,
-    handshake: Handshake,
-    mut stream: WsReader,
-    writer: Writer,
-) {
-    let app = ns.app.clone();
-    let outbox = socket.outbox().clone();
-    ns.register(&socket);
-    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
+    span.in_scope(|| tracing::debug!(gateway = ns.gateway(), "connected"));
 
     // The rare paths are boxed: a future inline in this one would make every idle
     // connection's task as large as its largest state.
@@ -76,7 +63,8 @@ async fn run(
     let session = async {
         Box::pin(run_connection_hook(&socket, &ns, handshake)).await;
         read_loop(&mut stream, &socket, &ns, &gates).await
-    };
+    }
+    .instrument(span.clone());
     let hard_stopped = tokio::select! {
         biased;
         reason = session => { outbox.record_reason(reason); false }
@@ -88,7 +76,9 @@ async fn run(
     outbox.seal();
     let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);
 
-    Box::pin(finish_socket(&socket, &ns, reason, hard_stopped)).await;
+    Box::pin(finish_socket(&socket, &ns, reason, hard_stopped))
+        .instrument(span)
+        .await;
 
     ws_io::finish(writer, Some(reason), &mut stream).await;
 }

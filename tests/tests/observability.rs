@@ -221,7 +221,10 @@ async fn a_json_format_connection_is_counted_by_event_outcome_and_bytes() {
         .lines()
         .find(|line| line.contains("echo handler ran"))
         .expect("the handler's log line");
-    assert!(line.contains("connection{namespace=\"/observed\" "), "{line}");
+    assert!(
+        line.contains("connection{namespace=\"/observed\" "),
+        "{line}"
+    );
     assert!(line.contains("transport=\"websocket\""), "{line}");
     assert!(line.contains("peer=127.0.0.1:"), "{line}");
     assert!(line.contains("message{namespace=\"/observed\" "), "{line}");
