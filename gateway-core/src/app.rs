@@ -12,8 +12,8 @@ use crate::build_error::BuildError;
 use crate::clients::Clients;
 use crate::gateway::GatewayDefinition;
 use crate::pipeline::{
-    DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, ExceptionFilter, Guard, Interceptor,
-    Pipe,
+    ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
+    ExceptionFilter, Guard, Interceptor, Pipe,
 };
 use crate::registry::NamespaceState;
 use crate::routes::Routes;
@@ -52,6 +52,34 @@ impl GatewayAppBuilder {
         self.global
             .guards
             .push(Arc::new(guard) as Arc<dyn DynGuard>);
+        self
+    }
+
+    /// Runs `guard` when a client connects to any gateway, before the gateway's own connection
+    /// guards: socket.io's `io.use(middleware)`, for every namespace and both wire formats. A
+    /// refusal made with [`WsException::from_object`](crate::WsException::from_object) reaches a
+    /// Socket.IO client's `connect_error` as `err.data` (its `message` as `err.message`); a
+    /// JSON-format client is refused before the upgrade, as by a gateway's connection guards.
+    ///
+    /// ```
+    /// use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
+    /// use gateway_core::WsException;
+    /// let app = gateway_core::GatewayApp::builder().with_global_connection_guard(
+    ///     connection_guard_fn(|cx: ConnectionContext| async move {
+    ///         match cx.handshake().query("token") {
+    ///             Some(_) => Ok(true),
+    ///             None => Err(WsException::from_object(serde_json::json!({
+    ///                 "message": "not authorized",
+    ///                 "content": "Please sign in",
+    ///             }))),
+    ///         }
+    ///     }),
+    /// );
+    /// ```
+    pub fn with_global_connection_guard(mut self, guard: impl ConnectionGuard) -> Self {
+        self.global
+            .connection_guards
+            .push(Arc::new(guard) as Arc<dyn DynConnectionGuard>);
         self
     }
 

@@ -104,7 +104,12 @@ impl NamespaceState {
             gateway: definition.gateway,
             options: definition.options,
             routes,
-            connection_guards: definition.connection_guards,
+            connection_guards: global
+                .connection_guards
+                .iter()
+                .cloned()
+                .chain(definition.connection_guards)
+                .collect(),
             hooks: definition.hooks,
             recovery: app.config.recovery_window.map(Recovery::new),
             app,
