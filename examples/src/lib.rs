@@ -6,6 +6,7 @@
 pub mod axum_app;
 pub mod bench;
 pub mod chat;
+pub mod chat_page;
 pub mod common;
 pub mod conformance;
 pub mod events;
