@@ -6,7 +6,7 @@
 
 use gateway_core::GatewayApp;
 use gateway_examples::common::jwt_secret;
-use gateway_examples::{chat::ChatGateway, chat_page, events::EventsGateway};
+use gateway_examples::{chat::ChatGateway, chat_page, events::EventsGateway, hints};
 use gateway_examples::{init_tracing, port_from_env};
 
 #[tokio::main]
@@ -20,13 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_routes(chat_page::routes(&secret))
         .listen(("0.0.0.0", port_from_env()))
         .await?;
-    let port = server.local_addr().port();
-    println!("chat gateway:   ws://localhost:{port}/chat");
-    println!("events gateway: ws://localhost:{port}/events");
-    println!("browser demo:   http://localhost:{port}/");
-    println!(
-        r#"try: {{"event":"joinRoom","data":"general"}} then {{"event":"sendMessage","data":{{"roomId":"general","message":"hi"}}}}"#
-    );
+    print!("{}", hints::chat(server.local_addr().port()));
     server.shutdown_on(tokio::signal::ctrl_c()).await;
     Ok(())
 }
