@@ -5,8 +5,10 @@
 //! sends to everyone.
 
 use gateway_core::GatewayApp;
-use gateway_examples::notifications::{Notice, NotificationsGateway, NotificationsService};
-use gateway_examples::{init_tracing, port_from_env};
+use gateway_examples::notifications::{
+    console_command, NotificationsGateway, NotificationsService,
+};
+use gateway_examples::{hints, init_tracing, port_from_env};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::main]
@@ -17,38 +19,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let service = NotificationsService::new(app.namespace("/notifications").ok_or("no namespace")?);
     let server = app.listen(("0.0.0.0", port_from_env())).await?;
-    println!(
-        "notifications gateway: ws://localhost:{}/notifications",
-        server.local_addr().port()
-    );
-    println!(
-        r#"clients send {{"event":"join","data":{{"userId":"42"}}}}; type "user 42 <text>" or "all <text>" here"#
-    );
+    print!("{}", hints::notifications(server.local_addr().port()));
 
     tokio::spawn(async move {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            let sent = match line.split_once(' ') {
-                Some(("all", text)) => service.broadcast_notification(text),
-                Some(("user", rest)) => match rest.split_once(' ') {
-                    Some((user, text)) => service.send_to_user(
-                        user,
-                        "notification",
-                        &Notice {
-                            message: text.to_owned(),
-                        },
-                    ),
-                    None => continue,
-                },
-                _ => {
-                    println!(r#"usage: "user <id> <text>" or "all <text>""#);
-                    continue;
-                }
-            };
-            match sent {
-                Ok(n) => println!("sent to {n} socket(s)"),
-                Err(err) => println!("failed: {err}"),
-            }
+            println!("{}", console_command(&service, &line));
         }
     });
     server.shutdown_on(tokio::signal::ctrl_c()).await;

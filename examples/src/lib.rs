@@ -6,9 +6,11 @@
 pub mod axum_app;
 pub mod bench;
 pub mod chat;
+pub mod chat_page;
 pub mod common;
 pub mod conformance;
 pub mod events;
+pub mod hints;
 pub mod notifications;
 
 /// The port to listen on: `PORT` from the environment, else 3000.
