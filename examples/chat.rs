@@ -1,23 +1,26 @@
 //! `cargo run --example chat`: guide 000's ChatGateway at /chat and EventsGateway at /events,
 //! one app on one port, with a browser demo beside them: a chat page at `GET /` and its
-//! demo-only token endpoint `POST /demo/token` (`gateway_examples::chat_page`). Chat clients
+//! demo-only token endpoint `POST /demo/token` (`gateway_examples::chat_page`), and the gateways'
+//! metrics in Prometheus's text format at `GET /metrics`. Chat clients
 //! need a JWT (`cargo run --example mint_token -- alice`), signed with `JWT_SECRET` (default:
 //! `dev-secret-change-me`).
 
 use gateway_core::GatewayApp;
 use gateway_examples::common::jwt_secret;
-use gateway_examples::{chat::ChatGateway, chat_page, events::EventsGateway, hints};
+use gateway_examples::{chat::ChatGateway, chat_page, events::EventsGateway, hints, prometheus};
 use gateway_examples::{init_tracing, port_from_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let secret = jwt_secret();
+    let metrics = prometheus::install()?;
     let server = GatewayApp::builder()
         .gateway(ChatGateway::new(&secret))
         .gateway(EventsGateway)
+        .with_metrics()
         .build()?
-        .with_routes(chat_page::routes(&secret))
+        .with_routes(chat_page::routes(&secret).merge(metrics))
         .listen(("0.0.0.0", port_from_env()))
         .await?;
     print!("{}", hints::chat(server.local_addr().port()));

@@ -42,6 +42,7 @@ pub fn chat(port: u16) -> String {
 chat gateway:   ws://localhost:{port}/chat (needs a token: see below)
 events gateway: ws://localhost:{port}/events
 browser demo:   http://localhost:{port}/ (sign in with any name; open it twice to chat)
+metrics:        curl http://localhost:{port}/metrics
 
 To chat from a terminal, get a token signed with the server's JWT_SECRET (default {DEFAULT_JWT_SECRET}):
     alice=$(cargo run -q --example mint_token -- alice)

@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod events;
 pub mod hints;
 pub mod notifications;
+pub mod prometheus;
 
 /// The port to listen on: `PORT` from the environment, else 3000.
 pub fn port_from_env() -> u16 {
