@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
 use crate::client_address::client_ip;
 use crate::clients::{Held, Refusal as ClientRefusal};
+use crate::deflate::offer::{self, Agreement};
 use crate::engineio::{self, NamespaceTable, Protocol};
 use crate::http_answer::{
     json_body, json_error, not_found, plain, refused, switching_protocols, websocket_key,
@@ -157,6 +158,7 @@ async fn upgrade_to_gateway<B>(
     };
 
     let (parts, _body) = req.into_parts();
+    let deflate = negotiate_deflate(&parts.headers, shared);
     let handshake = Handshake::from_client(parts.uri, parts.headers, remote, client);
     let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
     match run_connection_guards(ns.connection_guards(), &cx).await {
@@ -175,9 +177,29 @@ async fn upgrade_to_gateway<B>(
         connection::serve(ws, ns, handshake, data).await;
         drop(slot);
     });
+    accepted(&key, upgrade, deflate)
+}
+
+/// The permessage-deflate agreement for an upgrade with `headers`, when the app allows it and
+/// the client offers it.
+fn negotiate_deflate(headers: &HeaderMap, shared: &Runtime) -> Option<Agreement> {
+    let config = shared.config.per_message_deflate.as_ref()?;
+    offer::negotiate(headers, config)
+}
+
+/// The `101` for `key`, saying what was agreed, and `upgrade`, which then compresses.
+fn accepted(key: &str, upgrade: Upgrade, deflate: Option<Agreement>) -> Answered {
+    let mut response = switching_protocols(key);
+    if let Some(agreement) = &deflate {
+        if let Ok(value) = HeaderValue::from_str(&agreement.response()) {
+            response
+                .headers_mut()
+                .insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+        }
+    }
     Answered {
-        response: switching_protocols(&key),
-        upgrade: Some(upgrade),
+        response,
+        upgrade: Some(upgrade.with_deflate(deflate)),
     }
 }
 
@@ -216,6 +238,7 @@ where
     // WebSocket handshake, after Engine.IO's own checks.
     let upgrade = websocket_key(&req);
     let (parts, body) = req.into_parts();
+    let deflate = negotiate_deflate(&parts.headers, shared);
     let method = parts.method;
     let origin = parts.headers.get(header::ORIGIN).cloned();
     let handshake = Handshake::from_client(parts.uri, parts.headers, remote, client);
@@ -366,8 +389,5 @@ where
         }
         drop(slot);
     });
-    Answered {
-        response: switching_protocols(&key),
-        upgrade: Some(upgrade),
-    }
+    accepted(&key, upgrade, deflate)
 }

@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 use crate::adapter::{Adapter, LocalAdapter};
 use crate::build_error::BuildError;
 use crate::clients::Clients;
+use crate::deflate::PerMessageDeflate;
 use crate::gateway::GatewayDefinition;
 use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
@@ -228,6 +229,22 @@ impl GatewayAppBuilder {
     /// ```
     pub fn with_metrics(mut self) -> Self {
         self.config.metrics = true;
+        self
+    }
+
+    /// Compresses WebSocket messages for clients that offer permessage-deflate (RFC 7692), on
+    /// both wire formats: browsers, npm `ws` and socket.io-client do. Off by default, as in
+    /// socket.io (`perMessageDeflate: false`) and NestJS's `platform-ws`. Compression trades CPU
+    /// and memory for bytes on the wire: see the [compression guide](crate::guide::compression)
+    /// for the figures, and [`PerMessageDeflate`] for the threshold and context takeover.
+    ///
+    /// ```
+    /// use gateway_core::PerMessageDeflate;
+    /// let builder = gateway_core::GatewayApp::builder()
+    ///     .with_per_message_deflate(PerMessageDeflate::new().with_threshold(1024));
+    /// ```
+    pub fn with_per_message_deflate(mut self, deflate: PerMessageDeflate) -> Self {
+        self.config.per_message_deflate = Some(deflate);
         self
     }
 

@@ -37,6 +37,8 @@ pub struct BroadcastOperator {
     local: bool,
     /// Dropped for a client whose queue is not empty (socket.io `volatile`).
     volatile: bool,
+    /// May be compressed (socket.io `compress`, true unless told otherwise).
+    compress: bool,
 }
 
 impl BroadcastOperator {
@@ -46,6 +48,7 @@ impl BroadcastOperator {
             target: Recipients::default(),
             local: false,
             volatile: false,
+            compress: true,
         }
     }
 
@@ -65,6 +68,34 @@ impl BroadcastOperator {
     pub fn volatile(mut self) -> Self {
         self.volatile = true;
         self
+    }
+
+    /// Whether the event may be compressed (socket.io's `compress`; default true). Compression
+    /// happens only on connections that agreed to permessage-deflate (see
+    /// [`with_per_message_deflate`](crate::GatewayAppBuilder::with_per_message_deflate)), for
+    /// messages over the threshold; `compress(false)` sends them as they are, for data that is
+    /// already compressed (images, archives) or too random to gain. Applies to this instance's
+    /// sockets: the adapter does not carry it to the others.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// use gateway_core::Payload;
+    /// let jpeg = vec![0xffu8, 0xd8, 0xff];
+    /// server.to("viewers").compress(false).emit_payload("frame", &Payload::new().with_binary(jpeg));
+    /// # }
+    /// ```
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    /// This emit's frame, marked for the writer when it must not be compressed.
+    fn flagged(&self, frame: OutFrame) -> OutFrame {
+        if self.compress {
+            frame
+        } else {
+            frame.uncompressed()
+        }
     }
 
     /// Reach only the sockets of this instance, not those of the other instances behind the
@@ -183,7 +214,7 @@ impl BroadcastOperator {
             } else {
                 &mut as_json
             };
-            let frame = slot.get_or_insert_with(|| frame(socket.wire()));
+            let frame = slot.get_or_insert_with(|| self.flagged(frame(socket.wire())));
             let pushed = if self.volatile {
                 socket.push_volatile(frame.clone())
             } else {
@@ -280,15 +311,17 @@ impl BroadcastOperator {
     fn ack_stream(&self, event: &str, data: EventData<'_>, timeout: Duration) -> AckStream {
         let mut acks = AckStream::default();
         for socket in self.sockets() {
-            let asked = socket.send_with_ack(|prefix, id| match data {
-                EventData::Json(json) => OutFrame::Text(Utf8Bytes::from(
-                    socketio::encode_event_with_ack(prefix, id, event, json),
-                )),
-                EventData::Payload(payload) => {
-                    socket
-                        .wire()
-                        .payload_event_frame(payload, event, Some(id), None)
-                }
+            let asked = socket.send_with_ack(|prefix, id| {
+                self.flagged(match data {
+                    EventData::Json(json) => OutFrame::Text(Utf8Bytes::from(
+                        socketio::encode_event_with_ack(prefix, id, event, json),
+                    )),
+                    EventData::Payload(payload) => {
+                        socket
+                            .wire()
+                            .payload_event_frame(payload, event, Some(id), None)
+                    }
+                })
             });
             match asked {
                 Ok((id, rx)) => {
@@ -301,14 +334,16 @@ impl BroadcastOperator {
                 }
                 Err(err) => {
                     if matches!(err, AckError::Unsupported) {
-                        let _ = socket.push_frame(match data {
-                            EventData::Json(json) => OutFrame::Text(Utf8Bytes::from(
-                                socket.wire().event_frame(event, json, None),
-                            )),
-                            EventData::Payload(payload) => socket
-                                .wire()
-                                .payload_event_frame(payload, event, None, None),
-                        });
+                        let _ = socket.push_frame(
+                            self.flagged(match data {
+                                EventData::Json(json) => OutFrame::Text(Utf8Bytes::from(
+                                    socket.wire().event_frame(event, json, None),
+                                )),
+                                EventData::Payload(payload) => socket
+                                    .wire()
+                                    .payload_event_frame(payload, event, None, None),
+                            }),
+                        );
                     }
                     acks.ready.push_back((Some(socket.id()), Err(err)));
                 }

@@ -139,6 +139,7 @@ mod client_address;
 mod clients;
 mod connection;
 mod connection_rate;
+mod deflate;
 mod departures;
 mod direct;
 mod disconnect_reason;
@@ -200,6 +201,7 @@ pub use adapter::{
 pub use app::{GatewayApp, GatewayAppBuilder};
 pub use broadcast::{AckStream, BroadcastOperator};
 pub use build_error::BuildError;
+pub use deflate::PerMessageDeflate;
 pub use disconnect_reason::DisconnectReason;
 pub use emit_error::EmitError;
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};

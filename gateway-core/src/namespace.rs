@@ -140,6 +140,18 @@ impl Namespace {
         BroadcastOperator::new(self.0.clone()).volatile()
     }
 
+    /// A broadcast to the whole namespace, compressed or not (socket.io `io.compress(false)`);
+    /// see [`BroadcastOperator::compress`].
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// server.compress(false).emit("snapshot", &"already compressed").ok();
+    /// # }
+    /// ```
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.clone()).compress(compress)
+    }
+
     /// Every socket of the namespace on every instance (socket.io `fetchSockets`); see
     /// [`BroadcastOperator::fetch_sockets`].
     ///

@@ -32,6 +32,9 @@ pub(crate) enum OutFrame {
     /// A text frame and the binary frames that belong to it (a Socket.IO packet with binary
     /// attachments), queued as one so no other frame can come between them.
     Attached(Utf8Bytes, Arc<[Bytes]>),
+    /// A text frame and its binary frames (none, for a plain event), never compressed: an emit
+    /// made with `compress(false)`.
+    Uncompressed(Utf8Bytes, Arc<[Bytes]>),
     Close(CloseFrame),
     /// Frames tungstenite made (pongs, the reply to a client's close), written as they are.
     Raw(Bytes),
@@ -41,12 +44,22 @@ pub(crate) enum OutFrame {
 }
 
 impl OutFrame {
+    /// This frame, never to be compressed (an emit's `compress(false)`). Frames that are not
+    /// messages are never compressed anyway.
+    pub(crate) fn uncompressed(self) -> Self {
+        match self {
+            OutFrame::Text(text) => OutFrame::Uncompressed(text, Arc::from([])),
+            OutFrame::Attached(text, bins) => OutFrame::Uncompressed(text, bins),
+            other => other,
+        }
+    }
+
     /// The bytes this frame counts against the queue's byte bound.
     pub(crate) fn queued_len(&self) -> usize {
         match self {
             OutFrame::Text(text) => text.len(),
             OutFrame::Binary(bytes) => bytes.len(),
-            OutFrame::Attached(text, bins) => {
+            OutFrame::Attached(text, bins) | OutFrame::Uncompressed(text, bins) => {
                 text.len() + bins.iter().map(Bytes::len).sum::<usize>()
             }
             OutFrame::Close(_) | OutFrame::Written(_) => 0,

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::adapter::Adapter;
 use crate::clients::{ClientLimits, Clients};
+use crate::deflate::PerMessageDeflate;
 use crate::engineio::polling::PollingSessions;
 use crate::state::AppState;
 
@@ -46,6 +47,8 @@ pub(crate) struct AppConfig {
     pub(crate) recovery_window: Option<Duration>,
     /// Whether namespaces record metrics (`with_metrics`).
     pub(crate) metrics: bool,
+    /// permessage-deflate, when the app allows it (`with_per_message_deflate`).
+    pub(crate) per_message_deflate: Option<PerMessageDeflate>,
     /// Where a bare Engine.IO echo is served (conformance testing only).
     #[cfg(feature = "conformance")]
     pub(crate) engine_io_echo_path: Option<String>,
@@ -74,6 +77,7 @@ impl Default for AppConfig {
             connect_timeout: Duration::from_secs(45),
             recovery_window: None,
             metrics: false,
+            per_message_deflate: None,
             #[cfg(feature = "conformance")]
             engine_io_echo_path: None,
         }

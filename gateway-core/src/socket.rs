@@ -353,6 +353,19 @@ impl Socket {
         self.0.acks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Emits to this socket only, compressed or not: socket.io's `socket.compress(false).emit(..)`
+    /// (see [`BroadcastOperator::compress`]). As a broadcast to the socket's own room on this
+    /// instance, its `emit` returns how many sockets it reached: 1, or 0 once it is gone.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.compress(false).emit("thumbnail", &"iVBORw0KGgo...").ok();
+    /// # }
+    /// ```
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.own_room().compress(compress)
+    }
+
     /// Broadcasts to `rooms`, leaving this socket out (NestJS `client.to(room).emit`).
     ///
     /// ```

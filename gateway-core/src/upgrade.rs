@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::task::task_tracker::TrackedFuture;
 use tokio_util::task::TaskTracker;
 
+use crate::deflate::offer::Agreement;
 use crate::read_ahead::TUNGSTENITE_READ_SIZE;
 use crate::runtime::Runtime;
 use crate::stream;
@@ -27,6 +28,8 @@ pub(crate) type Serving = TrackedFuture<BoxFuture<'static, ()>>;
 pub(crate) struct Upgrade {
     serve: Serve,
     config: WebSocketConfig,
+    /// permessage-deflate, when the `101` agreed to it.
+    deflate: Option<Agreement>,
     read_chunk: usize,
     tasks: TaskTracker,
 }
@@ -44,16 +47,23 @@ impl Upgrade {
                 .read_buffer_size(TUNGSTENITE_READ_SIZE)
                 .max_message_size(Some(shared.config.max_message_size))
                 .max_frame_size(Some(shared.config.max_message_size)),
+            deflate: None,
             read_chunk: shared.config.read_buffer_size,
             tasks: shared.tasks.clone(),
         }
+    }
+
+    /// The connection compresses as agreed (`None`: not at all).
+    pub(crate) fn with_deflate(mut self, deflate: Option<Agreement>) -> Self {
+        self.deflate = deflate;
+        self
     }
 
     /// The socket's life on `tcp` (`read_past`: what was read after the request head), to run
     /// in the connection's own task. Tracked, so a graceful shutdown waits for the socket.
     pub(crate) fn serve_tcp(self, tcp: TcpStream, read_past: Bytes) -> Serving {
         let (read, write) = stream::split_tcp(tcp, read_past, self.read_chunk);
-        let conn = WsConn::new(read, write, self.config);
+        let conn = WsConn::new(read, write, self.config, self.deflate);
         self.tasks.track_future((self.serve)(conn))
     }
 
@@ -66,7 +76,7 @@ impl Upgrade {
                 Err(err) => return tracing::debug!(error = %err, "upgrade failed"),
             };
             let (read, write) = stream::split(upgraded, self.read_chunk);
-            (self.serve)(WsConn::new(read, write, self.config)).await;
+            (self.serve)(WsConn::new(read, write, self.config, self.deflate)).await;
         });
     }
 }

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 
+use crate::deflate::compress::MessageCompressor;
 use crate::outbox::{OutFrame, Outbox, OutboxReceiver};
 use crate::protocol::ws_frame;
 use crate::rarely_ready::RarelyReady;
@@ -28,10 +29,20 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts writing what `rx` takes to `io`.
-    pub(crate) fn spawn(io: StreamWrite, rx: OutboxReceiver, outbox: Outbox) -> Self {
+    /// Starts writing what `rx` takes to `io`, compressing messages with `compressor` when the
+    /// connection agreed to permessage-deflate.
+    pub(crate) fn spawn(
+        io: StreamWrite,
+        rx: OutboxReceiver,
+        outbox: Outbox,
+        compressor: Option<MessageCompressor>,
+    ) -> Self {
         let stop = CancellationToken::new();
-        let task = tokio::spawn(write_loop(io, rx, outbox, stop.clone()));
+        let writer = FrameWriter {
+            compressor: compressor.map(Box::new),
+            ..FrameWriter::default()
+        };
+        let task = tokio::spawn(write_loop(io, rx, outbox, stop.clone(), writer));
         Self { task, stop }
     }
 
@@ -60,11 +71,11 @@ async fn write_loop<W>(
     mut rx: OutboxReceiver,
     outbox: Outbox,
     stop: CancellationToken,
+    mut writer: FrameWriter,
 ) -> W
 where
     W: AsyncWrite + Unpin,
 {
-    let mut writer = FrameWriter::default();
     // Built once (a future per batch would register and unregister its waker every time), and
     // gated: polled again only once one of them woke the task.
     let gates = RarelyReady::new();
@@ -137,6 +148,9 @@ struct FrameWriter {
     close_sent: bool,
     /// Cancelled once the buffer is written out.
     on_written: Vec<CancellationToken>,
+    /// Compresses messages, on a connection that agreed to permessage-deflate. Boxed: the
+    /// writer of every other connection pays one word for it.
+    compressor: Option<Box<MessageCompressor>>,
 }
 
 impl FrameWriter {
@@ -146,9 +160,15 @@ impl FrameWriter {
         for frame in frames {
             outbox.sent(&frame);
             match frame {
-                OutFrame::Text(text) => self.push_frame(ws_frame::OPCODE_TEXT, text.into()),
-                OutFrame::Binary(bytes) => self.push_frame(ws_frame::OPCODE_BINARY, bytes),
+                OutFrame::Text(text) => self.push_message(ws_frame::OPCODE_TEXT, text.into()),
+                OutFrame::Binary(bytes) => self.push_message(ws_frame::OPCODE_BINARY, bytes),
                 OutFrame::Attached(text, bins) => {
+                    self.push_message(ws_frame::OPCODE_TEXT, text.into());
+                    for bin in bins.iter() {
+                        self.push_message(ws_frame::OPCODE_BINARY, bin.clone());
+                    }
+                }
+                OutFrame::Uncompressed(text, bins) => {
                     self.push_frame(ws_frame::OPCODE_TEXT, text.into());
                     for bin in bins.iter() {
                         self.push_frame(ws_frame::OPCODE_BINARY, bin.clone());
@@ -172,12 +192,33 @@ impl FrameWriter {
         self.close_sent
     }
 
-    /// Frames one payload: copied when small, shared when large.
+    /// Frames one message, compressed when the connection agreed to it and it is long enough.
+    fn push_message(&mut self, opcode: u8, payload: Bytes) {
+        let compressed = self
+            .compressor
+            .as_mut()
+            .and_then(|compressor| compressor.compress(&payload));
+        match compressed {
+            Some(compressed) => self.push_payload(
+                ws_frame::first_byte(opcode) | ws_frame::RSV1_COMPRESSED,
+                compressed.into(),
+            ),
+            None => self.push_frame(opcode, payload),
+        }
+    }
+
+    /// Frames one payload as it is.
     fn push_frame(&mut self, opcode: u8, payload: Bytes) {
+        self.push_payload(ws_frame::first_byte(opcode), payload);
+    }
+
+    /// Frames one payload after a header starting with `first_byte`: copied when small, shared
+    /// when large.
+    fn push_payload(&mut self, first_byte: u8, payload: Bytes) {
+        ws_frame::push_header_with(&mut self.buf, first_byte, payload.len());
         if payload.len() < SHARED_PAYLOAD {
-            ws_frame::push_frame(&mut self.buf, opcode, &payload);
+            self.buf.extend_from_slice(&payload);
         } else {
-            ws_frame::push_header(&mut self.buf, opcode, payload.len());
             self.shared.push((self.buf.len(), payload));
         }
     }

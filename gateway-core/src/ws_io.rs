@@ -20,6 +20,9 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::deflate::compress::MessageCompressor;
+use crate::deflate::inflate::{InflatingReader, Refused};
+use crate::deflate::offer::Agreement;
 use crate::outbox::{OutFrame, Outbox};
 use crate::read_ahead::ReadAhead;
 use crate::stream::{StreamRead, StreamWrite};
@@ -40,6 +43,8 @@ pub(crate) struct WsConn {
     read: ReadAhead<StreamRead>,
     write: StreamWrite,
     config: WebSocketConfig,
+    /// permessage-deflate, when the upgrade agreed to it.
+    deflate: Option<Agreement>,
 }
 
 impl WsConn {
@@ -47,21 +52,37 @@ impl WsConn {
         read: ReadAhead<StreamRead>,
         write: StreamWrite,
         config: WebSocketConfig,
+        deflate: Option<Agreement>,
     ) -> Self {
         Self {
             read,
             write,
             config,
+            deflate,
         }
+    }
+
+    /// What compresses the server's messages, for the writer task, when the upgrade agreed to
+    /// permessage-deflate.
+    pub(crate) fn compressor(&self) -> Option<MessageCompressor> {
+        self.deflate.as_ref().map(MessageCompressor::new)
     }
 
     /// The frame reader (whose pongs and close replies go to `outbox`, once bound) and the
     /// write half for the writer task.
     pub(crate) async fn split(self, outbox: Option<Outbox>) -> (WsReader, StreamWrite) {
-        let io = ControlIo {
-            read: self.read,
-            outbox,
+        let read = match &self.deflate {
+            None => ClientFrames::Plain(self.read),
+            Some(agreement) => {
+                let max_message_size = self.config.max_message_size.unwrap_or(usize::MAX);
+                ClientFrames::Inflating(Box::new(InflatingReader::new(
+                    self.read,
+                    agreement,
+                    max_message_size,
+                )))
+            }
         };
+        let io = ControlIo { read, outbox };
         let reader = WebSocketStream::from_raw_socket(io, Role::Server, Some(self.config)).await;
         (reader, self.write)
     }
@@ -70,14 +91,29 @@ impl WsConn {
 /// What tungstenite reads from and writes to: reads come from the socket, writes (pongs, close
 /// replies) are queued on the connection's outbox as ready-made frames.
 pub(crate) struct ControlIo {
-    read: ReadAhead<StreamRead>,
+    read: ClientFrames,
     outbox: Option<Outbox>,
+}
+
+/// The client's frames: from the socket as they are, or with compressed messages inflated.
+enum ClientFrames {
+    Plain(ReadAhead<StreamRead>),
+    /// Boxed: its buffers and state exist only on connections that agreed to compression.
+    Inflating(Box<InflatingReader<ReadAhead<StreamRead>>>),
 }
 
 impl ControlIo {
     /// Sends tungstenite's control frames through `outbox` from now on.
     pub(crate) fn bind(&mut self, outbox: Outbox) {
         self.outbox = Some(outbox);
+    }
+
+    /// The socket itself, to drain after a refused frame: nothing more is inflated.
+    pub(crate) fn socket(&mut self) -> &mut ReadAhead<StreamRead> {
+        match &mut self.read {
+            ClientFrames::Plain(read) => read,
+            ClientFrames::Inflating(inflating) => inflating.raw(),
+        }
     }
 }
 
@@ -87,7 +123,10 @@ impl AsyncRead for ControlIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().read).poll_read(cx, buf)
+        match &mut self.get_mut().read {
+            ClientFrames::Plain(read) => Pin::new(read).poll_read(cx, buf),
+            ClientFrames::Inflating(inflating) => Pin::new(inflating.as_mut()).poll_read(cx, buf),
+        }
     }
 }
 
@@ -114,14 +153,19 @@ impl AsyncWrite for ControlIo {
     }
 }
 
-/// Why to close for a frame the server refuses, as `ws` does: over the size limit (1009), or a
-/// text frame that is not UTF-8 (1007). `None` for other read failures.
+/// Why to close for a frame the server refuses, as `ws` does: over the size limit (1009, a
+/// compressed message that inflates past it too), or a text frame that is not UTF-8 or
+/// compressed data that does not inflate (1007). `None` for other read failures.
 pub(crate) fn refused_frame(err: &WsError) -> Option<DisconnectReason> {
     match err {
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
             Some(DisconnectReason::MessageTooBig)
         }
         WsError::Utf8(_) => Some(DisconnectReason::InvalidPayload),
+        WsError::Io(err) => match Refused::of(err)? {
+            Refused::TooBig => Some(DisconnectReason::MessageTooBig),
+            Refused::Corrupt => Some(DisconnectReason::InvalidPayload),
+        },
         _ => None,
     }
 }
@@ -140,7 +184,7 @@ pub(crate) async fn finish(
         reason,
         Some(DisconnectReason::MessageTooBig | DisconnectReason::InvalidPayload)
     ) {
-        Box::pin(linger(&mut io, stream.get_mut(), CLOSE_GRACE)).await;
+        Box::pin(linger(&mut io, stream.get_mut().socket(), CLOSE_GRACE)).await;
     }
 }
 

@@ -133,8 +133,9 @@ pub(crate) async fn serve_websocket(
         app.config.max_queued_bytes,
         CloseStyle::EngineIo,
     );
+    let compressor = conn.compressor();
     let (stream, io) = conn.split(Some(outbox.clone())).await;
-    let writer = Writer::spawn(io, rx, outbox.clone());
+    let writer = Writer::spawn(io, rx, outbox.clone(), compressor);
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
     let span = connection_span(&sid, "websocket", &handshake);

@@ -144,7 +144,8 @@ impl PollingSession {
                     match frame {
                         OutFrame::Text(text) => body.push_str(&text),
                         OutFrame::Binary(bytes) => push_base64(&mut body, &bytes),
-                        OutFrame::Attached(text, bins) => {
+                        // No compression on long-polling.
+                        OutFrame::Attached(text, bins) | OutFrame::Uncompressed(text, bins) => {
                             body.push_str(&text);
                             for bin in bins.iter() {
                                 separate(&mut body);

@@ -27,7 +27,12 @@ pub(crate) async fn close_without_status(conn: WsConn) {
     let mut close = Vec::new();
     ws_frame::push_close(&mut close, &ws_frame::CLOSE_WITHOUT_STATUS);
     if io.write_all(&close).await.is_ok() && io.flush().await.is_ok() {
-        Box::pin(ws_io::linger(&mut io, stream.get_mut(), CLOSE_GRACE)).await;
+        Box::pin(ws_io::linger(
+            &mut io,
+            stream.get_mut().socket(),
+            CLOSE_GRACE,
+        ))
+        .await;
     }
 }
 
@@ -39,6 +44,7 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
     }
     // Until the upgrade completes the session still talks over long-polling: nothing from this
     // WebSocket goes into its queue.
+    let compressor = conn.compressor();
     let (mut ws, mut io) = conn.split(None).await;
     let probed = tokio::time::timeout(UPGRADE_TIMEOUT, async {
         match ws.next().await {
@@ -69,7 +75,7 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
     let inbound = polling.inbound.clone();
     drop(polling);
     ws.get_mut().bind(outbox.clone());
-    let writer = Writer::spawn(io, rx, outbox.clone());
+    let writer = Writer::spawn(io, rx, outbox.clone(), compressor);
     tokio::select! {
         () = forward_frames(&mut ws, inbound, outbox.clone()) => {}
         () = outbox.writer_done() => {}

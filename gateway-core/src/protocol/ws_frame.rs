@@ -9,9 +9,23 @@ pub(crate) const OPCODE_TEXT: u8 = 0x1;
 pub(crate) const OPCODE_BINARY: u8 = 0x2;
 pub(crate) const OPCODE_CLOSE: u8 = 0x8;
 
+/// RSV1 on a message's first frame: its payload is compressed (permessage-deflate, RFC 7692).
+pub(crate) const RSV1_COMPRESSED: u8 = 0x40;
+
+/// The first byte of a final (unfragmented) frame's header.
+pub(crate) const fn first_byte(opcode: u8) -> u8 {
+    0x80 | opcode
+}
+
 /// Appends a final (unfragmented, unmasked) frame header for a payload of `len` bytes.
 pub(crate) fn push_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
-    out.push(0x80 | opcode);
+    push_header_with(out, first_byte(opcode), len);
+}
+
+/// Appends an unmasked frame header starting with `first_byte` (FIN, RSV1, opcode) for a
+/// payload of `len` bytes.
+pub(crate) fn push_header_with(out: &mut Vec<u8>, first_byte: u8, len: usize) {
+    out.push(first_byte);
     if len < 126 {
         out.push(len as u8);
     } else if let Ok(len) = u16::try_from(len) {
