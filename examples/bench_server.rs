@@ -9,12 +9,14 @@
 //! needs an HS256 token signed with SECRET (the reconnect storm's JWT variant). With
 //! `--reuse-port N`, `listen()` accepts on N `SO_REUSEPORT` listeners. With `--metrics`, a
 //! Prometheus recorder is installed and the app records metrics (`with_metrics`); with
-//! `--spans`, a `tracing` subscriber at `info` writing to a sink enables every span. Prints
-//! `listening on 127.0.0.1:PORT` once it accepts connections.
+//! `--spans`, a `tracing` subscriber at `info` writing to a sink enables every span. With
+//! `--deflate`, clients that offer permessage-deflate get it (socket.io's defaults: a 1024-byte
+//! threshold, context takeover); with `--deflate-no-takeover`, without context takeover on
+//! either side. Prints `listening on 127.0.0.1:PORT` once it accepts connections.
 
 use std::io::Write;
 
-use gateway_core::GatewayApp;
+use gateway_core::{GatewayApp, PerMessageDeflate};
 use gateway_examples::{bench::BenchGateway, port_from_args};
 use gateway_redis::RedisAdapter;
 
@@ -43,6 +45,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_max_level(tracing::Level::INFO)
             .with_writer(std::io::sink)
             .init();
+    }
+    if std::env::args().any(|arg| arg == "--deflate") {
+        app = app.with_per_message_deflate(PerMessageDeflate::new());
+    }
+    if std::env::args().any(|arg| arg == "--deflate-no-takeover") {
+        app = app.with_per_message_deflate(
+            PerMessageDeflate::new()
+                .with_server_no_context_takeover(true)
+                .with_client_no_context_takeover(true),
+        );
     }
     if let Ok(size) = std::env::var("READ_BUFFER_SIZE") {
         app = app.with_read_buffer_size(size.parse()?);

@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")"
 RUNS=${1:-10000000}
 shift || true
-TARGETS=${*:-json_envelope socketio_packets polling_body handshake redis_inbound validated_body}
+TARGETS=${*:-json_envelope socketio_packets polling_body handshake redis_inbound validated_body deflate_stream}
 mkdir -p logs
 cargo +nightly fuzz build -s none >/dev/null 2>&1 || { echo "build failed"; exit 1; }
 run() {

@@ -216,3 +216,10 @@ pub fn validated_body(data: &[u8]) {
         .harness
         .socketio_session(&[Frame::Text("40/chat,"), Frame::Text(&packet)]);
 }
+
+/// A `Sec-WebSocket-Extensions` offer, a newline, then a client's WebSocket frames: the
+/// permessage-deflate negotiation, then the frames read as the server reads them, compressed
+/// messages inflated within the message size limit.
+pub fn deflate_stream(data: &[u8]) {
+    gateway_core::fuzzing::deflate_stream(data);
+}

@@ -8,9 +8,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Uri};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::accept::{self, Endpoints};
+use crate::deflate::inflate::InflatingReader;
+use crate::deflate::offer;
 use crate::departures::Identity;
 use crate::dispatch::handle_message;
 use crate::engineio::polling::decode_polling_packet;
@@ -21,7 +24,9 @@ use crate::lifecycle::finish_socket;
 use crate::outbox::{CloseStyle, OutFrame, Outbox, OutboxReceiver};
 use crate::protocol::socketio::{self, EioPacket, SioPacket};
 use crate::protocol::{json, Wire};
-use crate::{DisconnectReason, GatewayApp, Gateways, Handshake, Socket, SocketData};
+use crate::{
+    DisconnectReason, GatewayApp, Gateways, Handshake, PerMessageDeflate, Socket, SocketData,
+};
 
 /// One frame of an Engine.IO session, as a client sends it.
 #[derive(Debug, Clone, Copy)]
@@ -206,6 +211,75 @@ impl Harness {
         {
             verify(guard, &handshake.with_auth(auth));
         }
+    }
+}
+
+/// The message size limit [`deflate_stream`] reads under.
+pub const DEFLATE_MAX_MESSAGE: usize = 64 * 1024;
+
+/// A client's `Sec-WebSocket-Extensions` offer (the input's first line), negotiated as the
+/// server negotiates it; when permessage-deflate is agreed, the rest of the input is the
+/// client's frames, read as the server reads them: compressed messages inflated under
+/// tungstenite, within a [`DEFLATE_MAX_MESSAGE`] limit, until one side refuses. The server
+/// asks clients for no context takeover when the offer mentions `client_no_context_takeover`.
+///
+/// # Panics
+/// If a message read is over the limit (the bound did not hold).
+pub fn deflate_stream(data: &[u8]) {
+    let (offer_line, frames) = match data.iter().position(|&b| b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_bytes(offer_line) {
+        headers.insert(http::header::SEC_WEBSOCKET_EXTENSIONS, value);
+    }
+    let client_no_context_takeover = offer_line
+        .windows(26)
+        .any(|w| w == b"client_no_context_takeover");
+    let config =
+        PerMessageDeflate::new().with_client_no_context_takeover(client_no_context_takeover);
+    let Some(agreement) = offer::negotiate(&headers, &config) else {
+        return;
+    };
+    let _ = agreement.response();
+    let reader = InflatingReader::new(frames, &agreement, DEFLATE_MAX_MESSAGE);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(DEFLATE_MAX_MESSAGE))
+        .max_frame_size(Some(DEFLATE_MAX_MESSAGE));
+    let mut ws = WebSocket::from_raw_socket(Ready(reader), Role::Server, Some(config));
+    while let Ok(message) = ws.read() {
+        assert!(
+            message.len() <= DEFLATE_MAX_MESSAGE,
+            "a {}-byte message passed the limit",
+            message.len()
+        );
+    }
+}
+
+/// A reader that is always ready (over a slice), as the blocking `Read + Write` tungstenite's
+/// synchronous `WebSocket` reads from; what it writes (pongs) is dropped.
+struct Ready<R>(R);
+
+impl<R: tokio::io::AsyncRead + Unpin> std::io::Read for Ready<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut read = tokio::io::ReadBuf::new(buf);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::Pin::new(&mut self.0).poll_read(&mut cx, &mut read) {
+            std::task::Poll::Ready(Ok(())) => Ok(read.filled().len()),
+            std::task::Poll::Ready(Err(err)) => Err(err),
+            std::task::Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl<R> std::io::Write for Ready<R> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

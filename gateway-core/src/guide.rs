@@ -16,6 +16,8 @@
 //!   `SO_REUSEPORT` listeners for reconnect storms; what a connection costs.
 //! - [`observability`]: `tracing` spans per connection and per message; metrics through the
 //!   `metrics` facade, served to Prometheus.
+//! - [`compression`]: permessage-deflate: turning it on, `compress(false)`, the bound on
+//!   inflating, what it costs.
 //!
 //! The pages are the Markdown files in `docs/guide/`; their examples are compiled as doctests.
 //!
@@ -29,6 +31,7 @@
 //! [`axum`]: crate::guide::axum
 //! [`connections`]: crate::guide::connections
 //! [`observability`]: crate::guide::observability
+//! [`compression`]: crate::guide::compression
 
 #[doc = include_str!("../../docs/guide/coming-from-nestjs.md")]
 pub mod coming_from_nestjs {}
@@ -59,3 +62,6 @@ pub mod connections {}
 
 #[doc = include_str!("../../docs/guide/observability.md")]
 pub mod observability {}
+
+#[doc = include_str!("../../docs/guide/compression.md")]
+pub mod compression {}

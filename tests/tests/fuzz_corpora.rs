@@ -76,6 +76,11 @@ fn polling_body_corpus() {
 }
 
 #[test]
+fn deflate_stream_corpus() {
+    replay("deflate_stream", harness::deflate_stream);
+}
+
+#[test]
 fn handshake_corpus() {
     replay("handshake", harness::handshake);
 }

@@ -26,6 +26,8 @@ use super::offer::Agreement;
 pub(crate) const FRAGMENT: usize = 16 * 1024;
 /// The most compressed bytes read from the socket at a time.
 const INPUT_CHUNK: usize = 8 * 1024;
+/// The most of an uncompressed frame's end passed on at a time (tungstenite reads 256 bytes).
+const PASS_THROUGH_CHUNK: usize = 1024;
 /// The longest frame header: 2 bytes, a 64-bit length, a mask key.
 const MAX_HEADER: usize = 14;
 /// What RFC 7692 has the sender remove from each message, and the receiver put back.
@@ -402,17 +404,22 @@ impl<R: AsyncRead + Unpin> InflatingReader<R> {
         let Step::PassThrough { left } = &mut self.step else {
             return Poll::Ready(Ok(()));
         };
-        // Through the stack: the frame's end must not be overrun, and `out` cannot be limited
-        // without unsafe code.
-        let mut scratch = [0u8; INPUT_CHUNK];
-        let want = usize::try_from(*left)
-            .unwrap_or(usize::MAX)
-            .min(out.remaining())
-            .min(INPUT_CHUNK);
-        let mut read = ReadBuf::new(&mut scratch[..want]);
-        ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read))?;
-        let n = read.filled().len();
-        out.put_slice(read.filled());
+        let n = if out.remaining() as u64 <= *left {
+            // The frame goes on past what `out` takes: read straight into it.
+            let before = out.filled().len();
+            ready!(Pin::new(&mut self.inner).poll_read(cx, out))?;
+            out.filled().len() - before
+        } else {
+            // The frame ends first: through the stack, as `out` cannot be limited without
+            // unsafe code and the next frame's header must not be handed on unread.
+            let mut scratch = [0u8; PASS_THROUGH_CHUNK];
+            let want = usize::try_from(*left)
+                .map_or(PASS_THROUGH_CHUNK, |left| left.min(PASS_THROUGH_CHUNK));
+            let mut read = ReadBuf::new(&mut scratch[..want]);
+            ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read))?;
+            out.put_slice(read.filled());
+            read.filled().len()
+        };
         *left -= n as u64;
         if *left == 0 {
             self.step = Step::Header {
@@ -657,6 +664,7 @@ mod tests {
             // A ping, an uncompressed binary frame.
             stream.extend(client_frame(FIN | 0x9, b"ping", mask));
             stream.extend(client_frame(FIN | OPCODE_BINARY, b"plain", mask));
+            stream.extend(client_frame(FIN | OPCODE_TEXT, &[b'p'; 40_000], mask));
             // A compressed binary message in three fragments, a ping between them.
             let second = compress(&mut client, &[7u8; 50_000]);
             let (a, rest) = second.split_at(second.len() / 3);
@@ -668,7 +676,10 @@ mod tests {
             let (out, result) = read_all(&stream, &agreement(no_takeover), 1 << 20).await;
             result.unwrap();
             let frames = frames_of(&out);
-            assert!(frames.iter().all(|(_, _, p)| p.len() <= FRAGMENT));
+            assert!(frames
+                .iter()
+                .filter(|(_, opcode, _)| *opcode == OPCODE_CONTINUATION)
+                .all(|(_, _, p)| p.len() <= FRAGMENT));
             let messages = messages_of(frames);
             assert_eq!(
                 messages,
@@ -676,6 +687,7 @@ mod tests {
                     (OPCODE_TEXT, big.clone().into_bytes()),
                     (0x9, b"ping".to_vec()),
                     (OPCODE_BINARY, b"plain".to_vec()),
+                    (OPCODE_TEXT, vec![b'p'; 40_000]),
                     (0x9, Vec::new()),
                     (OPCODE_BINARY, vec![7u8; 50_000]),
                 ]
