@@ -11,8 +11,8 @@
 //! Prometheus recorder is installed and the app records metrics (`with_metrics`); with
 //! `--spans`, a `tracing` subscriber at `info` writing to a sink enables every span. With
 //! `--deflate`, clients that offer permessage-deflate get it (socket.io's defaults: a 1024-byte
-//! threshold, context takeover); with `--deflate-no-takeover`, without context takeover on
-//! either side. Prints `listening on 127.0.0.1:PORT` once it accepts connections.
+//! threshold, context takeover, level 1); with `--deflate-no-takeover`, without context
+//! takeover on either side; `--deflate-level N` sets the compression level of either. Prints `listening on 127.0.0.1:PORT` once it accepts connections.
 
 use std::io::Write;
 
@@ -46,12 +46,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_writer(std::io::sink)
             .init();
     }
+    let deflate_level = arg_after("--deflate-level").map_or(Ok(1), |level| level.parse())?;
+    let deflate = PerMessageDeflate::new().with_compression_level(deflate_level);
     if std::env::args().any(|arg| arg == "--deflate") {
-        app = app.with_per_message_deflate(PerMessageDeflate::new());
+        app = app.with_per_message_deflate(deflate);
     }
     if std::env::args().any(|arg| arg == "--deflate-no-takeover") {
         app = app.with_per_message_deflate(
-            PerMessageDeflate::new()
+            deflate
                 .with_server_no_context_takeover(true)
                 .with_client_no_context_takeover(true),
         );

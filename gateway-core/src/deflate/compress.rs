@@ -13,6 +13,7 @@ const SYNC_FLUSH_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Compresses one connection's messages as agreed in its upgrade.
 pub(crate) struct MessageCompressor {
     threshold: usize,
+    level: Compression,
     /// The connection's own compression context, kept from message to message; created on the
     /// first compressed message, so a connection that never sends one does not pay for it.
     /// Never created without context takeover: the thread's compressor serves then.
@@ -21,16 +22,17 @@ pub(crate) struct MessageCompressor {
 }
 
 thread_local! {
-    /// The compressor of the connections that start each message from an empty context: reset
-    /// before each message, and shared by all of them on this thread (it holds nothing between
-    /// messages).
-    static FRESH: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    /// The compressor of the connections that start each message from an empty context, and
+    /// its level: reset before each message, and shared by all of them on this thread (it holds
+    /// nothing between messages).
+    static FRESH: RefCell<Option<(Compression, Compress)>> = const { RefCell::new(None) };
 }
 
 impl MessageCompressor {
     pub(crate) fn new(agreement: &Agreement) -> Self {
         Self {
             threshold: agreement.threshold,
+            level: Compression::new(agreement.level),
             context: None,
             takeover: !agreement.server_no_context_takeover,
         }
@@ -41,24 +43,26 @@ impl MessageCompressor {
         if payload.len() < self.threshold {
             return None;
         }
+        let level = self.level;
         if self.takeover {
-            let context = self.context.get_or_insert_with(new_compressor);
+            let context = self
+                .context
+                .get_or_insert_with(|| Compress::new(level, false));
             return compress_message(context, payload);
         }
         FRESH.with_borrow_mut(|shared| {
-            let compressor = shared.get_or_insert_with(new_compressor);
+            // Another app on this thread may compress at another level.
+            if shared.as_ref().is_none_or(|(made_at, _)| *made_at != level) {
+                *shared = Some((level, Compress::new(level, false)));
+            }
+            let (_, compressor) = shared.as_mut()?;
             compressor.reset();
             compress_message(compressor, payload)
         })
     }
 }
 
-/// A raw deflate compressor (no zlib header) at zlib's default level, as `ws` uses.
-fn new_compressor() -> Compress {
-    Compress::new(Compression::default(), false)
-}
-
-/// `payload` through `compressor`, flushed to a byte boundary, the flush's empty block removed.
+/// `payload` through `compressor` (raw deflate, no zlib header), flushed to a byte boundary, the flush's empty block removed.
 /// `None` if the compressor fails (the message is then sent uncompressed; its context may be
 /// lost, so it is reset).
 fn compress_message(compressor: &mut Compress, payload: &[u8]) -> Option<Vec<u8>> {

@@ -24,8 +24,10 @@ pub(crate) struct Agreement {
     pub(crate) client_no_context_takeover: bool,
     /// The client asked the server's window be at most 15 bits: the answer says so.
     server_max_window_bits: bool,
-    /// Socket.IO and JSON-format messages of at least this many bytes are compressed.
+    /// The server's messages of at least this many bytes are compressed.
     pub(crate) threshold: usize,
+    /// How hard (0 to 9).
+    pub(crate) level: u32,
 }
 
 impl Agreement {
@@ -68,6 +70,7 @@ fn accept(extension: &str, config: &PerMessageDeflate) -> Option<Agreement> {
         client_no_context_takeover: config.client_no_context_takeover,
         server_max_window_bits: false,
         threshold: config.threshold,
+        level: config.level,
     };
     let mut seen: Vec<&str> = Vec::new();
     for param in parts {
