@@ -116,3 +116,14 @@ fn redis_inbound_deeply_nested_broadcast() {
         harness::redis_inbound(&data);
     }
 }
+
+/// Found by the first `deflate_stream` run: input that inflated to nothing after a fragment had
+/// been handed on left the inflater's hand-over cursor past the end of its emptied buffer, and
+/// the next read panicked. The input is in the corpus as `crash-stale-fragment-cursor`.
+#[test]
+fn deflate_stream_input_that_inflates_to_nothing_after_a_fragment() {
+    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let data =
+        std::fs::read(fuzz.join("corpus/deflate_stream/crash-stale-fragment-cursor")).unwrap();
+    harness::deflate_stream(&data);
+}

@@ -126,19 +126,30 @@ struct Pending {
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.header_at == self.header_len && self.payload_at == self.payload.len()
+        self.header_at >= self.header_len && self.payload_at >= self.payload.len()
     }
 
     /// Copies what `out` takes.
     fn serve(&mut self, out: &mut ReadBuf<'_>) {
-        let header = &self.header[self.header_at..self.header_len];
+        let header = self
+            .header
+            .get(self.header_at..self.header_len)
+            .unwrap_or_default();
         let n = header.len().min(out.remaining());
         out.put_slice(&header[..n]);
         self.header_at += n;
-        let payload = &self.payload[self.payload_at..];
+        let payload = self.payload.get(self.payload_at..).unwrap_or_default();
         let n = payload.len().min(out.remaining());
         out.put_slice(&payload[..n]);
         self.payload_at += n;
+    }
+
+    /// The payload buffer, emptied, to inflate the next fragment into (its header is set once
+    /// it is known to hold something).
+    fn refill(&mut self) -> &mut Vec<u8> {
+        self.payload.clear();
+        self.payload_at = 0;
+        &mut self.payload
     }
 
     fn set_header(&mut self, header: &[u8]) {
@@ -318,7 +329,7 @@ impl<R: AsyncRead + Unpin> InflatingReader<R> {
                     .saturating_sub(message.inflated),
             );
             let inflater = self.inflater.get_or_insert_with(|| Decompress::new(false));
-            match inflate(inflater, message, &mut self.out.payload, room) {
+            match inflate(inflater, message, self.out.refill(), room) {
                 // Input taken without output yet (`inflate` refuses a stream that stalls).
                 Ok(0) if message.input_at < message.input.len() => {
                     return Poll::Ready(Ok(Progress::Continue))
@@ -498,8 +509,8 @@ fn payload_len(header: &[u8]) -> u64 {
     }
 }
 
-/// Inflates `message`'s unread input into `out` (replacing what it held), at most `room` bytes.
-/// Returns how many bytes came out.
+/// Inflates `message`'s unread input into `out` (empty), at most `room` bytes. Returns how many
+/// bytes came out.
 fn inflate(
     inflater: &mut Decompress,
     message: &mut Message,
@@ -728,6 +739,28 @@ mod tests {
         let (out, result) = read_all(&header, &agreement(false), 1000).await;
         assert_eq!(Refused::of(&result.unwrap_err()), Some(Refused::TooBig));
         assert_eq!(frames_of(&out).len(), 0);
+    }
+
+    /// Found by the `deflate_stream` fuzz target: a fragment's input that inflated to nothing
+    /// after an earlier fragment had been handed on left the hand-over cursor past the end of
+    /// the emptied buffer (a panic on the next read).
+    #[tokio::test]
+    async fn input_that_inflates_to_nothing_after_a_fragment_is_handed_on() {
+        let mut client = Compress::new(Compression::default(), false);
+        let mut payload = compress(&mut client, &[b'x'; 3000]);
+        payload.extend_from_slice(&SYNC_FLUSH_TAIL);
+        // Empty stored blocks, input that inflates to nothing: more than a whole 8 KiB read of
+        // them after the first. The last one's end is the tail the receiver puts back.
+        let nothing = [0x00, 0x00, 0x00, 0xff, 0xff];
+        payload.extend(nothing.iter().cycle().take(5 * 4000));
+        payload.truncate(payload.len() - SYNC_FLUSH_TAIL.len());
+        let stream = client_frame(FIN | RSV1 | OPCODE_TEXT, &payload, [7, 7, 7, 7]);
+        let (out, result) = read_all(&stream, &agreement(false), 1 << 20).await;
+        result.unwrap();
+        assert_eq!(
+            messages_of(frames_of(&out)),
+            vec![(OPCODE_TEXT, vec![b'x'; 3000])]
+        );
     }
 
     #[tokio::test]
