@@ -129,9 +129,10 @@ impl BroadcastOperator {
     /// Sends `event` with `data` (already JSON) to every recipient.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> usize {
         self.send_remote(event, EventData::Json(data));
-        let sent = self.emit_frames(|wire, offset| {
-            OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, offset)))
-        });
+        let sent = self.emit_frames(
+            |wire, offset| OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, offset))),
+            |socket| socket.notify_sent(event, || data.to_owned()),
+        );
         self.ns.count_sent(event, sent);
         sent
     }
@@ -152,29 +153,37 @@ impl BroadcastOperator {
     /// Queues `frame(wire, offset)` to every recipient, built once per wire format on first use.
     /// Under connection state recovery the Socket.IO frame carries an offset and is recorded
     /// (then it is built up front, recipients or not).
-    fn emit_frames(&self, frame: impl Fn(&Wire, Option<&str>) -> OutFrame) -> usize {
+    /// `queued` is called with each socket the frame was queued to.
+    fn emit_frames(
+        &self,
+        frame: impl Fn(&Wire, Option<&str>) -> OutFrame,
+        queued: impl Fn(&Socket),
+    ) -> usize {
         // socket.io does not store volatile events for recovery either.
         let Some(recovery) = self.ns.recovery().filter(|_| !self.volatile) else {
-            return self.deliver(|wire| frame(wire, None));
+            return self.deliver(|wire| frame(wire, None), queued);
         };
         let socketio = Wire::socketio(self.ns.name());
         recovery.emit(
             &self.target,
             |offset| frame(&socketio, Some(offset)),
             |recorded| {
-                self.deliver(|wire| {
-                    if wire.is_socketio() {
-                        recorded.clone()
-                    } else {
-                        frame(wire, None)
-                    }
-                })
+                self.deliver(
+                    |wire| {
+                        if wire.is_socketio() {
+                            recorded.clone()
+                        } else {
+                            frame(wire, None)
+                        }
+                    },
+                    &queued,
+                )
             },
         )
     }
 
     /// Queues one frame per wire format, each built once on first use, to every recipient.
-    fn deliver(&self, frame: impl Fn(&Wire) -> OutFrame) -> usize {
+    fn deliver(&self, frame: impl Fn(&Wire) -> OutFrame, queued: impl Fn(&Socket)) -> usize {
         let (mut as_json, mut as_socketio) = (None, None);
         let mut sent = 0;
         self.ns.for_each_recipient(&self.target, |socket| {
@@ -190,6 +199,7 @@ impl BroadcastOperator {
                 socket.push_frame(frame.clone())
             };
             if pushed.is_ok() {
+                queued(socket);
                 sent += 1;
             }
         });
@@ -208,8 +218,10 @@ impl BroadcastOperator {
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> usize {
         self.send_remote(event, EventData::Payload(payload));
-        let sent =
-            self.emit_frames(|wire, offset| wire.payload_event_frame(payload, event, None, offset));
+        let sent = self.emit_frames(
+            |wire, offset| wire.payload_event_frame(payload, event, None, offset),
+            |socket| socket.notify_sent(event, || payload.args_json()),
+        );
         self.ns.count_sent(event, sent);
         sent
     }
@@ -293,6 +305,10 @@ impl BroadcastOperator {
             match asked {
                 Ok((id, rx)) => {
                     self.ns.count_sent(event, 1);
+                    socket.notify_sent(event, || match data {
+                        EventData::Json(json) => json.to_owned(),
+                        EventData::Payload(payload) => payload.args_json(),
+                    });
                     acks.expected += 1;
                     acks.local.push(Box::pin(async move {
                         let answer = socket.wait_for_ack(id, rx, timeout).await;

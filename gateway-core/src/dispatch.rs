@@ -83,6 +83,8 @@ async fn run_message(
     ack: Option<u64>,
     metrics: Option<&EventMetrics>,
 ) -> Outcome {
+    let data = inbound.data.as_ref().map_or("null", |data| data.as_str());
+    socket.notify_received(inbound.event.as_str(), data);
     let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
         tracing::debug!(
             gateway = ns.gateway(),

@@ -131,6 +131,7 @@ struct ReadmeDoctests;
 mod accept;
 mod acks;
 mod adapter;
+mod any_listeners;
 mod app;
 mod body;
 mod broadcast;
@@ -195,7 +196,8 @@ mod ws_io;
 
 pub use acks::AckError;
 pub use adapter::{
-    Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, RemoteAcks, SocketInfo,
+    Adapter, AdapterError, BroadcastMessage, ClusterData, EventData, LocalAdapter, RemoteAcks,
+    SocketInfo,
 };
 pub use app::{GatewayApp, GatewayAppBuilder};
 pub use broadcast::{AckStream, BroadcastOperator};

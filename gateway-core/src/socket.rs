@@ -1,7 +1,7 @@
 //! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::acks::{AckError, AckTable};
+use crate::any_listeners::AnyListeners;
 use crate::broadcast::BroadcastOperator;
 use crate::departures::{Departures, Identity};
 use crate::emit_error::EmitError;
@@ -43,6 +44,8 @@ struct Inner {
     /// Socket.IO: tells the session this socket left its namespace (the connection stays).
     leave: Option<Departures>,
     left: AtomicBool,
+    /// Catch-all listeners (`on_any`, `on_any_outgoing`), once one is added.
+    any: OnceLock<AnyListeners>,
 }
 
 impl Socket {
@@ -66,7 +69,63 @@ impl Socket {
             recovered: identity.recovered,
             leave: identity.leave,
             left: AtomicBool::new(false),
+            any: OnceLock::new(),
         }))
+    }
+
+    /// Calls `listener` with the name and the data (JSON text) of every event this socket
+    /// receives, before its handler runs, unknown events included (socket.io
+    /// `socket.onAny((event, ...args) => …)`). For Socket.IO, the data of an event with several
+    /// arguments is their array. A listener that panics is logged; the others still run.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// let id = client.id();
+    /// client.on_any(move |event, data| tracing::info!(%id, event, data, "received"));
+    /// # }
+    /// ```
+    pub fn on_any(&self, listener: impl Fn(&str, &str) + Send + Sync + 'static) {
+        self.0
+            .any
+            .get_or_init(Default::default)
+            .add_incoming(Arc::new(listener));
+    }
+
+    /// Calls `listener` with the name and the data (JSON text) of every event sent to this
+    /// socket: its own emits and the broadcasts that reach it, once queued (socket.io
+    /// `socket.onAnyOutgoing`). Replies and acks are not events and are not seen.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.on_any_outgoing(|event, data| tracing::debug!(event, data, "sent"));
+    /// # }
+    /// ```
+    pub fn on_any_outgoing(&self, listener: impl Fn(&str, &str) + Send + Sync + 'static) {
+        self.0
+            .any
+            .get_or_init(Default::default)
+            .add_outgoing(Arc::new(listener));
+    }
+
+    /// Tells the `on_any` listeners, if any, about a received event.
+    pub(crate) fn notify_received(&self, event: &str, data: &str) {
+        if let Some(any) = self.0.any.get() {
+            any.received(event, data);
+        }
+    }
+
+    /// Tells the `on_any_outgoing` listeners, if any, about an event queued to this socket;
+    /// `data` is made only when there are some.
+    pub(crate) fn notify_sent(&self, event: &str, data: impl FnOnce() -> String) {
+        if let Some(any) = self.0.any.get() {
+            any.sent(event, &data());
+        }
+    }
+
+    /// Counts and announces `event`, queued to this socket by one of its own emits.
+    fn sent(&self, event: &str, data: impl FnOnce() -> String) {
+        self.0.ns.count_sent(event, 1);
+        self.notify_sent(event, data);
     }
 
     /// Whether this socket is a session restored by connection state recovery: same id, rooms
@@ -200,7 +259,7 @@ impl Socket {
         let data = serde_json::to_string(data)?;
         let frame = self.0.wire.event_frame(event, &data, None);
         self.push_volatile(OutFrame::Text(Utf8Bytes::from(frame)))?;
-        self.0.ns.count_sent(event, 1);
+        self.sent(event, || data);
         Ok(())
     }
 
@@ -211,7 +270,7 @@ impl Socket {
         }
         let frame = self.0.wire.event_frame(event, data, None);
         self.push(Utf8Bytes::from(frame))?;
-        self.0.ns.count_sent(event, 1);
+        self.sent(event, || data.to_owned());
         Ok(())
     }
 
@@ -269,7 +328,7 @@ impl Socket {
                 prefix, id, event, &data,
             )))
         })?;
-        self.0.ns.count_sent(event, 1);
+        self.sent(event, || data.clone());
         self.wait_for_ack(id, rx, timeout).await
     }
 
@@ -328,7 +387,7 @@ impl Socket {
             return self.own_room_outcome(self.own_room().emit_payload(event, payload));
         }
         self.push_frame(self.0.wire.payload_event_frame(payload, event, None, None))?;
-        self.0.ns.count_sent(event, 1);
+        self.sent(event, || payload.args_json());
         Ok(())
     }
 

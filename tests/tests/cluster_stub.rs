@@ -75,7 +75,8 @@ async fn fetch_sockets_spans_instances_with_rooms_and_handshake() {
         assert_eq!(rooms, expected);
         assert_eq!(socket.handshake["url"], "/cluster", "{}", socket.handshake);
         assert!(socket.handshake["headers"].is_object());
-        assert_eq!(socket.data, json!({}));
+        // The ClusterData the gateway's `join` set, carried to the other instances.
+        assert_eq!(socket.data, json!({"joined": ["b", "muted"]}));
     }
     assert_eq!(ns.server_count().await.unwrap(), 3);
 }
