@@ -4,21 +4,18 @@ use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use tokio::sync::oneshot;
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::acks::{AckError, AckTable};
+use crate::acks::{AckEmit, AckTable};
 use crate::any_listeners::AnyListeners;
 use crate::broadcast::BroadcastOperator;
 use crate::departures::{Departures, Identity};
 use crate::emit_error::EmitError;
 use crate::outbox::{OutFrame, Outbox};
-use crate::protocol::{socketio, Wire};
+use crate::protocol::Wire;
 use crate::registry::NamespaceState;
 use crate::{Handshake, IntoRooms, Namespace, Payload, Room, SocketData, SocketId};
 
@@ -123,7 +120,7 @@ impl Socket {
     }
 
     /// Counts and announces `event`, queued to this socket by one of its own emits.
-    fn sent(&self, event: &str, data: impl FnOnce() -> String) {
+    pub(crate) fn sent(&self, event: &str, data: impl FnOnce() -> String) {
         self.0.ns.count_sent(event, 1);
         self.notify_sent(event, data);
     }
@@ -297,83 +294,6 @@ impl Socket {
             .to(self.0.id)
     }
 
-    /// Sends `event` and waits up to `timeout` for the client's ack (socket.io
-    /// `socket.timeout(t).emitWithAck(event, data)`); resolves with the ack's first argument.
-    ///
-    /// Only Socket.IO clients can ack: for a JSON-format socket this fails with
-    /// [`AckError::Unsupported`].
-    ///
-    /// A socket's messages are handled one at a time, so its ack is read only after the current
-    /// handler returns: from a handler of the same socket, wait for the ack in a spawned task
-    /// (awaiting it inline would always time out).
-    ///
-    /// ```
-    /// # async fn demo(client: gateway_core::Socket) -> Result<(), gateway_core::AckError> {
-    /// let answer: String = client.emit_with_ack("question", &"ready?", std::time::Duration::from_secs(5)).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn emit_with_ack<T, R>(
-        &self,
-        event: &str,
-        data: &T,
-        timeout: Duration,
-    ) -> Result<R, AckError>
-    where
-        T: Serialize + ?Sized,
-        R: DeserializeOwned,
-    {
-        let data = serde_json::to_string(data).map_err(AckError::Serialize)?;
-        let (id, rx) = self.send_with_ack(|prefix, id| {
-            OutFrame::Text(Utf8Bytes::from(socketio::encode_event_with_ack(
-                prefix, id, event, &data,
-            )))
-        })?;
-        self.sent(event, || data.clone());
-        self.wait_for_ack(id, rx, timeout).await
-    }
-
-    /// Sends `frame(namespace prefix, ack id)` with this socket's next ack id; the receiver
-    /// gets the ack's first argument.
-    pub(crate) fn send_with_ack(
-        &self,
-        frame: impl FnOnce(&str, u64) -> OutFrame,
-    ) -> Result<(u64, oneshot::Receiver<String>), AckError> {
-        let Some(prefix) = self.0.wire.socketio_prefix() else {
-            return Err(AckError::Unsupported);
-        };
-        let (tx, rx) = oneshot::channel();
-        let id = {
-            let mut acks = self.acks();
-            let id = acks.next;
-            acks.next += 1;
-            acks.pending.insert(id, tx);
-            id
-        };
-        if let Err(err) = self.push_frame(frame(prefix, id)) {
-            self.forget_ack(id);
-            return Err(AckError::Emit(err));
-        }
-        Ok((id, rx))
-    }
-
-    /// Waits up to `timeout` for ack `id`, then deserializes it.
-    pub(crate) async fn wait_for_ack<R: DeserializeOwned>(
-        &self,
-        id: u64,
-        rx: oneshot::Receiver<String>,
-        timeout: Duration,
-    ) -> Result<R, AckError> {
-        let answer = match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => return Err(AckError::Disconnected),
-            Err(_) => {
-                self.forget_ack(id);
-                return Err(AckError::Timeout);
-            }
-        };
-        serde_json::from_str(&answer).map_err(AckError::Deserialize)
-    }
-
     /// Sends `event` with the arguments and binary attachments of `payload` to this socket only.
     ///
     /// ```
@@ -391,25 +311,20 @@ impl Socket {
         Ok(())
     }
 
-    /// Delivers the client's ack `id`.
-    pub(crate) fn resolve_ack(&self, id: u64, data: String) {
-        let waiting = self.acks().pending.remove(&id);
-        if let Some(tx) = waiting {
-            let _ = tx.send(data);
-        }
-    }
-
-    fn forget_ack(&self, id: u64) {
-        self.acks().pending.remove(&id);
-    }
-
-    /// Fails every emit still waiting for an ack (the socket is gone).
-    pub(crate) fn drop_pending_acks(&self) {
-        self.acks().pending.clear();
-    }
-
-    fn acks(&self) -> std::sync::MutexGuard<'_, AckTable> {
+    pub(crate) fn acks(&self) -> std::sync::MutexGuard<'_, AckTable> {
         self.0.acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Emits with an ack from here on, waiting up to `timeout` for the client's answer
+    /// (socket.io `socket.timeout(t).emitWithAck(…)`; see [`AckEmit`](crate::AckEmit)).
+    ///
+    /// ```
+    /// # async fn demo(client: gateway_core::Socket) -> Result<(), gateway_core::AckError> {
+    /// let answer: String = client.timeout(std::time::Duration::from_secs(5)).emit_with_ack("question", &"ready?").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn timeout(&self, timeout: Duration) -> AckEmit<'_> {
+        AckEmit::new(self, timeout)
     }
 
     /// Broadcasts to `rooms`, leaving this socket out (NestJS `client.to(room).emit`).

@@ -168,7 +168,8 @@ impl ClusterGateway {
     ) -> &'static str {
         tokio::spawn(async move {
             let answers = Self::operator(&client.namespace(), &target)
-                .emit_with_ack::<_, Value>("vote", "lunch?", PATIENCE)
+                .timeout(PATIENCE)
+                .emit_with_ack::<_, Value>("vote", "lunch?")
                 .await
                 .unwrap_or_default();
             let mut votes: Vec<String> = answers

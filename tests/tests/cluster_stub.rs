@@ -169,7 +169,8 @@ async fn broadcast_acks_come_from_every_instance() {
     ];
     let ns = namespace(&c.servers[0]);
     let asking = tokio::spawn(async move {
-        ns.emit_with_ack::<_, String>("vote", "lunch?", PATIENCE)
+        ns.timeout(PATIENCE)
+            .emit_with_ack::<_, String>("vote", "lunch?")
             .await
             .unwrap()
     });
