@@ -232,6 +232,44 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// A dynamic gateway created concrete namespace `namespace` on this instance (its first
+    /// client is connecting): start hearing the other instances on its behalf, as
+    /// [`start`](Self::start) does for the app's fixed namespaces. The client's CONNECT is
+    /// answered once this is done. The default does nothing.
+    ///
+    /// ```
+    /// use futures_util::future::BoxFuture;
+    /// use gateway_core::{Adapter, Namespace};
+    /// struct Logging;
+    /// impl Adapter for Logging {
+    ///     fn namespace_created(&self, namespace: Namespace) -> BoxFuture<'_, ()> {
+    ///         println!("now serving {}", namespace.name());
+    ///         Box::pin(async {})
+    ///     }
+    /// }
+    /// ```
+    fn namespace_created(&self, namespace: Namespace) -> BoxFuture<'_, ()> {
+        drop(namespace);
+        Box::pin(async {})
+    }
+
+    /// A dynamic gateway dropped concrete namespace `namespace` (its last socket left): stop
+    /// hearing the other instances on its behalf, and let go of its [`Namespace`]. The default
+    /// does nothing.
+    ///
+    /// ```
+    /// use gateway_core::Adapter;
+    /// struct Logging;
+    /// impl Adapter for Logging {
+    ///     fn namespace_dropped(&self, namespace: &str) {
+    ///         println!("no longer serving {namespace}");
+    ///     }
+    /// }
+    /// ```
+    fn namespace_dropped(&self, namespace: &str) {
+        let _ = namespace;
+    }
+
     /// Disconnects; the app is shutting down.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})

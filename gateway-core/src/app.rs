@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::adapter::{Adapter, LocalAdapter};
+use crate::app_namespaces::{problem, AppNamespaces};
 use crate::build_error::BuildError;
 use crate::clients::Clients;
 use crate::gateway::GatewayDefinition;
@@ -15,7 +16,6 @@ use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
     ExceptionFilter, Guard, Interceptor, Pipe,
 };
-use crate::registry::NamespaceState;
 use crate::routes::Routes;
 use crate::runtime::{AppConfig, Runtime};
 use crate::state::AppState;
@@ -300,6 +300,7 @@ impl GatewayAppBuilder {
         let mut seen: HashMap<(u16, String), &'static str> = HashMap::new();
         for gateway in &self.gateways {
             problems.extend(gateway.errors.iter().cloned());
+            problems.extend(problem(gateway.gateway, &gateway.options));
             let key = (gateway.options.port(), gateway.options.path().to_owned());
             if let Some(first) = seen.insert(key, gateway.gateway) {
                 problems.push(format!(
@@ -325,11 +326,7 @@ impl GatewayAppBuilder {
             clustered: self.adapter.is_some(),
             adapter: self.adapter.unwrap_or_else(|| Arc::new(LocalAdapter)),
         });
-        let namespaces = self
-            .gateways
-            .into_iter()
-            .map(|g| Arc::new(NamespaceState::new(g, &self.global, shared.clone())))
-            .collect();
+        let namespaces = AppNamespaces::new(self.gateways, &self.global, &shared);
         Ok(GatewayApp {
             shared,
             namespaces,
@@ -367,7 +364,7 @@ impl std::fmt::Debug for GatewayAppBuilder {
 /// ```
 pub struct GatewayApp {
     pub(crate) shared: Arc<Runtime>,
-    pub(crate) namespaces: Vec<Arc<NamespaceState>>,
+    pub(crate) namespaces: AppNamespaces,
     pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
     pub(crate) routes: Option<Routes>,
 }
@@ -384,9 +381,11 @@ impl GatewayApp {
 
     /// The namespace named `name` (e.g. `"/chat"`), to emit from outside the gateway.
     ///
-    /// If gateways on several ports share a namespace name, this is the first registered.
+    /// If gateways on several ports share a namespace name, this is the first registered. For
+    /// a dynamic gateway, `name` is a concrete namespace (e.g. `"/workspaces/acme"`), found
+    /// while it is live: none is before the app serves.
     pub fn namespace(&self, name: &str) -> Option<Namespace> {
-        find_namespace(&self.namespaces, name)
+        self.namespaces.find(name)
     }
 
     /// Serves `routes` (an axum `Router`, any tower service) on the main port of
@@ -423,14 +422,6 @@ impl GatewayApp {
         self.routes = Some(Routes::new(routes));
         self
     }
-}
-
-pub(crate) fn find_namespace(namespaces: &[Arc<NamespaceState>], name: &str) -> Option<Namespace> {
-    namespaces
-        .iter()
-        .find(|ns| ns.name() == name)
-        .cloned()
-        .map(Namespace::from_inner)
 }
 
 impl std::fmt::Debug for GatewayApp {

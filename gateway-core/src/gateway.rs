@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
@@ -70,7 +70,7 @@ impl<E: Into<WsException>> IntoHookResult for Result<(), E> {
     }
 }
 
-type InitHook = Box<dyn FnOnce(Namespace) -> BoxFuture<'static, ()> + Send>;
+type InitHook = Arc<dyn Fn(Namespace) -> BoxFuture<'static, ()> + Send + Sync>;
 type ConnectionHook =
     Arc<dyn Fn(Socket, Handshake) -> BoxFuture<'static, Result<(), WsException>> + Send + Sync>;
 type DisconnectHook = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -78,7 +78,7 @@ type DisconnectHook = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static,
 /// The lifecycle hooks of one gateway.
 #[derive(Default)]
 pub(crate) struct Hooks {
-    pub(crate) init: Mutex<Option<InitHook>>,
+    pub(crate) init: Option<InitHook>,
     pub(crate) connection: Option<ConnectionHook>,
     pub(crate) disconnecting: Option<DisconnectHook>,
     pub(crate) disconnect: Option<DisconnectHook>,
@@ -299,13 +299,16 @@ impl GatewayBuilder {
         self
     }
 
-    /// Runs `hook` once when the app starts listening (NestJS `afterInit(server)`).
+    /// Runs `hook` once when the app starts listening (NestJS `afterInit(server)`). For a
+    /// dynamic gateway (a namespace with `{parameters}`), it runs once per concrete namespace
+    /// as that namespace is created, with its [`Namespace`], before its first client's CONNECT
+    /// is answered (and again if the namespace is dropped and created anew).
     pub fn on_init<F, Fut>(&mut self, hook: F) -> &mut Self
     where
-        F: FnOnce(Namespace) -> Fut + Send + 'static,
+        F: Fn(Namespace) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.hooks.init = Mutex::new(Some(Box::new(move |ns| hook(ns).boxed())));
+        self.hooks.init = Some(Arc::new(move |ns| hook(ns).boxed()));
         self
     }
 

@@ -48,6 +48,22 @@ impl Namespace {
         self.0.name()
     }
 
+    /// The parameters of a dynamic gateway's concrete namespace: for a gateway on
+    /// `/workspaces/{workspace}`, the namespace `/workspaces/acme` has `workspace` = `acme`.
+    /// A fixed namespace has none. Handlers take [`NamespaceParams`](crate::NamespaceParams)
+    /// as an argument instead.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// if let Some(workspace) = server.params().get("workspace") {
+    ///     println!("serving workspace {workspace}");
+    /// }
+    /// # }
+    /// ```
+    pub fn params(&self) -> &crate::NamespaceParams {
+        self.0.params()
+    }
+
     /// Sends `event` to every socket of the namespace; returns how many it was queued to.
     ///
     /// ```

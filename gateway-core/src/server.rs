@@ -129,8 +129,8 @@ async fn start(
     let main_addr = main[0].local_addr()?;
     let mut ports: Vec<u16> = app
         .namespaces
-        .iter()
-        .map(|ns| ns.options().port())
+        .options()
+        .map(|options| options.port())
         .collect();
     ports.sort_unstable();
     ports.dedup();

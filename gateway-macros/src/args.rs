@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token};
+use syn::{Expr, ExprLit, Lit, LitBool, LitInt, LitStr, Token};
 
 /// The options of `#[gateway(...)]`.
 #[derive(Default)]
@@ -13,6 +13,10 @@ pub(crate) struct GatewayArgs {
     pub(crate) port: Option<LitInt>,
     pub(crate) cors: Option<Expr>,
     pub(crate) full_queue: Option<syn::Ident>,
+    /// A dynamic gateway keeps its empty concrete namespaces.
+    pub(crate) keep_empty: Option<LitBool>,
+    /// A dynamic gateway's bound on live concrete namespaces.
+    pub(crate) max_namespaces: Option<LitInt>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -36,11 +40,16 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
             continue;
         };
         let duplicate = match key.as_str() {
-            "namespace" => set(&mut args.namespace, lit_str(&pair.value)),
+            "namespace" => set(
+                &mut args.namespace,
+                lit_str(&pair.value).and_then(checked_namespace),
+            ),
             "path" => set(&mut args.path, lit_str(&pair.value)),
             "port" => set(&mut args.port, lit_int(&pair.value)),
             "cors" => set(&mut args.cors, Ok(origins(&pair.value))),
             "full_queue" => set(&mut args.full_queue, full_queue(&pair.value)),
+            "keep_empty" => set(&mut args.keep_empty, lit_bool(&pair.value)),
+            "max_namespaces" => set(&mut args.max_namespaces, max_namespaces(&pair.value)),
             "crate" => set(
                 &mut args.krate,
                 lit_str(&pair.value).and_then(|s| s.parse::<syn::Path>()),
@@ -48,7 +57,7 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
             _ => {
                 push(syn::Error::new_spanned(
                     &pair.path,
-                    format!("unknown gateway option `{key}`; expected `namespace`, `path`, `port`, `cors`, `full_queue` or `crate`"),
+                    format!("unknown gateway option `{key}`; expected `namespace`, `path`, `port`, `cors`, `full_queue`, `keep_empty`, `max_namespaces` or `crate`"),
                 ));
                 continue;
             }
@@ -62,9 +71,111 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
             Err(e) => push(e),
         }
     }
+    if let Some(e) = dynamic_only_options(&args) {
+        push(e);
+    }
     match errors {
         Some(e) => Err(e),
         None => Ok(args),
+    }
+}
+
+/// Whether the namespace declares `{parameters}` (a dynamic gateway).
+fn is_dynamic(namespace: Option<&LitStr>) -> bool {
+    namespace.is_some_and(|ns| ns.value().contains(['{', '}']))
+}
+
+/// `keep_empty` and `max_namespaces` apply to dynamic gateways only, and `path` to fixed ones.
+fn dynamic_only_options(args: &GatewayArgs) -> Option<syn::Error> {
+    let dynamic = is_dynamic(args.namespace.as_ref());
+    if dynamic {
+        return args.path.as_ref().map(|path| {
+            syn::Error::new_spanned(
+                path,
+                "a dynamic namespace is served at each concrete namespace's path: remove `path`",
+            )
+        });
+    }
+    let stray = args
+        .keep_empty
+        .as_ref()
+        .map(|lit| {
+            syn::Error::new_spanned(
+                lit,
+                "`keep_empty` applies to a namespace with `{parameters}`",
+            )
+        })
+        .or_else(|| {
+            args.max_namespaces.as_ref().map(|lit| {
+                syn::Error::new_spanned(
+                    lit,
+                    "`max_namespaces` applies to a namespace with `{parameters}`",
+                )
+            })
+        });
+    stray
+}
+
+/// A namespace, checked as gateway-core parses it: `{name}` parameters take whole path
+/// segments, with names of letters, digits and `_`, each once.
+fn checked_namespace(lit: LitStr) -> syn::Result<LitStr> {
+    let value = lit.value();
+    if !value.contains(['{', '}']) {
+        return Ok(lit);
+    }
+    let fail = |why: String| Err(syn::Error::new_spanned(&lit, why));
+    let Some(rest) = value.strip_prefix('/') else {
+        return fail("a namespace with parameters starts with `/`".to_owned());
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for segment in rest.split('/') {
+        if !segment.contains(['{', '}']) {
+            continue;
+        }
+        let Some(name) = segment
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .filter(|inner| !inner.contains(['{', '}']))
+        else {
+            return fail(format!(
+                "`{segment}`: a parameter is a whole path segment, `{{name}}`, with balanced braces"
+            ));
+        };
+        if name.is_empty() {
+            return fail("`{}`: a parameter needs a name, e.g. `{workspace}`".to_owned());
+        }
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return fail(format!(
+                "`{segment}`: a parameter name has only letters, digits and `_`"
+            ));
+        }
+        if names.contains(&name) {
+            return fail(format!("parameter `{name}` appears twice"));
+        }
+        names.push(name);
+    }
+    Ok(lit)
+}
+
+fn lit_bool(expr: &Expr) -> syn::Result<LitBool> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(b.clone()),
+        _ => Err(syn::Error::new_spanned(expr, "expected `true` or `false`")),
+    }
+}
+
+/// A positive number of namespaces.
+fn max_namespaces(expr: &Expr) -> syn::Result<LitInt> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) if i.base10_parse::<usize>().is_ok_and(|n| n > 0) => Ok(i.clone()),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            "expected a positive number of namespaces",
+        )),
     }
 }
 

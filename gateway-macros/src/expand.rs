@@ -150,6 +150,12 @@ fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
     if let Some(policy) = &args.full_queue {
         tokens.extend(quote!(.with_full_queue(#krate::FullQueue::#policy)));
     }
+    if let Some(keep) = &args.keep_empty {
+        tokens.extend(quote!(.with_keep_empty(#keep)));
+    }
+    if let Some(max) = &args.max_namespaces {
+        tokens.extend(quote!(.with_max_live_namespaces(#max)));
+    }
     tokens
 }
 
@@ -461,8 +467,9 @@ fn hook(krate: &syn::Path, method: &ImplItemFn, errors: &mut Errors) -> Option<T
     let body = quote_spanned! {method.sig.output.span()=>
         __this.#name(#(#call_args),*) #await_
     };
-    let clone_per_call =
-        (register != "on_init").then(|| quote!(let __this = ::std::sync::Arc::clone(&__this);));
+    // Every hook may run more than once (`after_init` once per concrete namespace of a
+    // dynamic gateway): each call takes its own handle on the gateway.
+    let clone_per_call = quote!(let __this = ::std::sync::Arc::clone(&__this););
     Some(quote! {
         {
             let __this = ::std::sync::Arc::clone(&self);

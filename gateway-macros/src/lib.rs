@@ -43,6 +43,12 @@ use proc_macro::TokenStream;
 /// default `"disconnect"`, see `gateway_core::FullQueue`), and
 /// `crate = "path::to::gateway_core"` when gateway-core is re-exported under another name.
 ///
+/// A namespace with `{parameters}`, e.g. `namespace = "/workspaces/{workspace}"`, makes a
+/// dynamic gateway: each concrete namespace (`/workspaces/acme`) is created on its first
+/// connection and dropped when its last socket leaves, unless `keep_empty = true`; at most
+/// `max_namespaces = N` are live at once (default `gateway_core::DEFAULT_MAX_LIVE_NAMESPACES`).
+/// Handlers read the parameters with the `gateway_core::NamespaceParams` extractor.
+///
 /// Inside the block:
 /// - `#[subscribe_message("event")]` on an `async fn(&self, args…)` handles that event. Each
 ///   argument is an extractor (`gateway_core::FromMessage`); `#[message_body] x: T` takes the
