@@ -1,5 +1,6 @@
 // A dynamic gateway on /workspaces/{workspace} (at most 2 live namespaces) seen by the real
 // socket.io-client 4.8 and `ws`:   node dynamic_namespaces.mjs http://127.0.0.1:3000 first|again
+// (`example`: the chat example's WorkspacesGateway answers whoami in both formats.)
 // `first`: two concrete namespaces, their parameters, isolated rooms and broadcasts across
 // both wire formats, and the bound refusing a third. `again` (once the server dropped them):
 // the namespaces are created anew. Prints one line per step; exits 0 when every expectation held.
@@ -78,6 +79,15 @@ if (phase === 'first') {
   globexJson.send(JSON.stringify({ event: 'whoami' }));
   expectEqual(await nextFrame(globexJson), { workspace: 'globex' }, 'globex is created anew');
   initech.close();
+  globexJson.close();
+} else if (phase === 'example') {
+  // The chat example's WorkspacesGateway, in both wire formats.
+  const acme = await sio('/workspaces/acme');
+  expectEqual(await ask(acme, 'whoami'), { workspace: 'acme' }, 'socket.io: the example answers whoami');
+  const globexJson = await json('/workspaces/globex');
+  globexJson.send(JSON.stringify({ event: 'whoami' }));
+  expectEqual(await nextFrame(globexJson), { workspace: 'globex' }, 'JSON format: the example answers whoami');
+  acme.close();
   globexJson.close();
 } else {
   console.error(`unknown phase ${phase}`);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use gateway_core::test::TestClient;
 use gateway_core::{gateway, GatewayApp, MessageBody, Namespace, NamespaceParams, Socket};
+use gateway_examples::workspaces::WorkspacesGateway;
 use gateway_tests::{run_node, serve, wait_until, ws_url, Counter};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -89,6 +90,15 @@ async fn socketio_and_ws_clients_get_their_own_concrete_namespaces() {
     let out = run_node("dynamic_namespaces.mjs", &[&base, "again"]).await;
     assert!(out.contains("dynamic namespaces again passed"), "{out}");
     assert_eq!(inits.get(), 4, "initech, and globex created anew");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_chat_examples_workspaces_answer_whoami() {
+    let server = serve(GatewayApp::builder().gateway(WorkspacesGateway)).await;
+    let base = format!("http://{}", server.local_addr());
+    let out = run_node("dynamic_namespaces.mjs", &[&base, "example"]).await;
+    assert!(out.contains("dynamic namespaces example passed"), "{out}");
     server.shutdown().await;
 }
 
