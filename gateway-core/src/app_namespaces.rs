@@ -31,7 +31,7 @@ impl AppNamespaces {
             let pattern = definition
                 .options
                 .is_dynamic()
-                .then(|| NamespacePattern::parse(definition.options.namespace()));
+                .then(|| pattern_of(&definition.options));
             let parts = Arc::new(GatewayParts::new(definition, global, app));
             match pattern {
                 Some(Ok(pattern)) => {
@@ -66,12 +66,21 @@ impl AppNamespaces {
     }
 }
 
+/// The pattern of a dynamic gateway: its regular expression, or its `{parameters}`.
+fn pattern_of(options: &GatewayOptions) -> Result<NamespacePattern, String> {
+    if options.namespace_is_regex() {
+        NamespacePattern::regex(options.namespace())
+    } else {
+        NamespacePattern::parse(options.namespace())
+    }
+}
+
 /// What is wrong with a dynamic gateway's options, if anything.
 pub(crate) fn problem(gateway: &str, options: &GatewayOptions) -> Option<String> {
     if !options.is_dynamic() {
         return None;
     }
-    if let Err(why) = NamespacePattern::parse(options.namespace()) {
+    if let Err(why) = pattern_of(options) {
         return Some(format!("gateway `{gateway}`: {why}"));
     }
     (options.path() != options.namespace()).then(|| {

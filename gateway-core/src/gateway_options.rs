@@ -24,6 +24,8 @@ pub struct GatewayOptions {
     full_queue: FullQueue,
     keep_empty: bool,
     max_live_namespaces: usize,
+    /// `namespace` is a regular expression (see [`GatewayOptions::regex`]).
+    namespace_is_regex: bool,
 }
 
 /// How many concrete namespaces one dynamic gateway keeps live at once, unless
@@ -42,6 +44,27 @@ impl GatewayOptions {
             full_queue: FullQueue::Disconnect,
             keep_empty: false,
             max_live_namespaces: DEFAULT_MAX_LIVE_NAMESPACES,
+            namespace_is_regex: false,
+        }
+    }
+
+    /// A dynamic gateway serving every namespace `regex` matches, as socket.io's RegExp
+    /// namespaces (`io.of(/^\/workspaces\/[a-z0-9-]+$/)`): its named capture groups become
+    /// the [`NamespaceParams`](crate::NamespaceParams). As socket.io, the expression is
+    /// searched for in the name: anchor it with `^…$`. The macro's
+    /// `#[gateway(namespace_regex = "…")]` sets it too.
+    ///
+    /// ```
+    /// use gateway_core::GatewayOptions;
+    /// let options = GatewayOptions::regex(r"^/workspaces/(?<workspace>[a-z0-9-]+)$");
+    /// assert!(options.is_dynamic());
+    /// assert_eq!(options.namespace(), r"^/workspaces/(?<workspace>[a-z0-9-]+)$");
+    /// ```
+    pub fn regex(regex: impl Into<String>) -> Self {
+        Self {
+            namespace: regex.into(),
+            namespace_is_regex: true,
+            ..Self::new("/")
         }
     }
 
@@ -144,10 +167,23 @@ impl GatewayOptions {
     /// assert!(!GatewayOptions::new("/chat").is_dynamic());
     /// ```
     pub fn is_dynamic(&self) -> bool {
-        crate::namespace_pattern::NamespacePattern::is_pattern(&self.namespace)
+        self.namespace_is_regex
+            || crate::namespace_pattern::NamespacePattern::is_pattern(&self.namespace)
     }
 
-    /// The namespace, e.g. `/chat` (for a dynamic gateway, its pattern).
+    /// Whether [`namespace`](Self::namespace) is a regular expression
+    /// ([`GatewayOptions::regex`]).
+    ///
+    /// ```
+    /// use gateway_core::GatewayOptions;
+    /// assert!(GatewayOptions::regex("^/w/[a-z]+$").namespace_is_regex());
+    /// assert!(!GatewayOptions::new("/w/{id}").namespace_is_regex());
+    /// ```
+    pub fn namespace_is_regex(&self) -> bool {
+        self.namespace_is_regex
+    }
+
+    /// The namespace, e.g. `/chat` (for a dynamic gateway, its pattern or regular expression).
     pub fn namespace(&self) -> &str {
         &self.namespace
     }

@@ -115,6 +115,14 @@ impl Gateways {
                 "gateway initialized"
             );
         }
+        for gateway in &self.namespaces.dynamic {
+            // Its concrete namespaces are initialized as clients create them.
+            tracing::info!(
+                gateway = gateway.gateway(),
+                pattern = gateway.options().namespace(),
+                "dynamic gateway ready"
+            );
+        }
         Ok(())
     }
 

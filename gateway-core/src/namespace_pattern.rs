@@ -1,19 +1,25 @@
-//! [`NamespacePattern`]: a dynamic gateway's namespace, e.g. `/workspaces/{workspace}`, and the
-//! [`NamespaceParams`] a concrete namespace such as `/workspaces/acme` matched it with.
+//! [`NamespacePattern`]: a dynamic gateway's namespace, e.g. `/workspaces/{workspace}` or a
+//! regular expression, and the [`NamespaceParams`] a concrete namespace such as
+//! `/workspaces/acme` matched it with.
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::{FromMessage, Message, WsException};
 
-/// A namespace with parameters: each `{name}` segment matches one non-empty path segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NamespacePattern {
-    segments: Vec<Segment>,
+/// A namespace with parameters: each `{name}` segment matches one non-empty path segment; or
+/// a regular expression whose named groups are the parameters.
+#[derive(Debug, Clone)]
+pub(crate) enum NamespacePattern {
+    Segments(Vec<Segment>),
+    Regex(regex::Regex),
 }
 
+/// The most memory one compiled namespace expression may take: far above any sensible one.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub(crate) enum Segment {
     Literal(Box<str>),
     Param(Box<str>),
 }
@@ -42,28 +48,58 @@ impl NamespacePattern {
             }
             segments.push(parsed);
         }
-        Ok(Self { segments })
+        Ok(Self::Segments(segments))
+    }
+
+    /// Compiles `regex` (the `regex` crate's syntax; matching takes linear time, whatever the
+    /// expression); the error says what is wrong with it.
+    pub(crate) fn regex(regex: &str) -> Result<Self, String> {
+        regex::RegexBuilder::new(regex)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map(Self::Regex)
+            .map_err(|e| format!("namespace regex `{regex}`: {e}"))
     }
 
     /// The parameters `name` matches the pattern with, if it does.
     pub(crate) fn matches(&self, name: &str) -> Option<NamespaceParams> {
-        let rest = name.strip_prefix('/')?;
-        let mut parts = rest.split('/');
-        let mut params = Vec::new();
-        for segment in &self.segments {
-            let part = parts.next()?;
-            match segment {
-                Segment::Literal(literal) if **literal == *part => {}
-                Segment::Literal(_) => return None,
-                Segment::Param(_) if part.is_empty() => return None,
-                Segment::Param(param) => params.push((param.clone(), Box::from(part))),
-            }
+        match self {
+            Self::Segments(segments) => match_segments(segments, name),
+            Self::Regex(regex) => match_regex(regex, name),
         }
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(NamespaceParams(params.into()))
     }
+}
+
+/// As socket.io tests a RegExp namespace: the expression is searched for in the name; the
+/// named groups that took part in the match are the parameters.
+fn match_regex(regex: &regex::Regex, name: &str) -> Option<NamespaceParams> {
+    let captures = regex.captures(name)?;
+    let params: Vec<(Box<str>, Box<str>)> = regex
+        .capture_names()
+        .flatten()
+        .filter_map(|group| Some((Box::from(group), Box::from(captures.name(group)?.as_str()))))
+        .collect();
+    Some(NamespaceParams(params.into()))
+}
+
+/// Each segment in turn: a literal as it is, a parameter as one non-empty segment.
+fn match_segments(segments: &[Segment], name: &str) -> Option<NamespaceParams> {
+    let rest = name.strip_prefix('/')?;
+    let mut parts = rest.split('/');
+    let mut params = Vec::new();
+    for segment in segments {
+        let part = parts.next()?;
+        match segment {
+            Segment::Literal(literal) if **literal == *part => {}
+            Segment::Literal(_) => return None,
+            Segment::Param(_) if part.is_empty() => return None,
+            Segment::Param(param) => params.push((param.clone(), Box::from(part))),
+        }
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(NamespaceParams(params.into()))
 }
 
 /// One segment: a literal, or a whole `{name}` with a name of letters, digits and `_`.
@@ -91,7 +127,11 @@ fn parse_segment(segment: &str) -> Result<Segment, String> {
 
 impl fmt::Display for NamespacePattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for segment in &self.segments {
+        let segments = match self {
+            Self::Segments(segments) => segments,
+            Self::Regex(regex) => return f.write_str(regex.as_str()),
+        };
+        for segment in segments {
             match segment {
                 Segment::Literal(literal) => write!(f, "/{literal}")?,
                 Segment::Param(name) => write!(f, "/{{{name}}}")?,
@@ -191,6 +231,23 @@ mod tests {
         );
         assert_eq!(p.to_string(), "/orgs/{org}/rooms/{room}");
         assert!(p.matches("/orgs/a/halls/b").is_none());
+    }
+
+    #[test]
+    fn a_regex_matches_as_socketio_tests_it_with_named_groups_as_params() {
+        let p = NamespacePattern::regex(r"^/workspaces/(?<workspace>[a-z0-9-]+)$").expect("valid");
+        let params = p.matches("/workspaces/acme-1").expect("matches");
+        assert_eq!(params.get("workspace"), Some("acme-1"));
+        assert!(p.matches("/workspaces/ACME").is_none());
+        assert!(p.matches("/workspaces/acme/x").is_none());
+        // Unanchored, it is searched for, as socket.io's `RegExp.test`.
+        let loose = NamespacePattern::regex("^/rooms/").expect("valid");
+        assert!(loose.matches("/rooms/anything/at/all").is_some());
+        assert!(loose.matches("/other/rooms/").is_none());
+        assert_eq!(loose.to_string(), "^/rooms/");
+        for bad in ["^/w/(", "[z-a]", "(?<x>a)(?<x>b)"] {
+            assert!(NamespacePattern::regex(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ use syn::{Expr, ExprLit, Lit, LitBool, LitInt, LitStr, Token};
 #[derive(Default)]
 pub(crate) struct GatewayArgs {
     pub(crate) namespace: Option<LitStr>,
+    /// A dynamic gateway's regular expression, instead of `namespace`.
+    pub(crate) namespace_regex: Option<LitStr>,
     pub(crate) path: Option<LitStr>,
     pub(crate) port: Option<LitInt>,
     pub(crate) cors: Option<Expr>,
@@ -44,6 +46,10 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
                 &mut args.namespace,
                 lit_str(&pair.value).and_then(checked_namespace),
             ),
+            "namespace_regex" => set(
+                &mut args.namespace_regex,
+                lit_str(&pair.value).and_then(checked_regex),
+            ),
             "path" => set(&mut args.path, lit_str(&pair.value)),
             "port" => set(&mut args.port, lit_int(&pair.value)),
             "cors" => set(&mut args.cors, Ok(origins(&pair.value))),
@@ -57,7 +63,7 @@ pub(crate) fn parse_gateway_args(tokens: TokenStream) -> syn::Result<GatewayArgs
             _ => {
                 push(syn::Error::new_spanned(
                     &pair.path,
-                    format!("unknown gateway option `{key}`; expected `namespace`, `path`, `port`, `cors`, `full_queue`, `keep_empty`, `max_namespaces` or `crate`"),
+                    format!("unknown gateway option `{key}`; expected `namespace`, `namespace_regex`, `path`, `port`, `cors`, `full_queue`, `keep_empty`, `max_namespaces` or `crate`"),
                 ));
                 continue;
             }
@@ -87,7 +93,13 @@ fn is_dynamic(namespace: Option<&LitStr>) -> bool {
 
 /// `keep_empty` and `max_namespaces` apply to dynamic gateways only, and `path` to fixed ones.
 fn dynamic_only_options(args: &GatewayArgs) -> Option<syn::Error> {
-    let dynamic = is_dynamic(args.namespace.as_ref());
+    if let (Some(_), Some(regex)) = (&args.namespace, &args.namespace_regex) {
+        return Some(syn::Error::new_spanned(
+            regex,
+            "give either `namespace` or `namespace_regex`",
+        ));
+    }
+    let dynamic = is_dynamic(args.namespace.as_ref()) || args.namespace_regex.is_some();
     if dynamic {
         return args.path.as_ref().map(|path| {
             syn::Error::new_spanned(
@@ -102,14 +114,14 @@ fn dynamic_only_options(args: &GatewayArgs) -> Option<syn::Error> {
         .map(|lit| {
             syn::Error::new_spanned(
                 lit,
-                "`keep_empty` applies to a namespace with `{parameters}`",
+                "`keep_empty` applies to a dynamic namespace (`{parameters}` or `namespace_regex`)",
             )
         })
         .or_else(|| {
             args.max_namespaces.as_ref().map(|lit| {
                 syn::Error::new_spanned(
                     lit,
-                    "`max_namespaces` applies to a namespace with `{parameters}`",
+                    "`max_namespaces` applies to a dynamic namespace (`{parameters}` or `namespace_regex`)",
                 )
             })
         });
@@ -155,6 +167,17 @@ fn checked_namespace(lit: LitStr) -> syn::Result<LitStr> {
         names.push(name);
     }
     Ok(lit)
+}
+
+/// A regular expression in the syntax of the `regex` crate.
+fn checked_regex(lit: LitStr) -> syn::Result<LitStr> {
+    match regex_syntax::Parser::new().parse(&lit.value()) {
+        Ok(_) => Ok(lit),
+        Err(e) => Err(syn::Error::new_spanned(
+            &lit,
+            format!("invalid namespace regex: {e}"),
+        )),
+    }
 }
 
 fn lit_bool(expr: &Expr) -> syn::Result<LitBool> {

@@ -137,7 +137,10 @@ fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
         .namespace
         .clone()
         .unwrap_or_else(|| LitStr::new("/", Span::call_site()));
-    let mut tokens = quote!(#krate::GatewayOptions::new(#namespace));
+    let mut tokens = match &args.namespace_regex {
+        Some(regex) => quote!(#krate::GatewayOptions::regex(#regex)),
+        None => quote!(#krate::GatewayOptions::new(#namespace)),
+    };
     if let Some(path) = &args.path {
         tokens.extend(quote!(.with_path(#path)));
     }

@@ -48,6 +48,9 @@ use proc_macro::TokenStream;
 /// connection and dropped when its last socket leaves, unless `keep_empty = true`; at most
 /// `max_namespaces = N` are live at once (default `gateway_core::DEFAULT_MAX_LIVE_NAMESPACES`).
 /// Handlers read the parameters with the `gateway_core::NamespaceParams` extractor.
+/// `namespace_regex = "^/workspaces/(?<workspace>[a-z0-9-]+)$"` instead of `namespace` serves
+/// every namespace the expression matches (socket.io's RegExp namespaces); its named groups
+/// are the parameters.
 ///
 /// Inside the block:
 /// - `#[subscribe_message("event")]` on an `async fn(&self, args…)` handles that event. Each

@@ -187,3 +187,30 @@ async fn keep_empty_keeps_a_namespace_without_sockets() {
     assert_eq!(inits.get(), 1, "the same namespace, not a new one");
     server.shutdown().await;
 }
+
+/// A regular-expression namespace, as socket.io's RegExp namespaces.
+struct Rooms;
+
+#[gateway(namespace_regex = r"^/rooms/(?<room>[a-z0-9-]+)$", max_namespaces = 1)]
+impl Rooms {
+    #[subscribe_message("whereami")]
+    async fn whereami(&self, params: NamespaceParams) -> Value {
+        json!({ "room": params.get("room") })
+    }
+}
+
+#[tokio::test]
+async fn a_regex_namespace_takes_its_params_from_named_groups() {
+    let server = serve(GatewayApp::builder().gateway(Rooms)).await;
+    let mut client = TestClient::connect(&ws_url(&server, "/rooms/lobby-1")).await;
+    client.emit("whereami", ()).await;
+    assert_eq!(client.recv().await, json!({ "room": "lobby-1" }));
+    assert!(server.namespace("/rooms/lobby-1").is_some());
+    // Not matched, and over the bound of one live namespace: both refused.
+    for path in ["/rooms/UPPER", "/rooms/other"] {
+        let refused = TestClient::try_connect(ws_url(&server, path)).await;
+        assert!(refused.is_err(), "{path} is refused");
+    }
+    client.close().await;
+    server.shutdown().await;
+}

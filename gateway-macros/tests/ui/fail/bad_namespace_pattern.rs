@@ -35,4 +35,14 @@ struct NoNamespaces;
 #[gateway(namespace = "/workspaces/{workspace}", max_namespaces = 0)]
 impl NoNamespaces {}
 
+struct BadRegex;
+
+#[gateway(namespace_regex = "^/workspaces/(?<workspace>[a-z")]
+impl BadRegex {}
+
+struct BothNamespaces;
+
+#[gateway(namespace = "/w", namespace_regex = "^/w/[a-z]+$")]
+impl BothNamespaces {}
+
 fn main() {}

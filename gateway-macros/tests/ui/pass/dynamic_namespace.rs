@@ -14,7 +14,20 @@ impl Workspaces {
     }
 }
 
+struct Rooms;
+
+#[gateway(namespace_regex = r"^/rooms/(?<room>[a-z0-9-]+)$", max_namespaces = 5)]
+impl Rooms {
+    #[subscribe_message("whereami")]
+    async fn whereami(&self, params: NamespaceParams) -> Option<String> {
+        params.get("room").map(str::to_owned)
+    }
+}
+
 fn main() {
+    let rooms = gateway_core::Gateway::options(&Rooms);
+    assert!(rooms.namespace_is_regex());
+    assert_eq!(rooms.max_live_namespaces(), 5);
     let options = gateway_core::Gateway::options(&Workspaces);
     assert!(options.is_dynamic());
     assert!(options.keep_empty());
