@@ -31,6 +31,12 @@ pub struct GatewayOptions {
 /// How many concrete namespaces one dynamic gateway keeps live at once, unless
 /// [`GatewayOptions::with_max_live_namespaces`] says otherwise: clients pick the names, so
 /// without a bound they could create namespaces until memory runs out.
+///
+/// ```
+/// use gateway_core::{GatewayOptions, DEFAULT_MAX_LIVE_NAMESPACES};
+/// let options = GatewayOptions::new("/workspaces/{workspace}");
+/// assert_eq!(options.max_live_namespaces(), DEFAULT_MAX_LIVE_NAMESPACES);
+/// ```
 pub const DEFAULT_MAX_LIVE_NAMESPACES: usize = 1000;
 
 impl GatewayOptions {

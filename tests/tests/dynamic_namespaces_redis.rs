@@ -42,12 +42,11 @@ async fn a_broadcast_reaches_a_namespace_created_on_another_instance() {
     // Created on B by its first client (the upgrade is answered once B has subscribed).
     let mut acme_on_b = client(&b, "/workspaces/acme").await;
     let mut globex_on_b = client(&b, "/workspaces/globex").await;
-    let acme_on_a = client(&a, "/workspaces/acme").await;
+    let mut acme_on_a = client(&a, "/workspaces/acme").await;
     let acme = a.namespace("/workspaces/acme").expect("live on A");
     assert_eq!(acme.server_count().await.unwrap(), 2, "A and B hear acme");
 
     // A client's broadcast on A, and a server-side emit on A, reach B's client of acme only.
-    let mut acme_on_a = acme_on_a;
     acme_on_a.emit("announce", "from a client on A").await;
     assert_eq!(
         acme_on_b.recv().await,
@@ -87,6 +86,9 @@ async fn a_broadcast_reaches_a_namespace_created_on_another_instance() {
         events_until(&mut again_on_b, "marker", 1).await,
         [("notice".to_owned(), json!("again"))]
     );
+    for client in [acme_on_a, globex_on_b, again_on_b] {
+        client.close().await;
+    }
     a.shutdown().await;
     b.shutdown().await;
 }
