@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
 use gateway_core::test::TestClient;
 use gateway_core::{gateway, GatewayApp, MessageBody, Namespace, NamespaceParams, Socket};
 use gateway_examples::workspaces::WorkspacesGateway;
@@ -212,5 +213,35 @@ async fn a_regex_namespace_takes_its_params_from_named_groups() {
         assert!(refused.is_err(), "{path} is refused");
     }
     client.close().await;
+    server.shutdown().await;
+}
+
+/// Lets in only clients with `?key=open-sesame`.
+struct GuardedWorkspaces;
+
+#[gateway(namespace = "/guarded/{workspace}", max_namespaces = 1)]
+#[use_connection_guards(connection_guard_fn(|cx: ConnectionContext| async move {
+    cx.handshake().query("key") == Some("open-sesame")
+}))]
+impl GuardedWorkspaces {
+    #[subscribe_message("whoami")]
+    async fn whoami(&self, params: NamespaceParams) -> Value {
+        json!({ "workspace": params.get("workspace") })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_client_creates_no_namespace() {
+    let server = serve(GatewayApp::builder().gateway(GuardedWorkspaces)).await;
+    // The guards run before the namespace is created: refused clients cannot fill the bound.
+    for name in ["a", "b", "c"] {
+        let refused = TestClient::try_connect(ws_url(&server, &format!("/guarded/{name}"))).await;
+        assert!(refused.is_err(), "refused without the key");
+        assert!(server.namespace(&format!("/guarded/{name}")).is_none());
+    }
+    let mut admitted = TestClient::connect(&ws_url(&server, "/guarded/d?key=open-sesame")).await;
+    admitted.emit("whoami", ()).await;
+    assert_eq!(admitted.recv().await, json!({ "workspace": "d" }));
+    admitted.close().await;
     server.shutdown().await;
 }
