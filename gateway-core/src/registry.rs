@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+use crate::event_bus::EventHandlerDefinition;
 use crate::gateway::{GatewayDefinition, HandlerDefinition, Hooks};
 use crate::handler::BoxedHandler;
 use crate::pipeline::{
@@ -53,6 +54,8 @@ pub(crate) struct NamespaceState {
     routes: foldhash::HashMap<Box<str>, Arc<HandlerChain>>,
     connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     pub(crate) hooks: Hooks,
+    /// `#[on_event]` handlers, taken when the app starts and subscribes them.
+    event_handlers: Mutex<Vec<EventHandlerDefinition>>,
     pub(crate) app: Arc<Runtime>,
     registry: RwLock<Registry>,
     /// Connection state recovery, when the app turned it on.
@@ -98,6 +101,7 @@ impl NamespaceState {
             routes,
             connection_guards: definition.connection_guards,
             hooks: definition.hooks,
+            event_handlers: Mutex::new(definition.event_handlers),
             recovery: app.config.recovery_window.map(Recovery::new),
             app,
             registry: RwLock::default(),
@@ -123,6 +127,16 @@ impl NamespaceState {
 
     pub(crate) fn recovery(&self) -> Option<&Recovery> {
         self.recovery.as_ref()
+    }
+
+    /// The gateway's event handlers, to subscribe; empty after the first call.
+    pub(crate) fn take_event_handlers(&self) -> Vec<EventHandlerDefinition> {
+        std::mem::take(
+            &mut *self
+                .event_handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     pub(crate) fn route(&self, event: &str) -> Option<&Arc<HandlerChain>> {
