@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use gateway_examples::axum_app::{self, serve, serve_tls};
 use gateway_examples::common::jwt_secret;
-use gateway_examples::{init_tracing, port_from_args};
+use gateway_examples::{hints, init_tracing, port_from_args};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("http", "ws")
     };
     println!("REST:           {http}://localhost:{port}/health");
-    println!("chat gateway:   {ws}://localhost:{port}/chat");
+    println!("chat gateway:   {}", hints::chat_gateway(ws, port));
     println!("events gateway: {ws}://localhost:{port}/events");
     println!("socket.io:      {http}://localhost:{port}/socket.io/");
     match tls {

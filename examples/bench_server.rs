@@ -7,7 +7,9 @@
 //! `listen()` beside the gateways (`GatewayApp::with_routes`), with `GET /stats` (the
 //! registry's socket and room counts, for `bench/soak.py`). With `--jwt SECRET`, every client
 //! needs an HS256 token signed with SECRET (the reconnect storm's JWT variant). With
-//! `--reuse-port N`, `listen()` accepts on N `SO_REUSEPORT` listeners. Prints
+//! `--reuse-port N`, `listen()` accepts on N `SO_REUSEPORT` listeners. With `--metrics`, a
+//! Prometheus recorder is installed and the app records metrics (`with_metrics`); with
+//! `--spans`, a `tracing` subscriber at `info` writing to a sink enables every span. Prints
 //! `listening on 127.0.0.1:PORT` once it accepts connections.
 
 use std::io::Write;
@@ -24,6 +26,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => BenchGateway::default(),
     };
     let mut app = GatewayApp::builder().gateway(gateway);
+    if std::env::args().any(|arg| arg == "--metrics") {
+        let prometheus =
+            metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                prometheus.run_upkeep();
+            }
+        });
+        app = app.with_metrics();
+    }
+    if std::env::args().any(|arg| arg == "--spans") {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(std::io::sink)
+            .init();
+    }
     if let Ok(size) = std::env::var("READ_BUFFER_SIZE") {
         app = app.with_read_buffer_size(size.parse()?);
     }

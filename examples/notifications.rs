@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use gateway_core::{EventBus, GatewayApp};
 use gateway_examples::notifications::{
-    Notice, NotificationsGateway, NotificationsService, OrdersService,
+    console_command, NotificationsGateway, NotificationsService, OrdersService,
 };
-use gateway_examples::{init_tracing, port_from_env};
+use gateway_examples::{hints, init_tracing, port_from_env};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::main]
@@ -27,50 +27,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let orders = OrdersService::new(bus);
     let server = app.listen(("0.0.0.0", port_from_env())).await?;
     tokio::spawn(orders.clone().run_deliveries(Duration::from_secs(10)));
-    println!(
-        "notifications gateway: ws://localhost:{}/notifications",
-        server.local_addr().port()
-    );
-    println!(
-        r#"clients send {{"event":"join","data":{{"userId":"42"}}}}; type "user 42 <text>", "all <text>" or "ship 42 <order id>" here"#
-    );
+    print!("{}", hints::notifications(server.local_addr().port()));
 
     tokio::spawn(async move {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            let sent = match line.split_once(' ') {
-                Some(("ship", rest)) => {
-                    match rest.split_once(' ') {
-                        Some((user, order)) => {
-                            let handlers = orders.ship(order, user).await;
-                            println!("order.shipped reached {handlers} handler(s); order.delivered follows within 10 s");
-                        }
-                        None => println!(r#"usage: "ship <user id> <order id>""#),
+            // `ship <user id> <order id>` goes through the event bus; the rest to the service.
+            if let Some(rest) = line.strip_prefix("ship ") {
+                match rest.split_once(' ') {
+                    Some((user, order)) => {
+                        let handlers = orders.ship(order, user).await;
+                        println!(
+                            "order.shipped reached {handlers} handler(s); order.delivered follows within 10 s"
+                        );
                     }
-                    continue;
+                    None => println!(r#"usage: "ship <user id> <order id>""#),
                 }
-                Some(("all", text)) => service.broadcast_notification(text),
-                Some(("user", rest)) => match rest.split_once(' ') {
-                    Some((user, text)) => service.send_to_user(
-                        user,
-                        "notification",
-                        &Notice {
-                            message: text.to_owned(),
-                        },
-                    ),
-                    None => continue,
-                },
-                _ => {
-                    println!(
-                        r#"usage: "user <id> <text>", "all <text>" or "ship <user id> <order id>""#
-                    );
-                    continue;
-                }
-            };
-            match sent {
-                Ok(n) => println!("sent to {n} socket(s)"),
-                Err(err) => println!("failed: {err}"),
+                continue;
             }
+            println!("{}", console_command(&service, &line));
         }
     });
     server.shutdown_on(tokio::signal::ctrl_c()).await;

@@ -6,7 +6,9 @@
 
 use gateway_core::GatewayApp;
 use gateway_examples::common::jwt_secret;
-use gateway_examples::{chat::ChatGateway, events::EventsGateway, init_tracing, port_from_args};
+use gateway_examples::{
+    chat::ChatGateway, events::EventsGateway, hints, init_tracing, port_from_args,
+};
 use gateway_redis::RedisAdapter;
 
 #[tokio::main]
@@ -25,7 +27,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .listen(("0.0.0.0", port))
         .await?;
     let port = server.local_addr().port();
-    println!("chat gateway:   ws://localhost:{port}/chat (instance {uid}, Redis at {redis_url})");
+    println!("chat gateway:   {}", hints::chat_gateway("ws", port));
+    println!("instance {uid}, Redis at {redis_url}");
     println!("events gateway: ws://localhost:{port}/events");
     server.shutdown_on(tokio::signal::ctrl_c()).await;
     Ok(())

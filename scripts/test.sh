@@ -2,10 +2,10 @@
 # The whole test suite, on a fresh machine: installs what is missing, checks formatting and
 # lints, runs every Rust test (unit, doc, trybuild UI, end-to-end over loopback with real
 # clients: npm socket.io-client and ws, python-socketio, Node socket.io with the Redis adapter,
-# real redis-server processes, and the differential parity run against real NestJS 12 in
-# tests/parity), runs the end-to-end tests again with the gateways mounted in axum, then runs
-# the chat and axum_app example binaries and two redis_cluster
-# instances on one redis-server, and drives them with the npm `ws` client.
+# real redis-server processes, headless Chromium on the chat example's browser demo, and the
+# differential parity run against real NestJS 12 in tests/parity), runs the end-to-end tests
+# again with the gateways mounted in axum, then runs the chat and axum_app example binaries and
+# two redis_cluster instances on one redis-server, and drives them with the npm `ws` client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,9 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# The browser demo's end-to-end test drives Debian's Chromium at this path
+# (tests/tests/browser_demo.rs; CHROMIUM overrides it there).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   apt-get update

@@ -18,6 +18,10 @@ use validator::Validate;
 use crate::common::{AllWsExceptionsFilter, WsLoggingInterceptor};
 use crate::iso_timestamp;
 
+/// A room id that passes `sendMessage`'s UUID rule: the room the printed hints, the README and
+/// the browser demo use, so clients of all three meet in it.
+pub const EXAMPLE_ROOM_ID: &str = "6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f";
+
 /// The guide's `ChatGateway`.
 #[derive(Debug, Clone)]
 pub struct ChatGateway {

@@ -6,10 +6,13 @@
 pub mod axum_app;
 pub mod bench;
 pub mod chat;
+pub mod chat_page;
 pub mod common;
 pub mod conformance;
 pub mod events;
+pub mod hints;
 pub mod notifications;
+pub mod prometheus;
 
 /// The port to listen on: `PORT` from the environment, else 3000.
 pub fn port_from_env() -> u16 {

@@ -258,3 +258,36 @@ impl NotificationsService {
         )
     }
 }
+
+/// Runs one line typed into `cargo run --example notifications`: `user <id> <text>` sends
+/// `notification {message: text}` to every device of user `id`, `all <text>` sends it to
+/// everyone. Returns what to print: how many sockets it reached, or how to use it.
+///
+/// ```no_run
+/// # fn run(service: gateway_examples::notifications::NotificationsService) {
+/// use gateway_examples::notifications::console_command;
+/// println!("{}", console_command(&service, "user 42 Your order shipped"));
+/// # }
+/// ```
+pub fn console_command(service: &NotificationsService, line: &str) -> String {
+    let sent = match line.split_once(' ') {
+        Some(("all", text)) => service.broadcast_notification(text),
+        Some(("user", rest)) => match rest.split_once(' ') {
+            Some((user, text)) => service.send_to_user(
+                user,
+                "notification",
+                &Notice {
+                    message: text.to_owned(),
+                },
+            ),
+            None => return CONSOLE_USAGE.to_owned(),
+        },
+        _ => return CONSOLE_USAGE.to_owned(),
+    };
+    match sent {
+        Ok(n) => format!("sent to {n} socket(s)"),
+        Err(err) => format!("failed: {err}"),
+    }
+}
+
+const CONSOLE_USAGE: &str = r#"usage: "user <id> <text>" or "all <text>""#;

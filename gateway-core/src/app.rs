@@ -12,8 +12,8 @@ use crate::build_error::BuildError;
 use crate::clients::Clients;
 use crate::gateway::GatewayDefinition;
 use crate::pipeline::{
-    DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, ExceptionFilter, Guard, Interceptor,
-    Pipe,
+    ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
+    ExceptionFilter, Guard, Interceptor, Pipe,
 };
 use crate::registry::NamespaceState;
 use crate::routes::Routes;
@@ -53,6 +53,34 @@ impl GatewayAppBuilder {
         self.global
             .guards
             .push(Arc::new(guard) as Arc<dyn DynGuard>);
+        self
+    }
+
+    /// Runs `guard` when a client connects to any gateway, before the gateway's own connection
+    /// guards: socket.io's `io.use(middleware)`, for every namespace and both wire formats. A
+    /// refusal made with [`WsException::from_object`](crate::WsException::from_object) reaches a
+    /// Socket.IO client's `connect_error` as `err.data` (its `message` as `err.message`); a
+    /// JSON-format client is refused before the upgrade, as by a gateway's connection guards.
+    ///
+    /// ```
+    /// use gateway_core::pipeline::{connection_guard_fn, ConnectionContext};
+    /// use gateway_core::WsException;
+    /// let app = gateway_core::GatewayApp::builder().with_global_connection_guard(
+    ///     connection_guard_fn(|cx: ConnectionContext| async move {
+    ///         match cx.handshake().query("token") {
+    ///             Some(_) => Ok(true),
+    ///             None => Err(WsException::from_object(serde_json::json!({
+    ///                 "message": "not authorized",
+    ///                 "content": "Please sign in",
+    ///             }))),
+    ///         }
+    ///     }),
+    /// );
+    /// ```
+    pub fn with_global_connection_guard(mut self, guard: impl ConnectionGuard) -> Self {
+        self.global
+            .connection_guards
+            .push(Arc::new(guard) as Arc<dyn DynConnectionGuard>);
         self
     }
 
@@ -185,6 +213,22 @@ impl GatewayAppBuilder {
     /// ```
     pub fn with_connection_state_recovery(mut self, max_disconnection_duration: Duration) -> Self {
         self.config.recovery_window = Some(max_disconnection_duration);
+        self
+    }
+
+    /// Records metrics through the [`metrics`](https://docs.rs/metrics) facade: connections,
+    /// disconnections by reason, events received and sent, bytes, handler durations, guard
+    /// refusals, exceptions, dropped frames and slow-consumer disconnects, each labelled with the
+    /// namespace (names as socket.io-prometheus's where they overlap; see the
+    /// [observability guide](crate::guide::observability)). Install the recorder (for example
+    /// `metrics-exporter-prometheus`) before building the app: the handles are registered then.
+    /// Off by default; off, nothing is recorded and nothing is measured.
+    ///
+    /// ```
+    /// let builder = gateway_core::GatewayApp::builder().with_metrics();
+    /// ```
+    pub fn with_metrics(mut self) -> Self {
+        self.config.metrics = true;
         self
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tracing::Instrument;
 
 use crate::departures::Identity;
 use crate::dispatch::handle_message;
@@ -45,7 +46,16 @@ pub(crate) async fn serve(
         Identity::new(false, None),
     );
     ns.register(&socket);
-    tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), "connected");
+    // Inline rather than around a function of its own: an async fn's arguments stay in its
+    // future beside their moved copies (the handshake twice, in every idle connection).
+    let span = tracing::info_span!(
+        "connection",
+        namespace = ns.name(),
+        socket = %socket.id(),
+        transport = "websocket",
+        peer = %handshake.remote_addr(),
+    );
+    span.in_scope(|| tracing::debug!(gateway = ns.gateway(), "connected"));
 
     // The rare paths are boxed: a future inline in this one would make every idle
     // connection's task as large as its largest state.
@@ -53,7 +63,8 @@ pub(crate) async fn serve(
     let session = async {
         Box::pin(run_connection_hook(&socket, &ns, handshake)).await;
         read_loop(&mut stream, &socket, &ns, &gates).await
-    };
+    }
+    .instrument(span.clone());
     let hard_stopped = tokio::select! {
         biased;
         reason = session => { outbox.record_reason(reason); false }
@@ -65,7 +76,9 @@ pub(crate) async fn serve(
     outbox.seal();
     let reason = outbox.reason().unwrap_or(DisconnectReason::TransportClose);
 
-    Box::pin(finish_socket(&socket, &ns, reason, hard_stopped)).await;
+    Box::pin(finish_socket(&socket, &ns, reason, hard_stopped))
+        .instrument(span)
+        .await;
 
     ws_io::finish(writer, Some(reason), &mut stream).await;
 }
@@ -133,6 +146,9 @@ fn classify(err: &WsError) -> DisconnectReason {
 
 /// Decodes one JSON-format frame and handles it.
 async fn dispatch(socket: &Socket, ns: &NamespaceState, frame: Bytes) {
+    if let Some(metrics) = ns.metrics() {
+        metrics.received_bytes(frame.len());
+    }
     match json::decode(frame) {
         // Boxed: the pipeline's state lives only while a message is handled, not in every idle
         // connection's task.

@@ -4,31 +4,94 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::{FutureExt, StreamExt};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tracing::field::Empty;
+use tracing::Instrument;
 
+use crate::metrics::EventMetrics;
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
 use crate::protocol::event_reply;
 use crate::protocol::json::IncomingMessage;
 use crate::registry::{HandlerChain, NamespaceState};
 use crate::{EmitError, Message, Reply, Socket, WsException};
 
-/// Runs one message through the pipeline and sends the reply (or ack) or the exception.
+/// Runs one message through the pipeline and sends the reply (or ack) or the exception, in a
+/// `message` span (namespace, socket id, event, then outcome and duration), so that what the handler logs
+/// is told apart by message.
 pub(crate) async fn handle_message(
+    socket: &Socket,
+    ns: &NamespaceState,
+    inbound: IncomingMessage,
+    ack: Option<u64>,
+) {
+    let metrics = ns
+        .metrics()
+        .map(|metrics| metrics.event(inbound.event.as_str()));
+    let span = tracing::info_span!(
+        "message",
+        namespace = ns.name(),
+        socket = %socket.id(),
+        event = inbound.event.as_str(),
+        outcome = Empty,
+        duration_us = Empty,
+    );
+    // The clock is read only when something records the duration.
+    let started = (metrics.is_some() || !span.is_disabled()).then(Instant::now);
+    let outcome = run_message(socket, ns, inbound, ack, metrics)
+        .instrument(span.clone())
+        .await;
+    if let Some(started) = started {
+        let took = started.elapsed();
+        if let Some(metrics) = metrics {
+            metrics.received();
+            metrics.handled(took);
+        }
+        span.record("outcome", outcome.as_str());
+        span.record("duration_us", took.as_micros() as u64);
+    }
+}
+
+/// How a message ended, as its span records it.
+#[derive(Clone, Copy)]
+enum Outcome {
+    /// The handler ran; its reply, if any, was sent.
+    Handled,
+    /// An exception was sent (a guard refused, a pipe rejected, the handler failed).
+    Exception,
+    /// No handler subscribes to the event.
+    Unknown,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Handled => "handled",
+            Outcome::Exception => "exception",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+async fn run_message(
     socket: &Socket,
     ns: &NamespaceState,
     mut inbound: IncomingMessage,
     ack: Option<u64>,
-) {
+    metrics: Option<&EventMetrics>,
+) -> Outcome {
+    let data = inbound.data.as_ref().map_or("null", |data| data.as_str());
+    socket.notify_received(inbound.event.as_str(), data);
     let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
         tracing::debug!(
             gateway = ns.gateway(),
             event = inbound.event.as_str(),
             "dropping unknown event"
         );
-        return;
+        return Outcome::Unknown;
     };
     // `None` when there are none (most messages): no allocation for them.
     let attachments = (!inbound.attachments.is_empty())
@@ -51,7 +114,7 @@ pub(crate) async fn handle_message(
         ack,
         ack_taken.clone(),
     );
-    let result = match AssertUnwindSafe(run_pipeline(&route, &cx, msg))
+    let result = match AssertUnwindSafe(run_pipeline(&route, &cx, msg, metrics))
         .catch_unwind()
         .await
     {
@@ -61,8 +124,17 @@ pub(crate) async fn handle_message(
     // A handler that took `Ack` answers the ack itself (NestJS `isAckHandledManually`).
     let ack = ack.filter(|_| !ack_taken.load(Ordering::Acquire));
     match result {
-        Ok(reply) => send_reply(socket, reply, route, cx, ack),
-        Err(exception) => handle_exception(exception, &cx, &route).await,
+        Ok(reply) => {
+            send_reply(socket, reply, route, cx, ack);
+            Outcome::Handled
+        }
+        Err(exception) => {
+            if let Some(metrics) = metrics {
+                metrics.exception_sent();
+            }
+            handle_exception(exception, &cx, &route).await;
+            Outcome::Exception
+        }
     }
 }
 
@@ -71,10 +143,19 @@ async fn run_pipeline(
     route: &HandlerChain,
     cx: &ExecutionContext,
     msg: Message,
+    metrics: Option<&EventMetrics>,
 ) -> Result<Reply, WsException> {
     for guard in route.guards.iter() {
-        if !guard.can_activate(cx).await? {
-            return Err(WsException::new(FORBIDDEN_MESSAGE));
+        let refused = match guard.can_activate(cx).await {
+            Ok(true) => None,
+            Ok(false) => Some(WsException::new(FORBIDDEN_MESSAGE)),
+            Err(exception) => Some(exception),
+        };
+        if let Some(exception) = refused {
+            if let Some(metrics) = metrics {
+                metrics.guard_refused();
+            }
+            return Err(exception);
         }
     }
     if route.interceptors.is_empty() {

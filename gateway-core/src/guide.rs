@@ -16,6 +16,8 @@
 //! - [`axum`]: mounting the gateways in an axum app beside REST routes; TLS; shutdown.
 //! - [`connections`]: what `listen()` does with a new connection; the listen backlog and
 //!   `SO_REUSEPORT` listeners for reconnect storms; what a connection costs.
+//! - [`observability`]: `tracing` spans per connection and per message; metrics through the
+//!   `metrics` facade, served to Prometheus.
 //!
 //! The pages are the Markdown files in `docs/guide/`; their examples are compiled as doctests.
 //!
@@ -29,6 +31,7 @@
 //! [`features`]: crate::guide::features
 //! [`axum`]: crate::guide::axum
 //! [`connections`]: crate::guide::connections
+//! [`observability`]: crate::guide::observability
 
 #[doc = include_str!("../../docs/guide/coming-from-nestjs.md")]
 pub mod coming_from_nestjs {}
@@ -59,3 +62,6 @@ pub mod axum {}
 
 #[doc = include_str!("../../docs/guide/connections.md")]
 pub mod connections {}
+
+#[doc = include_str!("../../docs/guide/observability.md")]
+pub mod observability {}

@@ -87,7 +87,7 @@
 //! value is the ack when the client asked for one; a reply with an `event` field (a
 //! [`WsResponse`]) is emitted as that event instead, as NestJS's IoAdapter does. Errors arrive as
 //! the `exception` event. [`Payload`] carries several arguments and binary attachments;
-//! [`Socket::emit_with_ack`] and [`BroadcastOperator::emit_with_ack`] wait for acks; connection
+//! [`Socket::timeout`] and [`BroadcastOperator::timeout`] emit with acks and wait for them; connection
 //! state recovery is [`GatewayAppBuilder::with_connection_state_recovery`].
 //!
 //! Long-polling keeps a session in one process: behind a load balancer, use sticky sessions (or
@@ -133,8 +133,10 @@ struct ReadmeDoctests;
 // Beside that path, event_bus (with event_pattern and published_event, leaves) carries services'
 // events to gateways; gateways (start, shutdown) subscribes and unsubscribes their handlers.
 mod accept;
+mod ack_broadcast;
 mod acks;
 mod adapter;
+mod any_listeners;
 mod app;
 mod body;
 mod broadcast;
@@ -171,6 +173,7 @@ pub mod jwt;
 mod lifecycle;
 mod limits;
 mod listener;
+mod metrics;
 mod namespace;
 mod outbox;
 mod payload;
@@ -199,12 +202,14 @@ pub mod validation;
 mod writer;
 mod ws_io;
 
-pub use acks::AckError;
+pub use ack_broadcast::{AckBroadcast, AckStream};
+pub use acks::{AckEmit, AckError};
 pub use adapter::{
-    Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, RemoteAcks, SocketInfo,
+    Adapter, AdapterError, BroadcastMessage, ClusterData, EventData, LocalAdapter, RemoteAcks,
+    SocketInfo,
 };
 pub use app::{GatewayApp, GatewayAppBuilder};
-pub use broadcast::{AckStream, BroadcastOperator};
+pub use broadcast::BroadcastOperator;
 pub use build_error::BuildError;
 pub use disconnect_reason::DisconnectReason;
 pub use emit_error::EmitError;

@@ -32,6 +32,9 @@ pub(crate) async fn finish_socket(
     }
     let rooms = recoverable.map(|_| ns.rooms_of(socket.id()));
     ns.unregister(socket.id());
+    if let Some(metrics) = ns.metrics() {
+        metrics.disconnected(reason);
+    }
     socket.drop_pending_acks();
     if let Some(hook) = ns.hooks.disconnect.clone() {
         let hook = hook(socket.clone(), reason);

@@ -42,7 +42,7 @@ pub(crate) enum OutFrame {
 
 impl OutFrame {
     /// The bytes this frame counts against the queue's byte bound.
-    fn queued_len(&self) -> usize {
+    pub(crate) fn queued_len(&self) -> usize {
         match self {
             OutFrame::Text(text) => text.len(),
             OutFrame::Binary(bytes) => bytes.len(),

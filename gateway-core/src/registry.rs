@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::event_bus::EventHandlerDefinition;
 use crate::gateway::{GatewayDefinition, HandlerDefinition, Hooks};
 use crate::handler::BoxedHandler;
+use crate::metrics::NamespaceMetrics;
 use crate::pipeline::{
     DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,
 };
@@ -62,6 +63,8 @@ pub(crate) struct NamespaceState {
     recovery: Option<Recovery>,
     /// Handlers of events other instances send (`Namespace::on_server_event`).
     server_events: RwLock<HashMap<Box<str>, ServerEventHandler>>,
+    /// Metric handles, when the app records metrics.
+    metrics: Option<Arc<NamespaceMetrics>>,
 }
 
 /// Answers an event from another instance; the answer goes back if it asked for one.
@@ -90,16 +93,26 @@ impl NamespaceState {
         app: Arc<Runtime>,
     ) -> Self {
         let gateway_level = definition.enhancers.nested_in(global);
-        let routes = definition
+        let routes: foldhash::HashMap<Box<str>, Arc<HandlerChain>> = definition
             .routes
             .into_iter()
             .map(|(event, route)| (event, Arc::new(HandlerChain::new(route, &gateway_level))))
             .collect();
+        let metrics = app.config.metrics.then(|| {
+            let events = routes.keys().map(|event| &**event);
+            NamespaceMetrics::new(definition.options.namespace(), events)
+        });
         Self {
+            metrics,
             gateway: definition.gateway,
             options: definition.options,
             routes,
-            connection_guards: definition.connection_guards,
+            connection_guards: global
+                .connection_guards
+                .iter()
+                .cloned()
+                .chain(definition.connection_guards)
+                .collect(),
             hooks: definition.hooks,
             event_handlers: Mutex::new(definition.event_handlers),
             recovery: app.config.recovery_window.map(Recovery::new),
@@ -115,6 +128,18 @@ impl NamespaceState {
 
     pub(crate) fn gateway(&self) -> &'static str {
         self.gateway
+    }
+
+    /// The namespace's metric handles, when the app records metrics.
+    pub(crate) fn metrics(&self) -> Option<&NamespaceMetrics> {
+        self.metrics.as_deref()
+    }
+
+    /// Counts `event` emitted to `recipients` sockets, when the namespace records metrics.
+    pub(crate) fn count_sent(&self, event: &str, recipients: usize) {
+        if let Some(metrics) = self.metrics() {
+            metrics.sent(event, recipients);
+        }
     }
 
     pub(crate) fn options(&self) -> &GatewayOptions {
@@ -154,6 +179,9 @@ impl NamespaceState {
 
     /// Adds a new socket, in the room named by its id.
     pub(crate) fn register(&self, socket: &Socket) {
+        if let Some(metrics) = self.metrics() {
+            metrics.connected();
+        }
         let own = Room::from(socket.id());
         let mut reg = self.write();
         reg.rooms

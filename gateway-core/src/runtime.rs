@@ -45,6 +45,8 @@ pub(crate) struct AppConfig {
     pub(crate) connect_timeout: Duration,
     /// How long a dropped Socket.IO session can be recovered, when recovery is on.
     pub(crate) recovery_window: Option<Duration>,
+    /// Whether namespaces record metrics (`with_metrics`).
+    pub(crate) metrics: bool,
     /// Where a bare Engine.IO echo is served (conformance testing only).
     #[cfg(feature = "conformance")]
     pub(crate) engine_io_echo_path: Option<String>,
@@ -72,6 +74,7 @@ impl Default for AppConfig {
             socketio_path: "/socket.io/".to_owned(),
             connect_timeout: Duration::from_secs(45),
             recovery_window: None,
+            metrics: false,
             #[cfg(feature = "conformance")]
             engine_io_echo_path: None,
         }

@@ -218,7 +218,8 @@ impl Inbound {
             .local()
             .to(recipients.rooms)
             .except(recipients.except)
-            .emit_payload_with_ack(&event, &payload, timeout);
+            .timeout(timeout)
+            .emit_payload_with_ack(&event, &payload);
         let count = json!({
             "type": kind::BROADCAST_CLIENT_COUNT,
             "requestId": request_id,

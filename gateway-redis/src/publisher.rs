@@ -94,6 +94,7 @@ impl<D: Driver> Publisher<D> {
                              until it is back"
                         );
                     }
+                    self.status.count_publish_failure();
                     self.status.count_dropped(received);
                     retry_at = Some(Instant::now() + self.backoff.next());
                 }

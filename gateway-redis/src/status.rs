@@ -38,11 +38,21 @@ impl AdapterStatus {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Also recorded as the `gateway_redis_connected` gauge (1 or 0) through the `metrics`
+    /// facade.
     pub(crate) fn set_connected(&self, connected: bool) {
         self.connected.store(connected, Ordering::Release);
+        metrics::gauge!("gateway_redis_connected").set(f64::from(u8::from(connected)));
     }
 
+    /// Also recorded as the `gateway_redis_dropped_messages_total` counter.
     pub(crate) fn count_dropped(&self, messages: usize) {
         self.dropped.fetch_add(messages as u64, Ordering::Relaxed);
+        metrics::counter!("gateway_redis_dropped_messages_total").increment(messages as u64);
+    }
+
+    /// A publish to Redis failed: recorded as the `gateway_redis_publish_failures_total` counter.
+    pub(crate) fn count_publish_failure(&self) {
+        metrics::counter!("gateway_redis_publish_failures_total").increment(1);
     }
 }

@@ -155,30 +155,54 @@ pub fn node_dir() -> std::path::PathBuf {
 }
 
 /// Runs `node <script> <args…>` from `tests/node`, installing its npm packages first if they are
-/// missing (`npm ci`, from the committed lockfile). Returns the script's stdout; fails the test
-/// with its output if it exits non-zero.
+/// missing or older than the committed lockfile (`npm ci`). Returns the script's stdout; fails
+/// the test with its output if it exits non-zero.
 pub async fn run_node(script: &str, args: &[&str]) -> String {
+    run_node_within(script, args, PATIENCE).await
+}
+
+/// How long a run of a headless browser may take: starting Chromium on a loaded 2-core machine
+/// takes seconds.
+pub const BROWSER_PATIENCE: Duration = Duration::from_secs(120);
+
+/// [`run_node`] for a script that may take up to `patience` (e.g. [`BROWSER_PATIENCE`]).
+pub async fn run_node_within(script: &str, args: &[&str], patience: Duration) -> String {
     static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let dir = node_dir();
     {
         let _one_at_a_time = SETUP.lock().await;
-        if !dir.join("node_modules").exists() {
+        if npm_install_needed(&dir) {
             run_checked("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
         }
     }
-    run_script("node".as_ref(), script, args, &dir, PATIENCE).await
+    run_script("node".as_ref(), script, args, &dir, patience).await
+}
+
+/// Whether the npm packages of `dir` need installing: `node_modules` is missing, or was
+/// installed before the lockfile last changed (a dependency was added or bumped since; npm
+/// writes `node_modules/.package-lock.json` when it installs).
+fn npm_install_needed(dir: &std::path::Path) -> bool {
+    let modified = |path: std::path::PathBuf| std::fs::metadata(path).and_then(|m| m.modified());
+    match (
+        modified(dir.join("node_modules/.package-lock.json")),
+        modified(dir.join("package-lock.json")),
+    ) {
+        (Ok(installed), Ok(locked)) => installed < locked,
+        _ => true,
+    }
 }
 
 /// How long the whole NestJS parity run may take (about 20 s on a 2-core machine).
 pub const PARITY_PATIENCE: Duration = Duration::from_secs(5 * 60);
 
 /// Runs the NestJS parity harness (`tests/parity/compare.mjs <args…>`) against a server of
-/// ours: installs its npm packages if they are missing (`npm ci`, from the committed lockfile)
+/// ours: installs its npm packages if they are missing or stale (`npm ci`, from the committed
+/// lockfile)
 /// and compiles the NestJS twin (`npm run build`) first. Returns the report; fails the test with
 /// it if any scenario differs beyond its declared deviations.
 pub async fn run_parity(args: &[&str]) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("parity");
-    if !dir.join("node_modules").exists() {
+    if npm_install_needed(&dir) {
         run_checked("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
     }
     run_checked("npm", &["run", "build", "--silent"], &dir).await;

@@ -55,8 +55,26 @@ impl TestServer {
 
     /// Serves a built app `serving`.
     pub async fn serve(app: GatewayApp, serving: Serving) -> Self {
+        Self::serve_maybe_with_routes(app, None, serving).await
+    }
+
+    /// Serves a built app `serving`, with `routes` beside the gateways on the main port: given
+    /// to `with_routes` under `listen()`, layered under the gateways under axum.
+    pub async fn serve_with_routes(app: GatewayApp, routes: Router, serving: Serving) -> Self {
+        Self::serve_maybe_with_routes(app, Some(routes), serving).await
+    }
+
+    async fn serve_maybe_with_routes(
+        app: GatewayApp,
+        routes: Option<Router>,
+        serving: Serving,
+    ) -> Self {
         match serving {
             Serving::Listen => {
+                let app = match routes {
+                    Some(routes) => app.with_routes(routes),
+                    None => app,
+                };
                 let running = app.listen("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
                 let gateways = running.gateways().clone();
                 let addrs = gateways
@@ -75,7 +93,10 @@ impl TestServer {
                 let mut servers = Vec::new();
                 for port in gateways.ports().collect::<Vec<_>>() {
                     let service = gateways.service_for_port(port).expect("a port it has");
-                    let router = Router::new().fallback_service(service);
+                    let router = match (&routes, port) {
+                        (Some(routes), 0) => routes.clone().layer(gateways.layer()),
+                        _ => Router::new().fallback_service(service),
+                    };
                     // Declared ports are bound as declared (tests pick free ones).
                     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                         .await

@@ -17,6 +17,7 @@ pub(crate) mod upgrade;
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -69,6 +70,7 @@ pub(crate) fn start_polling(
     );
     let (polling, inbound_rx) = PollingSession::new(sid.clone(), outbox.clone(), rx);
     app.polling.insert(polling);
+    let span = connection_span(&sid, "polling", &handshake);
     let session = Session::new(
         protocol,
         handshake,
@@ -80,6 +82,7 @@ pub(crate) fn start_polling(
     app.tasks.spawn(async move {
         session
             .run(&mut FrameSource::Channel(inbound_rx), &app_for_task)
+            .instrument(span)
             .await;
         // The client may still be on its way to collect the close packet (but a shutdown
         // does not wait for that).
@@ -91,6 +94,17 @@ pub(crate) fn start_polling(
         drop(slot);
     });
     open_packet(&sid, app, &["websocket"])
+}
+
+/// The span of an Engine.IO session (the namespaces it joins show in each message's span); the
+/// transport is the one it opened with.
+fn connection_span(sid: &str, transport: &'static str, handshake: &Handshake) -> tracing::Span {
+    tracing::info_span!(
+        "connection",
+        sid,
+        transport,
+        peer = %handshake.remote_addr(),
+    )
 }
 
 fn open_packet(sid: &str, app: &Runtime, upgrades: &[&str]) -> String {
@@ -123,6 +137,7 @@ pub(crate) async fn serve_websocket(
     let writer = Writer::spawn(io, rx, outbox.clone());
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));
+    let span = connection_span(&sid, "websocket", &handshake);
     let session = Session::new(
         protocol,
         handshake,
@@ -131,7 +146,7 @@ pub(crate) async fn serve_websocket(
     );
     // By reference: each async layer it were moved through would keep its own copy.
     let mut frames = FrameSource::WebSocket(stream);
-    session.run(&mut frames, &app).await;
+    session.run(&mut frames, &app).instrument(span).await;
     if let FrameSource::WebSocket(stream) = &mut frames {
         ws_io::finish(writer, outbox.reason(), stream).await;
     }

@@ -24,13 +24,16 @@ use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
 /// client takes it with its next poll).
 const CONNECT_WRITE_WAIT: Duration = Duration::from_millis(100);
 
+/// The namespaces a client joined, by name.
+type Joined = foldhash::HashMap<String, (Socket, Arc<NamespaceState>)>;
+
 /// The Socket.IO namespaces one session multiplexes.
 pub(crate) struct Multiplexer {
     namespaces: Arc<NamespaceTable>,
     handshake: Handshake,
     outbox: Outbox,
     /// Looked up once per packet, by namespaces that exist: a fast hash is enough.
-    sockets: foldhash::HashMap<String, (Socket, Arc<NamespaceState>)>,
+    sockets: Joined,
     /// A binary packet waiting for its attachments, and those received so far.
     partial: Option<(SioPacket, Vec<Bytes>)>,
     /// Whether the client ever joined a namespace (else it is closed after the connect timeout).
@@ -86,6 +89,7 @@ impl Multiplexer {
             ));
         }
         let packet = socketio::decode_packet(&frame, self.max_attachments)?;
+        count_received(&self.sockets, packet.nsp(), frame.len());
         if packet.attachments() > 0 {
             self.partial = Some((packet, Vec::new()));
             return Ok(None);
@@ -98,6 +102,7 @@ impl Multiplexer {
         let Some((packet, attachments)) = self.partial.as_mut() else {
             return Err(ParseError::new("a binary frame no packet announced"));
         };
+        count_received(&self.sockets, packet.nsp(), bytes.len());
         attachments.push(bytes);
         if attachments.len() < packet.attachments() {
             return Ok(None);
@@ -261,4 +266,11 @@ fn recovery_request(handshake: &Handshake) -> Option<(&str, &str)> {
     let pid = auth.get("pid")?.as_str()?;
     let offset = auth.get("offset")?.as_str()?;
     Some((pid, offset))
+}
+
+/// Counts `len` bytes received for namespace `nsp`, when it is joined and records metrics.
+fn count_received(sockets: &Joined, nsp: &str, len: usize) {
+    if let Some(metrics) = sockets.get(nsp).and_then(|(_, ns)| ns.metrics()) {
+        metrics.received_bytes(len);
+    }
 }

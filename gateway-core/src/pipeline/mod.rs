@@ -63,6 +63,8 @@ pub(crate) struct Enhancers {
     pub(crate) pipes: Vec<Arc<dyn DynPipe>>,
     pub(crate) filters: Vec<Arc<dyn DynFilter>>,
     pub(crate) metadata: Metadata,
+    /// Connection guards (the global level only: a gateway's are in its definition).
+    pub(crate) connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
 }
 
 /// `first` then `second`, as one list.
@@ -80,6 +82,7 @@ impl Enhancers {
             pipes: chain(&outer.pipes, &self.pipes),
             filters: chain(&self.filters, &outer.filters),
             metadata: self.metadata.over(&outer.metadata),
+            connection_guards: chain(&outer.connection_guards, &self.connection_guards),
         }
     }
 }

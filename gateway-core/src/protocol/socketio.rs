@@ -66,6 +66,16 @@ pub(crate) enum SioPacket {
 }
 
 impl SioPacket {
+    /// The namespace the packet is for.
+    pub(crate) fn nsp(&self) -> &str {
+        match self {
+            SioPacket::Connect { nsp, .. }
+            | SioPacket::Disconnect { nsp }
+            | SioPacket::Event { nsp, .. }
+            | SioPacket::Ack { nsp, .. } => nsp,
+        }
+    }
+
     /// How many binary frames complete this packet.
     pub(crate) fn attachments(&self) -> usize {
         match self {
