@@ -19,7 +19,7 @@ use crate::pipeline::{
 use crate::routes::Routes;
 use crate::runtime::{AppConfig, Runtime};
 use crate::state::AppState;
-use crate::{Gateway, GatewayBuilder, Namespace};
+use crate::{EventBus, Gateway, GatewayBuilder, Namespace};
 
 /// Builds a [`GatewayApp`].
 ///
@@ -39,6 +39,7 @@ pub struct GatewayAppBuilder {
     listeners: HashMap<u16, std::net::TcpListener>,
     global: Enhancers,
     adapter: Option<Arc<dyn Adapter>>,
+    event_bus: Option<EventBus>,
 }
 
 impl GatewayAppBuilder {
@@ -289,6 +290,21 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// Subscribes the gateways' `#[on_event]` handlers to `bus` when the app starts, and
+    /// unsubscribes them when it shuts down (`EventEmitterModule.forRoot()`). The bus is also
+    /// app state: handlers can take it as `State<EventBus>` to publish.
+    ///
+    /// ```
+    /// let bus = gateway_core::EventBus::new();
+    /// let builder = gateway_core::GatewayApp::builder().with_event_bus(bus.clone());
+    /// // hand `bus` to the services that publish
+    /// ```
+    pub fn with_event_bus(mut self, bus: EventBus) -> Self {
+        self.state.insert(bus.clone());
+        self.event_bus = Some(bus);
+        self
+    }
+
     /// Checks the configuration and creates the namespaces.
     ///
     /// ```
@@ -301,6 +317,13 @@ impl GatewayAppBuilder {
         for gateway in &self.gateways {
             problems.extend(gateway.errors.iter().cloned());
             problems.extend(problem(gateway.gateway, &gateway.options));
+            if self.event_bus.is_none() && !gateway.event_handlers.is_empty() {
+                problems.push(format!(
+                    "gateway `{}` handles bus events (`#[on_event]`) but the app has no event bus: \
+                     give it one with `with_event_bus`",
+                    gateway.gateway
+                ));
+            }
             let key = (gateway.options.port(), gateway.options.path().to_owned());
             if let Some(first) = seen.insert(key, gateway.gateway) {
                 problems.push(format!(
@@ -325,6 +348,8 @@ impl GatewayAppBuilder {
             clients,
             clustered: self.adapter.is_some(),
             adapter: self.adapter.unwrap_or_else(|| Arc::new(LocalAdapter)),
+            event_bus: self.event_bus,
+            event_subscriptions: Default::default(),
         });
         let namespaces = AppNamespaces::new(self.gateways, &self.global, &shared);
         Ok(GatewayApp {

@@ -50,6 +50,11 @@ impl DynamicNamespaces {
         self.parts.gateway
     }
 
+    /// What this gateway's namespaces share.
+    pub(crate) fn parts(&self) -> &GatewayParts {
+        &self.parts
+    }
+
     pub(crate) fn options(&self) -> &GatewayOptions {
         &self.parts.options
     }

@@ -3,8 +3,9 @@
 //! fixed gateway has one namespace; a dynamic one shares its parts with every concrete
 //! namespace it creates.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use crate::event_bus::EventHandlerDefinition;
 use crate::gateway::{GatewayDefinition, HandlerDefinition, Hooks};
 use crate::handler::BoxedHandler;
 use crate::metrics::NamespaceMetrics;
@@ -49,6 +50,9 @@ pub(crate) struct GatewayParts {
     pub(crate) routes: foldhash::HashMap<Box<str>, Arc<HandlerChain>>,
     pub(crate) connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     pub(crate) hooks: Hooks,
+    /// `#[on_event]` handlers, taken when the app starts and subscribes them (once per gateway,
+    /// dynamic or not).
+    event_handlers: Mutex<Vec<EventHandlerDefinition>>,
     /// Metric handles, when the app records metrics. A dynamic gateway's namespaces share
     /// them, labelled with its pattern: a label per concrete namespace would grow without end.
     pub(crate) metrics: Option<Arc<NamespaceMetrics>>,
@@ -79,6 +83,17 @@ impl GatewayParts {
                 .chain(definition.connection_guards)
                 .collect(),
             hooks: definition.hooks,
+            event_handlers: Mutex::new(definition.event_handlers),
         }
+    }
+
+    /// The gateway's event handlers, to subscribe; empty after the first call.
+    pub(crate) fn take_event_handlers(&self) -> Vec<EventHandlerDefinition> {
+        std::mem::take(
+            &mut *self
+                .event_handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::accept::Endpoints;
 use crate::app_namespaces::AppNamespaces;
+use crate::event_bus::HandlerTasks;
 use crate::gateway_parts::GatewayParts;
 use crate::namespace_table::NamespaceTable;
 use crate::pipeline::Enhancers;
@@ -37,8 +38,9 @@ pub struct Gateways {
 }
 
 impl GatewayApp {
-    /// Connects the adapter and runs every gateway's `after_init`, without listening: serve the
-    /// result with [`Gateways::service`] or [`Gateways::layer`]. Listeners given with
+    /// Connects the adapter, runs every gateway's `after_init` and subscribes its `#[on_event]`
+    /// handlers, without listening: serve the result with [`Gateways::service`] or
+    /// [`Gateways::layer`]. Listeners given with
     /// [`with_listener`](crate::GatewayAppBuilder::with_listener) are for
     /// [`listen`](Self::listen) only.
     ///
@@ -109,6 +111,8 @@ impl Gateways {
             if let Some(init) = ns.hooks().init.clone() {
                 init(Namespace::from_inner(ns.clone())).await;
             }
+            // After `after_init`: a handler may use what it set up (e.g. the stored server).
+            self.subscribe_event_handlers(ns.parts());
             tracing::info!(
                 gateway = ns.gateway(),
                 path = ns.options().path(),
@@ -116,7 +120,9 @@ impl Gateways {
             );
         }
         for gateway in &self.namespaces.dynamic {
-            // Its concrete namespaces are initialized as clients create them.
+            // Its concrete namespaces are initialized as clients create them; its bus handlers
+            // belong to the gateway, not to one of them.
+            self.subscribe_event_handlers(gateway.parts());
             tracing::info!(
                 gateway = gateway.gateway(),
                 pattern = gateway.options().namespace(),
@@ -124,6 +130,27 @@ impl Gateways {
             );
         }
         Ok(())
+    }
+
+    /// Subscribes a gateway's `#[on_event]` handlers to the app's bus (`build()` made sure there is
+    /// one if it has any).
+    fn subscribe_event_handlers(&self, parts: &GatewayParts) {
+        let Some(bus) = &self.shared.event_bus else {
+            return;
+        };
+        let tasks = HandlerTasks {
+            tracker: self.shared.tasks.clone(),
+            hard_stop: self.shared.hard_stop.clone(),
+        };
+        let ids = parts
+            .take_event_handlers()
+            .into_iter()
+            .map(|handler| bus.subscribe(parts.gateway, handler, tasks.clone()));
+        self.shared
+            .event_subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids);
     }
 
     /// The ports gateways declared with `port = N`, and 0 for those without one: what
@@ -202,8 +229,9 @@ impl Gateways {
         self.namespaces.find(name)
     }
 
-    /// Graceful shutdown: new requests are answered 503, every socket finishes the message it
-    /// is handling and is closed (1001), and they are waited for up to the shutdown timeout;
+    /// Graceful shutdown: the `#[on_event]` handlers are unsubscribed, new requests are
+    /// answered 503, every socket finishes the message it is handling and is closed (1001), and
+    /// they and the running event handler calls are waited for up to the shutdown timeout;
     /// what is still running after that is dropped. Last, the adapter disconnects. The server
     /// that mounts the service stops accepting on its own (e.g. axum's
     /// `with_graceful_shutdown`).
@@ -215,6 +243,16 @@ impl Gateways {
     /// ```
     pub async fn shutdown(self) {
         let shared = &self.shared;
+        // First, so no new handler call starts once the tasks are closed.
+        if let Some(bus) = &shared.event_bus {
+            let ids = std::mem::take(
+                &mut *shared
+                    .event_subscriptions
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            bus.unsubscribe(&ids);
+        }
         shared.shutdown.cancel();
         shared.tasks.close();
         let timeout = shared.config.shutdown_timeout;

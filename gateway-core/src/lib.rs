@@ -45,6 +45,8 @@
 //! - Guards, interceptors, pipes, exception filters: [`pipeline`]; ready ones in [`enhancers`],
 //!   [`validation`] and `jwt` (feature `jwt`).
 //! - Rooms and broadcasts: [`Socket::join`], [`Namespace::to`], [`BroadcastOperator`].
+//! - In-process events from services to gateways (`@nestjs/event-emitter`): [`EventBus`] and
+//!   `#[on_event("order.*")]` handlers; see the [`events`](guide::events) guide.
 //!
 //! # The JSON wire format (NestJS `platform-ws` 12)
 //!
@@ -128,6 +130,8 @@ struct ReadmeDoctests;
 //   → protocol::Wire (encode), broadcast (to many) → outbox (queue) → writer (write)
 //
 // lifecycle (a socket's hook and release) and ws_io (the WebSocket halves) serve both transports.
+// Beside that path, event_bus (with event_pattern and published_event, leaves) carries services'
+// events to gateways; gateways (start, shutdown) subscribes and unsubscribes their handlers.
 mod accept;
 mod ack_broadcast;
 mod acks;
@@ -152,6 +156,8 @@ mod emit_error;
 mod ending;
 mod engineio;
 pub mod enhancers;
+mod event_bus;
+mod event_pattern;
 mod exception;
 pub mod extract;
 #[cfg(feature = "fuzzing")]
@@ -178,6 +184,7 @@ mod outbox;
 mod payload;
 pub mod pipeline;
 mod protocol;
+mod published_event;
 mod rarely_ready;
 mod read_ahead;
 mod recipients;
@@ -211,9 +218,10 @@ pub use broadcast::BroadcastOperator;
 pub use build_error::BuildError;
 pub use disconnect_reason::DisconnectReason;
 pub use emit_error::EmitError;
+pub use event_bus::{EventBus, IntoEventResult};
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
-pub use gateway::{Gateway, GatewayBuilder, IntoHookResult, RouteBuilder};
+pub use gateway::{EventHandlerBuilder, Gateway, GatewayBuilder, IntoHookResult, RouteBuilder};
 pub use gateway_options::{AllowedOrigins, FullQueue, GatewayOptions, DEFAULT_MAX_LIVE_NAMESPACES};
 pub use gateways::Gateways;
 pub use handler::Handler;
@@ -221,6 +229,7 @@ pub use handshake::Handshake;
 pub use namespace::Namespace;
 pub use namespace_pattern::NamespaceParams;
 pub use payload::Payload;
+pub use published_event::{EventPayloadError, PublishedEvent};
 pub use recipients::Recipients;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
 pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
@@ -231,8 +240,8 @@ pub use state::SocketData;
 
 #[cfg(feature = "macros")]
 pub use gateway_macros::{
-    gateway, set_metadata, subscribe_message, use_connection_guards, use_filters, use_guards,
-    use_interceptors, use_pipes,
+    gateway, on_event, set_metadata, subscribe_message, use_connection_guards, use_filters,
+    use_guards, use_interceptors, use_pipes,
 };
 
 /// Items used by the macros' generated code. Not public API.

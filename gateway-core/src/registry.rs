@@ -110,6 +110,11 @@ impl NamespaceState {
         self.parts.gateway
     }
 
+    /// What this gateway's namespaces share.
+    pub(crate) fn parts(&self) -> &GatewayParts {
+        &self.parts
+    }
+
     pub(crate) fn hooks(&self) -> &Hooks {
         &self.parts.hooks
     }

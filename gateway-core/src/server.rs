@@ -112,7 +112,7 @@ impl std::fmt::Debug for RunningApp {
 
 impl GatewayApp {
     /// Binds `addr` (and the ports of gateways declared with `port = N`), runs every gateway's
-    /// `after_init`, and starts serving in the background.
+    /// `after_init`, subscribes its `#[on_event]` handlers, and starts serving in the background.
     pub async fn listen(self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<RunningApp> {
         start(self, addr).await
     }

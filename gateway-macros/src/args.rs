@@ -260,6 +260,52 @@ impl Parse for EventName {
     }
 }
 
+/// `#[on_event("order.*")]`'s argument: an event pattern, checked by the rules of gateway-core's
+/// `EventPattern::parse` (gateway-core/src/event_pattern.rs; keep the two in step).
+pub(crate) struct EventPattern(pub(crate) LitStr);
+
+impl Parse for EventPattern {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let lit: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the event pattern: `#[on_event(\"order.created\")]`",
+            )
+        })?;
+        if !input.is_empty() {
+            return Err(input.error(
+                "expected only the event pattern; subscribe to several with one `#[on_event]` each",
+            ));
+        }
+        if let Err(reason) = check_event_pattern(&lit.value()) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("invalid event pattern: {reason}"),
+            ));
+        }
+        Ok(Self(lit))
+    }
+}
+
+/// Segments separated by single dots, none empty; `*` (one segment) and `**` (any number) only
+/// as whole segments.
+fn check_event_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    for segment in pattern.split('.') {
+        if segment.is_empty() {
+            return Err("it has an empty segment: segments are separated by single dots, with none at either end".to_owned());
+        }
+        if segment.contains('*') && segment != "*" && segment != "**" {
+            return Err(format!(
+                "`*` stands for a whole segment (`order.*`), not part of one (`{segment}`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `full_queue = "disconnect" | "drop_newest"`, as the `FullQueue` variant it names.
 fn full_queue(expr: &Expr) -> syn::Result<syn::Ident> {
     let value = lit_str(expr)?;
@@ -274,4 +320,34 @@ fn full_queue(expr: &Expr) -> syn::Result<syn::Ident> {
         }
     };
     Ok(syn::Ident::new(variant, value.span()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_event_pattern;
+
+    #[test]
+    fn event_patterns_follow_gateway_cores_rules() {
+        for valid in [
+            "order.created",
+            "order.*",
+            "order.**",
+            "**",
+            "*.created",
+            "a.**.b",
+        ] {
+            assert!(check_event_pattern(valid).is_ok(), "{valid}");
+        }
+        for invalid in [
+            "",
+            "order.",
+            ".order",
+            "order..created",
+            "ord*",
+            "order.*s",
+            "***",
+        ] {
+            assert!(check_event_pattern(invalid).is_err(), "{invalid}");
+        }
+    }
 }
