@@ -1,5 +1,6 @@
 //! `cargo run --example chat`: guide 000's ChatGateway at /chat and EventsGateway at /events,
-//! one app on one port, with a browser demo beside them: a chat page at `GET /` and its
+//! and a dynamic namespace, `/workspaces/{workspace}` (`WorkspacesGateway`: `whoami` answers
+//! `{"workspace":"<id>"}`), one app on one port, with a browser demo beside them: a chat page at `GET /` and its
 //! demo-only token endpoint `POST /demo/token` (`gateway_examples::chat_page`), and the gateways'
 //! metrics in Prometheus's text format at `GET /metrics`. Chat clients
 //! need a JWT (`cargo run --example mint_token -- alice`), signed with `JWT_SECRET` (default:
@@ -7,6 +8,7 @@
 
 use gateway_core::GatewayApp;
 use gateway_examples::common::jwt_secret;
+use gateway_examples::workspaces::WorkspacesGateway;
 use gateway_examples::{chat::ChatGateway, chat_page, events::EventsGateway, hints, prometheus};
 use gateway_examples::{init_tracing, port_from_env};
 
@@ -18,6 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = GatewayApp::builder()
         .gateway(ChatGateway::new(&secret))
         .gateway(EventsGateway)
+        .gateway(WorkspacesGateway)
         .with_metrics()
         .build()?
         .with_routes(chat_page::routes(&secret).merge(metrics))

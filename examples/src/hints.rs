@@ -87,7 +87,8 @@ pub fn notifications(port: u16) -> String {
 notifications gateway: ws://localhost:{port}/notifications
 connect (websocat ws://localhost:{port}/notifications) and paste, to get user 42's notifications:
     {join}
-then type here \"user 42 <text>\" (to every device of user 42) or \"all <text>\" (to everyone)
+then type here \"user 42 <text>\" (to every device of user 42) or \"all <text>\" (to everyone),
+or \"ship 42 <order id>\" (through the event bus: shipped, then delivered within 10 s)
 "
     )
 }

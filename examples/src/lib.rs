@@ -13,6 +13,7 @@ pub mod events;
 pub mod hints;
 pub mod notifications;
 pub mod prometheus;
+pub mod workspaces;
 
 /// The port to listen on: `PORT` from the environment, else 3000.
 pub fn port_from_env() -> u16 {

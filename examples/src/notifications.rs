@@ -1,10 +1,13 @@
 //! Guides 002/003's `NotificationsGateway` (namespace `/notifications`) and the service that
-//! pushes `notification` events to one user's devices or to everyone.
+//! pushes `notification` events to one user's devices or to everyone; and, as guide 002's
+//! `@nestjs/event-emitter` section, an [`OrdersService`] that publishes order events on the
+//! [`EventBus`], which the gateway's `#[on_event("order.*")]` handler pushes to the user's room.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-use gateway_core::{gateway, EmitError, MessageBody, Namespace, Socket};
+use gateway_core::{gateway, EmitError, EventBus, MessageBody, Namespace, Socket};
 use serde::{Deserialize, Serialize};
 
 /// The guide's `NotificationsGateway`: sockets join `user:{userId}`.
@@ -12,6 +15,9 @@ use serde::{Deserialize, Serialize};
 pub struct NotificationsGateway {
     /// socket id → user id, as the guide's `connectedUsers` map.
     connected_users: Arc<Mutex<HashMap<String, String>>>,
+    /// The namespace, kept by `after_init` for the bus event handlers (NestJS's
+    /// `@WebSocketServer() server`).
+    server: Arc<OnceLock<Namespace>>,
 }
 
 /// A user id as clients send it: a string or a number.
@@ -42,7 +48,8 @@ pub struct JoinDto {
 }
 
 /// `joined` data: `{ message: "Connected to notifications" }`, and `notification` data from
-/// [`NotificationsService::broadcast_notification`].
+/// [`NotificationsService::broadcast_notification`] and from order events (`"Order 1001
+/// shipped"`).
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Notice {
     /// The text.
@@ -62,8 +69,23 @@ impl NotificationsGateway {
     }
 }
 
+/// The payload of `order.shipped` and `order.delivered`, published by [`OrdersService`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderEvent {
+    /// The order.
+    pub order_id: String,
+    /// Whose order it is: the gateway tells the room `user:{userId}`.
+    pub user_id: String,
+}
+
 #[gateway(namespace = "/notifications", cors = ["http://localhost:4200"])]
 impl NotificationsGateway {
+    fn after_init(&self, server: Namespace) {
+        // Runs once, before the app subscribes `on_order_event`.
+        let _ = self.server.set(server);
+    }
+
     fn handle_connection(&self, client: Socket) {
         tracing::info!("Client connected: {}", client.id());
     }
@@ -90,6 +112,105 @@ impl NotificationsGateway {
                 message: "Connected to notifications".into(),
             },
         )
+    }
+
+    /// Tells a user about their orders: each `order.*` event (`order.shipped` from
+    /// [`OrdersService::ship`], `order.delivered` from its delivery timer) becomes a
+    /// `notification` `{ message: "Order 1001 shipped" }` to every device in `user:{userId}`.
+    #[on_event("order.*")]
+    async fn on_order_event(
+        &self,
+        order: OrderEvent,
+        event: &str,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let server = self.server.get().ok_or("after_init has not run")?;
+        let status = event.strip_prefix("order.").unwrap_or(event);
+        server.to(format!("user:{}", order.user_id)).emit(
+            "notification",
+            &Notice {
+                message: format!("Order {} {status}", order.order_id),
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// Ships and delivers orders, and says so on the [`EventBus`] (`order.shipped`,
+/// `order.delivered`); it knows nothing of sockets. Guide 002's `BooksService`, which emits
+/// `book.created` through `EventEmitter2`.
+///
+/// ```
+/// use gateway_core::{EventBus, GatewayApp};
+/// use gateway_examples::notifications::{NotificationsGateway, OrdersService};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let bus = EventBus::new();
+/// let app = GatewayApp::builder()
+///     .with_event_bus(bus.clone())
+///     .gateway(NotificationsGateway::default())
+///     .build()?;
+/// let orders = OrdersService::new(bus);
+/// let gateways = app.start().await?; // subscribes the gateway's `order.*` handler
+/// assert_eq!(orders.ship("1001", "42").await, 1); // user 42's devices get "Order 1001 shipped"
+/// assert_eq!(orders.deliver_shipped(), 1); // and then "Order 1001 delivered"
+/// gateways.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct OrdersService {
+    bus: EventBus,
+    /// Shipped and not yet delivered.
+    in_transit: Arc<Mutex<Vec<OrderEvent>>>,
+}
+
+impl OrdersService {
+    /// A service publishing on `bus`.
+    pub fn new(bus: EventBus) -> Self {
+        Self {
+            bus,
+            in_transit: Arc::default(),
+        }
+    }
+
+    /// Ships `order_id` of `user_id`: publishes `order.shipped` and waits for its handlers, so
+    /// the user hears of the shipment before the delivery timer can deliver the order. Returns
+    /// how many handlers the event reached.
+    pub async fn ship(&self, order_id: &str, user_id: &str) -> usize {
+        let order = OrderEvent {
+            order_id: order_id.to_owned(),
+            user_id: user_id.to_owned(),
+        };
+        let reached = self
+            .bus
+            .publish_and_wait("order.shipped", order.clone())
+            .await;
+        self.orders_in_transit().push(order);
+        reached
+    }
+
+    /// Delivers every order in transit, publishing `order.delivered` for each; returns how many.
+    pub fn deliver_shipped(&self) -> usize {
+        let delivered = std::mem::take(&mut *self.orders_in_transit());
+        for order in &delivered {
+            self.bus.publish("order.delivered", order.clone());
+        }
+        delivered.len()
+    }
+
+    /// The delivery timer: [`deliver_shipped`](Self::deliver_shipped) every `period`, until the
+    /// task running it is dropped.
+    pub async fn run_deliveries(self, period: Duration) {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            self.deliver_shipped();
+        }
+    }
+
+    fn orders_in_transit(&self) -> std::sync::MutexGuard<'_, Vec<OrderEvent>> {
+        self.in_transit.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

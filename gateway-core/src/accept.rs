@@ -13,13 +13,13 @@ use http_body_util::Full;
 use crate::client_address::client_ip;
 use crate::clients::{Held, Refusal as ClientRefusal};
 use crate::deflate::offer::{self, Agreement};
-use crate::engineio::{self, NamespaceTable, Protocol};
+use crate::engineio::{self, Protocol};
 use crate::http_answer::{
-    json_body, json_error, not_found, plain, refused, switching_protocols, websocket_key,
-    NotAnUpgrade,
+    json_body, json_error, not_found, not_found_at, plain, refused, switching_protocols,
+    websocket_key, NotAnUpgrade,
 };
+use crate::namespace_table::{Found, NamespaceTable};
 use crate::pipeline::{run_connection_guards, ConnectionContext, Refusal, FORBIDDEN_MESSAGE};
-use crate::registry::NamespaceState;
 use crate::runtime::Runtime;
 use crate::upgrade::Upgrade;
 use crate::{connection, Handshake};
@@ -27,18 +27,15 @@ use crate::{connection, Handshake};
 /// The errors a request body may fail with.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The gateways served at one port, by URL path (looked up on every upgrade: a fast hash).
-pub(crate) type PathTable = foldhash::HashMap<String, Arc<NamespaceState>>;
-
 /// What one service serves: JSON-format gateways by path, Socket.IO namespaces by name.
 #[derive(Default)]
 pub(crate) struct Endpoints {
-    pub(crate) by_path: PathTable,
+    pub(crate) by_path: NamespaceTable,
     pub(crate) by_namespace: Arc<NamespaceTable>,
 }
 
 impl Endpoints {
-    pub(crate) fn new(by_path: PathTable, by_namespace: NamespaceTable) -> Self {
+    pub(crate) fn new(by_path: NamespaceTable, by_namespace: NamespaceTable) -> Self {
         Self {
             by_path,
             by_namespace: Arc::new(by_namespace),
@@ -63,7 +60,7 @@ pub(crate) fn peer_addr<B>(_req: &Request<B>) -> SocketAddr {
 pub(crate) enum Target {
     /// A JSON-format gateway's path, and the upgrade's `Sec-WebSocket-Key` (or why it is not
     /// one we accept).
-    Gateway(Arc<NamespaceState>, Result<String, NotAnUpgrade>),
+    Gateway(Found, Result<String, NotAnUpgrade>),
     /// The Engine.IO path: Socket.IO, or the conformance echo.
     EngineIo(Protocol),
 }
@@ -87,10 +84,10 @@ pub(crate) fn target<B>(
     if shared.config.engine_io_echo_path.as_deref().is_some_and(at) {
         return Some(Target::EngineIo(Protocol::Echo));
     }
-    let ns = endpoints.by_path.get(path)?;
+    let found = endpoints.by_path.find(path)?;
     match websocket_key(req) {
         Err(NotAnUpgrade::Plain) => None,
-        key => Some(Target::Gateway(ns.clone(), key)),
+        key => Some(Target::Gateway(found, key)),
     }
 }
 
@@ -122,15 +119,16 @@ where
     B::Error: Into<BoxError>,
 {
     match target {
-        Target::Gateway(ns, key) => upgrade_to_gateway(req, ns, key, &shared, remote).await,
+        Target::Gateway(found, key) => upgrade_to_gateway(req, found, key, &shared, remote).await,
         Target::EngineIo(protocol) => engine_io(req, protocol, &shared, remote).await,
     }
 }
 
-/// A WebSocket upgrade to a gateway's path: origin check, connection guards, then `101`.
+/// A WebSocket upgrade to a gateway's path: origin check, connection guards, the namespace
+/// (a dynamic one created, or refused with 404 when its gateway is at capacity), then `101`.
 async fn upgrade_to_gateway<B>(
     req: Request<B>,
-    ns: Arc<NamespaceState>,
+    found: Found,
     key: Result<String, NotAnUpgrade>,
     shared: &Arc<Runtime>,
     remote: SocketAddr,
@@ -148,7 +146,7 @@ async fn upgrade_to_gateway<B>(
         .headers()
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok());
-    if !ns.options().allowed_origins().allows(origin) {
+    if !found.options().allowed_origins().allows(origin) {
         return json_error(StatusCode::FORBIDDEN, "Origin not allowed").into();
     }
     let client = client_ip(&req, remote.ip(), &shared.config.trusted_proxies);
@@ -160,21 +158,30 @@ async fn upgrade_to_gateway<B>(
     let (parts, _body) = req.into_parts();
     let deflate = negotiate_deflate(&parts.headers, shared);
     let handshake = Handshake::from_client(parts.uri, parts.headers, remote, client);
-    let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
-    match run_connection_guards(ns.connection_guards(), &cx).await {
+    let gateway = found.gateway();
+    let cx = ConnectionContext::new(handshake.clone(), gateway);
+    match run_connection_guards(found.connection_guards(), &cx).await {
         Ok(()) => {}
         Err(Refusal::Forbidden) => {
             return json_error(StatusCode::FORBIDDEN, FORBIDDEN_MESSAGE).into()
         }
-        Err(Refusal::Failed(exception)) => return refused(ns.gateway(), &exception).into(),
+        Err(Refusal::Failed(exception)) => return refused(gateway, &exception).into(),
     }
+    let path = handshake.path().to_owned();
+    // As socket.io refuses an unknown namespace: a client cannot tell a full gateway apart.
+    let Ok(entered) = found.enter(&path).await else {
+        tracing::warn!(gateway, namespace = %path, "live namespaces bound reached: connection refused");
+        return not_found_at(&Method::GET, handshake.uri()).into();
+    };
     if shared.shutdown.is_cancelled() {
         // Shutdown began while the guards ran: do not start a socket it would not wait for.
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Shutting down").into();
     }
     let data = cx.into_data();
     let upgrade = Upgrade::new(shared, move |ws| async move {
-        connection::serve(ws, ns, handshake, data).await;
+        // Held while connected: a dynamic namespace is dropped once its last socket left.
+        connection::serve(ws, entered.namespace().clone(), handshake, data).await;
+        drop(entered);
         drop(slot);
     });
     accepted(&key, upgrade, deflate)
@@ -245,9 +252,7 @@ where
     let origin_allowed = match &protocol {
         Protocol::SocketIo(namespaces) => {
             let origin = origin.as_ref().and_then(|o| o.to_str().ok());
-            namespaces
-                .values()
-                .any(|ns| ns.options().allowed_origins().allows(origin))
+            namespaces.allows_origin(origin)
         }
         #[cfg(feature = "conformance")]
         Protocol::Echo => true,

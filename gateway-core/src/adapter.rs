@@ -89,9 +89,24 @@ pub struct SocketInfo {
     /// Its handshake, in socket.io's shape (`headers`, `time`, `address`, `xdomain`, `secure`,
     /// `issued`, `url`, `query`, `auth`).
     pub handshake: Value,
-    /// Its `socket.data` (socket.io); gateway-core sockets report `{}` (their data is typed).
+    /// Its `socket.data` (socket.io): for a gateway-core socket, the [`ClusterData`] in its
+    /// [`data`](crate::Socket::data), or `{}`.
     pub data: Value,
 }
+
+/// The part of a socket's data other instances see in
+/// [`fetch_sockets`](crate::BroadcastOperator::fetch_sockets): socket.io's `socket.data`, as
+/// JSON. A socket's other [`data`](crate::Socket::data) is typed and stays on its instance.
+///
+/// ```
+/// # fn demo(client: gateway_core::Socket) {
+/// use gateway_core::ClusterData;
+/// client.data().insert(ClusterData(serde_json::json!({"user": "alice"})));
+/// assert_eq!(gateway_core::SocketInfo::of(&client).data["user"], "alice");
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterData(pub Value);
 
 impl SocketInfo {
     /// The data of a socket of this instance, as other instances receive it.
@@ -107,7 +122,10 @@ impl SocketInfo {
             id: socket.id(),
             rooms: socket.rooms(),
             handshake: socket.handshake().to_socketio_json(),
-            data: Value::Object(Default::default()),
+            data: socket
+                .data()
+                .get::<ClusterData>()
+                .map_or_else(|| Value::Object(Default::default()), |data| data.0),
         }
     }
 }
@@ -212,6 +230,44 @@ pub trait Adapter: Send + Sync + 'static {
     fn start(&self, namespaces: Vec<Namespace>) -> BoxFuture<'_, Result<(), AdapterError>> {
         drop(namespaces);
         Box::pin(async { Ok(()) })
+    }
+
+    /// A dynamic gateway created concrete namespace `namespace` on this instance (its first
+    /// client is connecting): start hearing the other instances on its behalf, as
+    /// [`start`](Self::start) does for the app's fixed namespaces. The client's CONNECT is
+    /// answered once this is done. The default does nothing.
+    ///
+    /// ```
+    /// use futures_util::future::BoxFuture;
+    /// use gateway_core::{Adapter, Namespace};
+    /// struct Logging;
+    /// impl Adapter for Logging {
+    ///     fn namespace_created(&self, namespace: Namespace) -> BoxFuture<'_, ()> {
+    ///         println!("now serving {}", namespace.name());
+    ///         Box::pin(async {})
+    ///     }
+    /// }
+    /// ```
+    fn namespace_created(&self, namespace: Namespace) -> BoxFuture<'_, ()> {
+        drop(namespace);
+        Box::pin(async {})
+    }
+
+    /// A dynamic gateway dropped concrete namespace `namespace` (its last socket left): stop
+    /// hearing the other instances on its behalf, and let go of its [`Namespace`]. The default
+    /// does nothing.
+    ///
+    /// ```
+    /// use gateway_core::Adapter;
+    /// struct Logging;
+    /// impl Adapter for Logging {
+    ///     fn namespace_dropped(&self, namespace: &str) {
+    ///         println!("no longer serving {namespace}");
+    ///     }
+    /// }
+    /// ```
+    fn namespace_dropped(&self, namespace: &str) {
+        let _ = namespace;
     }
 
     /// Disconnects; the app is shutting down.

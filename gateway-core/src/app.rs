@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::adapter::{Adapter, LocalAdapter};
+use crate::app_namespaces::{problem, AppNamespaces};
 use crate::build_error::BuildError;
 use crate::clients::Clients;
 use crate::deflate::PerMessageDeflate;
@@ -16,11 +17,10 @@ use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
     ExceptionFilter, Guard, Interceptor, Pipe,
 };
-use crate::registry::NamespaceState;
 use crate::routes::Routes;
 use crate::runtime::{AppConfig, Runtime};
 use crate::state::AppState;
-use crate::{Gateway, GatewayBuilder, Namespace};
+use crate::{EventBus, Gateway, GatewayBuilder, Namespace};
 
 /// Builds a [`GatewayApp`].
 ///
@@ -40,6 +40,7 @@ pub struct GatewayAppBuilder {
     listeners: HashMap<u16, std::net::TcpListener>,
     global: Enhancers,
     adapter: Option<Arc<dyn Adapter>>,
+    event_bus: Option<EventBus>,
 }
 
 impl GatewayAppBuilder {
@@ -306,6 +307,21 @@ impl GatewayAppBuilder {
         self
     }
 
+    /// Subscribes the gateways' `#[on_event]` handlers to `bus` when the app starts, and
+    /// unsubscribes them when it shuts down (`EventEmitterModule.forRoot()`). The bus is also
+    /// app state: handlers can take it as `State<EventBus>` to publish.
+    ///
+    /// ```
+    /// let bus = gateway_core::EventBus::new();
+    /// let builder = gateway_core::GatewayApp::builder().with_event_bus(bus.clone());
+    /// // hand `bus` to the services that publish
+    /// ```
+    pub fn with_event_bus(mut self, bus: EventBus) -> Self {
+        self.state.insert(bus.clone());
+        self.event_bus = Some(bus);
+        self
+    }
+
     /// Checks the configuration and creates the namespaces.
     ///
     /// ```
@@ -317,6 +333,14 @@ impl GatewayAppBuilder {
         let mut seen: HashMap<(u16, String), &'static str> = HashMap::new();
         for gateway in &self.gateways {
             problems.extend(gateway.errors.iter().cloned());
+            problems.extend(problem(gateway.gateway, &gateway.options));
+            if self.event_bus.is_none() && !gateway.event_handlers.is_empty() {
+                problems.push(format!(
+                    "gateway `{}` handles bus events (`#[on_event]`) but the app has no event bus: \
+                     give it one with `with_event_bus`",
+                    gateway.gateway
+                ));
+            }
             let key = (gateway.options.port(), gateway.options.path().to_owned());
             if let Some(first) = seen.insert(key, gateway.gateway) {
                 problems.push(format!(
@@ -341,12 +365,10 @@ impl GatewayAppBuilder {
             clients,
             clustered: self.adapter.is_some(),
             adapter: self.adapter.unwrap_or_else(|| Arc::new(LocalAdapter)),
+            event_bus: self.event_bus,
+            event_subscriptions: Default::default(),
         });
-        let namespaces = self
-            .gateways
-            .into_iter()
-            .map(|g| Arc::new(NamespaceState::new(g, &self.global, shared.clone())))
-            .collect();
+        let namespaces = AppNamespaces::new(self.gateways, &self.global, &shared);
         Ok(GatewayApp {
             shared,
             namespaces,
@@ -384,7 +406,7 @@ impl std::fmt::Debug for GatewayAppBuilder {
 /// ```
 pub struct GatewayApp {
     pub(crate) shared: Arc<Runtime>,
-    pub(crate) namespaces: Vec<Arc<NamespaceState>>,
+    pub(crate) namespaces: AppNamespaces,
     pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
     pub(crate) routes: Option<Routes>,
 }
@@ -401,9 +423,11 @@ impl GatewayApp {
 
     /// The namespace named `name` (e.g. `"/chat"`), to emit from outside the gateway.
     ///
-    /// If gateways on several ports share a namespace name, this is the first registered.
+    /// If gateways on several ports share a namespace name, this is the first registered. For
+    /// a dynamic gateway, `name` is a concrete namespace (e.g. `"/workspaces/acme"`), found
+    /// while it is live: none is before the app serves.
     pub fn namespace(&self, name: &str) -> Option<Namespace> {
-        find_namespace(&self.namespaces, name)
+        self.namespaces.find(name)
     }
 
     /// Serves `routes` (an axum `Router`, any tower service) on the main port of
@@ -440,14 +464,6 @@ impl GatewayApp {
         self.routes = Some(Routes::new(routes));
         self
     }
-}
-
-pub(crate) fn find_namespace(namespaces: &[Arc<NamespaceState>], name: &str) -> Option<Namespace> {
-    namespaces
-        .iter()
-        .find(|ns| ns.name() == name)
-        .cloned()
-        .map(Namespace::from_inner)
 }
 
 impl std::fmt::Debug for GatewayApp {

@@ -12,11 +12,12 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::field::Empty;
 use tracing::Instrument;
 
+use crate::gateway_parts::HandlerChain;
 use crate::metrics::EventMetrics;
 use crate::pipeline::{BaseWsExceptionFilter, ExecutionContext, Next, FORBIDDEN_MESSAGE};
 use crate::protocol::event_reply;
 use crate::protocol::json::IncomingMessage;
-use crate::registry::{HandlerChain, NamespaceState};
+use crate::registry::NamespaceState;
 use crate::{EmitError, Message, Reply, Socket, WsException};
 
 /// Runs one message through the pipeline and sends the reply (or ack) or the exception, in a
@@ -83,6 +84,8 @@ async fn run_message(
     ack: Option<u64>,
     metrics: Option<&EventMetrics>,
 ) -> Outcome {
+    let data = inbound.data.as_ref().map_or("null", |data| data.as_str());
+    socket.notify_received(inbound.event.as_str(), data);
     let Some(route) = ns.route(inbound.event.as_str()).cloned() else {
         tracing::debug!(
             gateway = ns.gateway(),

@@ -328,7 +328,7 @@ impl fmt::Debug for Message {
     message = "`{Self}` is not a gateway handler argument",
     label = "not an extractor",
     note = "handler arguments must implement `gateway_core::FromMessage`: `Socket`, `MessageBody<T>`, \
-            `Event`, `Handshake`, `State<T>`, `Namespace`, `Message`, or your own type"
+            `Event`, `Handshake`, `State<T>`, `Namespace`, `NamespaceParams`, `Message`, or your own type"
 )]
 pub trait FromMessage: Sized {
     /// Extracts the argument; an error is sent to the client as an `exception` event.

@@ -72,7 +72,7 @@ impl Harness {
     /// A JSON-format frame from a client of the gateway at `path`: decoded, dispatched through
     /// its pipeline, answered; then the socket leaves (its disconnect hooks run).
     pub fn json_frame(&self, path: &str, frame: &[u8]) {
-        let Some(ns) = self.endpoints.by_path.get(path).cloned() else {
+        let Some(ns) = self.endpoints.by_path.fixed(path).cloned() else {
             return;
         };
         let config = &self.gateways.shared.config;

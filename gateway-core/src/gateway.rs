@@ -5,16 +5,21 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
+use crate::event_bus::{EventHandlerDefinition, IntoEventResult};
+use crate::event_pattern::EventPattern;
 use crate::handler::{boxed, BoxedHandler};
 use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
     ExceptionFilter, Guard, Interceptor, Pipe,
 };
-use crate::{DisconnectReason, GatewayOptions, Handler, Handshake, Namespace, Socket, WsException};
+use crate::{
+    DisconnectReason, GatewayOptions, Handler, Handshake, Namespace, PublishedEvent, Socket,
+    WsException,
+};
 
 /// A gateway: a type that serves one namespace (NestJS `@WebSocketGateway()` class).
 ///
@@ -70,7 +75,7 @@ impl<E: Into<WsException>> IntoHookResult for Result<(), E> {
     }
 }
 
-type InitHook = Box<dyn FnOnce(Namespace) -> BoxFuture<'static, ()> + Send>;
+type InitHook = Arc<dyn Fn(Namespace) -> BoxFuture<'static, ()> + Send + Sync>;
 type ConnectionHook =
     Arc<dyn Fn(Socket, Handshake) -> BoxFuture<'static, Result<(), WsException>> + Send + Sync>;
 type DisconnectHook = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -78,7 +83,7 @@ type DisconnectHook = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static,
 /// The lifecycle hooks of one gateway.
 #[derive(Default)]
 pub(crate) struct Hooks {
-    pub(crate) init: Mutex<Option<InitHook>>,
+    pub(crate) init: Option<InitHook>,
     pub(crate) connection: Option<ConnectionHook>,
     pub(crate) disconnecting: Option<DisconnectHook>,
     pub(crate) disconnect: Option<DisconnectHook>,
@@ -103,6 +108,7 @@ pub struct GatewayBuilder {
     name: &'static str,
     options: GatewayOptions,
     routes: HashMap<Box<str>, HandlerDefinition>,
+    event_handlers: Vec<EventHandlerDefinition>,
     hooks: Hooks,
     enhancers: Enhancers,
     connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
@@ -121,6 +127,8 @@ pub(crate) struct GatewayDefinition {
     pub(crate) gateway: &'static str,
     pub(crate) options: GatewayOptions,
     pub(crate) routes: HashMap<Box<str>, HandlerDefinition>,
+    /// Handlers of [`EventBus`](crate::EventBus) events, subscribed when the app starts.
+    pub(crate) event_handlers: Vec<EventHandlerDefinition>,
     pub(crate) hooks: Hooks,
     pub(crate) enhancers: Enhancers,
     pub(crate) connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
@@ -207,6 +215,39 @@ impl std::fmt::Debug for RouteBuilder<'_> {
     }
 }
 
+/// Names the event handler just registered with [`GatewayBuilder::on_event`], for its log lines.
+///
+/// ```
+/// use gateway_core::{GatewayBuilder, GatewayOptions, PublishedEvent};
+///
+/// let mut gateway = GatewayBuilder::new(GatewayOptions::new("/orders"));
+/// gateway
+///     .on_event("order.created", |_event: PublishedEvent| async {})
+///     .name("on_order_created");
+/// ```
+pub struct EventHandlerBuilder<'a> {
+    /// `None` when the pattern was malformed (the error is already recorded).
+    handler: Option<&'a mut EventHandlerDefinition>,
+}
+
+impl EventHandlerBuilder<'_> {
+    /// Names the handler in log lines (default: its pattern; `#[on_event]` uses the method name).
+    pub fn name(mut self, name: &str) -> Self {
+        if let Some(handler) = &mut self.handler {
+            handler.name = name.into();
+        }
+        self
+    }
+}
+
+impl std::fmt::Debug for EventHandlerBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventHandlerBuilder")
+            .field("name", &self.handler.as_ref().map(|h| &*h.name))
+            .finish()
+    }
+}
+
 impl GatewayBuilder {
     /// An empty gateway with these options.
     pub fn new(options: GatewayOptions) -> Self {
@@ -214,6 +255,7 @@ impl GatewayBuilder {
             name: "gateway",
             options,
             routes: HashMap::new(),
+            event_handlers: Vec::new(),
             hooks: Hooks::default(),
             enhancers: Enhancers::default(),
             connection_guards: Vec::new(),
@@ -251,6 +293,59 @@ impl GatewayBuilder {
             std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(route),
         };
         RouteBuilder { route: slot }
+    }
+
+    /// Handles the [`EventBus`](crate::EventBus) events whose name matches `pattern`
+    /// (`@nestjs/event-emitter`'s `@OnEvent(pattern)`): `order.created`, `order.*` (one
+    /// segment), `order.**` (any number). `#[on_event]` generates this call.
+    ///
+    /// The handler is subscribed when the app starts, after every `after_init`. Each call runs
+    /// in its own task; what it returns ([`IntoEventResult`]) is logged if it is an error, and so
+    /// is a panic. A malformed pattern is an error reported by `GatewayAppBuilder::build`. Returns
+    /// an [`EventHandlerBuilder`] to name the handler in logs.
+    ///
+    /// ```
+    /// use gateway_core::{EventPayloadError, GatewayBuilder, GatewayOptions, PublishedEvent};
+    ///
+    /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// struct OrderShipped { order_id: u64, user_id: String }
+    ///
+    /// let mut gateway = GatewayBuilder::new(GatewayOptions::new("/orders"));
+    /// gateway
+    ///     .on_event("order.*", |event: PublishedEvent| async move {
+    ///         let order: OrderShipped = event.payload()?;
+    ///         println!("{} for user {}", event.name(), order.user_id);
+    ///         Ok::<_, EventPayloadError>(())
+    ///     })
+    ///     .name("log_orders");
+    /// ```
+    pub fn on_event<F, Fut>(&mut self, pattern: &str, handler: F) -> EventHandlerBuilder<'_>
+    where
+        F: Fn(PublishedEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoEventResult,
+    {
+        let pattern = match EventPattern::parse(pattern) {
+            Ok(pattern) => pattern,
+            Err(reason) => {
+                self.errors.push(format!(
+                    "gateway `{}` subscribes to the invalid event pattern \"{pattern}\": {reason}",
+                    self.name
+                ));
+                return EventHandlerBuilder { handler: None };
+            }
+        };
+        self.event_handlers.push(EventHandlerDefinition {
+            name: pattern.as_str().into(),
+            pattern,
+            listener: Arc::new(move |event| {
+                let call = handler(event);
+                async move { call.await.into_event_result() }.boxed()
+            }),
+        });
+        EventHandlerBuilder {
+            handler: self.event_handlers.last_mut(),
+        }
     }
 
     /// Runs `guard` before every handler of the gateway (NestJS `@UseGuards` on the class).
@@ -299,13 +394,16 @@ impl GatewayBuilder {
         self
     }
 
-    /// Runs `hook` once when the app starts listening (NestJS `afterInit(server)`).
+    /// Runs `hook` once when the app starts listening (NestJS `afterInit(server)`). For a
+    /// dynamic gateway (a namespace with `{parameters}`), it runs once per concrete namespace
+    /// as that namespace is created, with its [`Namespace`], before its first client's CONNECT
+    /// is answered (and again if the namespace is dropped and created anew).
     pub fn on_init<F, Fut>(&mut self, hook: F) -> &mut Self
     where
-        F: FnOnce(Namespace) -> Fut + Send + 'static,
+        F: Fn(Namespace) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.hooks.init = Mutex::new(Some(Box::new(move |ns| hook(ns).boxed())));
+        self.hooks.init = Some(Arc::new(move |ns| hook(ns).boxed()));
         self
     }
 
@@ -370,6 +468,7 @@ impl GatewayBuilder {
             gateway: self.name,
             options: self.options,
             routes: self.routes,
+            event_handlers: self.event_handlers,
             hooks: self.hooks,
             enhancers: self.enhancers,
             connection_guards: self.connection_guards,
@@ -384,6 +483,14 @@ impl std::fmt::Debug for GatewayBuilder {
             .field("name", &self.name)
             .field("options", &self.options)
             .field("events", &self.routes.keys().collect::<Vec<_>>())
+            .field(
+                "event_patterns",
+                &self
+                    .event_handlers
+                    .iter()
+                    .map(|h| h.pattern.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

@@ -22,7 +22,22 @@ pub struct GatewayOptions {
     port: u16,
     allowed_origins: AllowedOrigins,
     full_queue: FullQueue,
+    keep_empty: bool,
+    max_live_namespaces: usize,
+    /// `namespace` is a regular expression (see [`GatewayOptions::regex`]).
+    namespace_is_regex: bool,
 }
+
+/// How many concrete namespaces one dynamic gateway keeps live at once, unless
+/// [`GatewayOptions::with_max_live_namespaces`] says otherwise: clients pick the names, so
+/// without a bound they could create namespaces until memory runs out.
+///
+/// ```
+/// use gateway_core::{GatewayOptions, DEFAULT_MAX_LIVE_NAMESPACES};
+/// let options = GatewayOptions::new("/workspaces/{workspace}");
+/// assert_eq!(options.max_live_namespaces(), DEFAULT_MAX_LIVE_NAMESPACES);
+/// ```
+pub const DEFAULT_MAX_LIVE_NAMESPACES: usize = 1000;
 
 impl GatewayOptions {
     /// A gateway at `namespace` (a leading `/` is added if missing), on the app's main port.
@@ -33,6 +48,29 @@ impl GatewayOptions {
             port: 0,
             allowed_origins: AllowedOrigins::Any,
             full_queue: FullQueue::Disconnect,
+            keep_empty: false,
+            max_live_namespaces: DEFAULT_MAX_LIVE_NAMESPACES,
+            namespace_is_regex: false,
+        }
+    }
+
+    /// A dynamic gateway serving every namespace `regex` matches, as socket.io's RegExp
+    /// namespaces (`io.of(/^\/workspaces\/[a-z0-9-]+$/)`): its named capture groups become
+    /// the [`NamespaceParams`](crate::NamespaceParams). As socket.io, the expression is
+    /// searched for in the name: anchor it with `^…$`. The macro's
+    /// `#[gateway(namespace_regex = "…")]` sets it too.
+    ///
+    /// ```
+    /// use gateway_core::GatewayOptions;
+    /// let options = GatewayOptions::regex(r"^/workspaces/(?<workspace>[a-z0-9-]+)$");
+    /// assert!(options.is_dynamic());
+    /// assert_eq!(options.namespace(), r"^/workspaces/(?<workspace>[a-z0-9-]+)$");
+    /// ```
+    pub fn regex(regex: impl Into<String>) -> Self {
+        Self {
+            namespace: regex.into(),
+            namespace_is_regex: true,
+            ..Self::new("/")
         }
     }
 
@@ -77,12 +115,87 @@ impl GatewayOptions {
         self
     }
 
-    /// The namespace, e.g. `/chat`.
+    /// For a dynamic gateway (a namespace with `{parameters}`): keeps each concrete namespace
+    /// once its last socket has left, with its rooms' state and its `after_init`, instead of
+    /// dropping it (the default). The macro's `#[gateway(keep_empty = true)]` sets it too.
+    ///
+    /// ```
+    /// use gateway_core::GatewayOptions;
+    /// let options = GatewayOptions::new("/workspaces/{workspace}").with_keep_empty(true);
+    /// assert!(options.keep_empty());
+    /// ```
+    pub fn with_keep_empty(mut self, keep: bool) -> Self {
+        self.keep_empty = keep;
+        self
+    }
+
+    /// For a dynamic gateway: the most concrete namespaces live at once
+    /// ([`DEFAULT_MAX_LIVE_NAMESPACES`] by default). A client connecting to one more is
+    /// refused as socket.io refuses an unknown namespace: `CONNECT_ERROR` "Invalid namespace"
+    /// for Socket.IO, `404` for the JSON format. The macro's `#[gateway(max_namespaces = N)]`
+    /// sets it too.
+    ///
+    /// ```
+    /// use gateway_core::GatewayOptions;
+    /// let options = GatewayOptions::new("/workspaces/{workspace}").with_max_live_namespaces(50);
+    /// assert_eq!(options.max_live_namespaces(), 50);
+    /// ```
+    pub fn with_max_live_namespaces(mut self, max: usize) -> Self {
+        self.max_live_namespaces = max;
+        self
+    }
+
+    /// Whether a dynamic gateway keeps its empty concrete namespaces.
+    ///
+    /// ```
+    /// assert!(!gateway_core::GatewayOptions::new("/w/{id}").keep_empty());
+    /// ```
+    pub fn keep_empty(&self) -> bool {
+        self.keep_empty
+    }
+
+    /// The most concrete namespaces a dynamic gateway keeps live at once.
+    ///
+    /// ```
+    /// use gateway_core::{GatewayOptions, DEFAULT_MAX_LIVE_NAMESPACES};
+    /// assert_eq!(GatewayOptions::new("/w/{id}").max_live_namespaces(), DEFAULT_MAX_LIVE_NAMESPACES);
+    /// ```
+    pub fn max_live_namespaces(&self) -> usize {
+        self.max_live_namespaces
+    }
+
+    /// Whether the namespace has `{parameters}`: a dynamic gateway, whose concrete namespaces
+    /// are created as clients connect to them.
+    ///
+    /// ```
+    /// use gateway_core::GatewayOptions;
+    /// assert!(GatewayOptions::new("/workspaces/{workspace}").is_dynamic());
+    /// assert!(!GatewayOptions::new("/chat").is_dynamic());
+    /// ```
+    pub fn is_dynamic(&self) -> bool {
+        self.namespace_is_regex
+            || crate::namespace_pattern::NamespacePattern::is_pattern(&self.namespace)
+    }
+
+    /// Whether [`namespace`](Self::namespace) is a regular expression
+    /// ([`GatewayOptions::regex`]).
+    ///
+    /// ```
+    /// use gateway_core::GatewayOptions;
+    /// assert!(GatewayOptions::regex("^/w/[a-z]+$").namespace_is_regex());
+    /// assert!(!GatewayOptions::new("/w/{id}").namespace_is_regex());
+    /// ```
+    pub fn namespace_is_regex(&self) -> bool {
+        self.namespace_is_regex
+    }
+
+    /// The namespace, e.g. `/chat` (for a dynamic gateway, its pattern or regular expression).
     pub fn namespace(&self) -> &str {
         &self.namespace
     }
 
-    /// The URL path of the JSON wire format.
+    /// The URL path of the JSON wire format (for a dynamic gateway, the namespace pattern: a
+    /// client connects at the concrete namespace's path, e.g. `/workspaces/acme`).
     pub fn path(&self) -> &str {
         self.path.as_deref().unwrap_or(&self.namespace)
     }

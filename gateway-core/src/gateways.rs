@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::accept::{Endpoints, PathTable};
-use crate::app::find_namespace;
-use crate::engineio::NamespaceTable;
+use crate::accept::Endpoints;
+use crate::app_namespaces::AppNamespaces;
+use crate::event_bus::HandlerTasks;
+use crate::gateway_parts::GatewayParts;
+use crate::namespace_table::NamespaceTable;
 use crate::pipeline::Enhancers;
 use crate::registry::NamespaceState;
 use crate::runtime::Runtime;
@@ -30,14 +32,15 @@ use crate::{GatewayApp, GatewayBuilder, GatewayOptions, Namespace};
 #[derive(Clone)]
 pub struct Gateways {
     pub(crate) shared: Arc<Runtime>,
-    namespaces: Arc<[Arc<NamespaceState>]>,
+    namespaces: Arc<AppNamespaces>,
     /// What each port serves; port 0 is the main one.
     endpoints: Arc<HashMap<u16, Arc<Endpoints>>>,
 }
 
 impl GatewayApp {
-    /// Connects the adapter and runs every gateway's `after_init`, without listening: serve the
-    /// result with [`Gateways::service`] or [`Gateways::layer`]. Listeners given with
+    /// Connects the adapter, runs every gateway's `after_init` and subscribes its `#[on_event]`
+    /// handlers, without listening: serve the result with [`Gateways::service`] or
+    /// [`Gateways::layer`]. Listeners given with
     /// [`with_listener`](crate::GatewayAppBuilder::with_listener) are for
     /// [`listen`](Self::listen) only.
     ///
@@ -63,13 +66,19 @@ impl GatewayApp {
 }
 
 impl Gateways {
-    fn new(shared: Arc<Runtime>, namespaces: Vec<Arc<NamespaceState>>) -> Self {
-        let mut tables: HashMap<u16, (PathTable, NamespaceTable)> = HashMap::new();
+    fn new(shared: Arc<Runtime>, namespaces: AppNamespaces) -> Self {
+        let mut tables: HashMap<u16, (NamespaceTable, NamespaceTable)> = HashMap::new();
         tables.entry(0).or_default();
-        for ns in &namespaces {
+        for ns in &namespaces.fixed {
             let (by_path, by_namespace) = tables.entry(ns.options().port()).or_default();
             by_path.insert(ns.options().path().to_owned(), ns.clone());
             by_namespace.insert(ns.name().to_owned(), ns.clone());
+        }
+        // A dynamic gateway's concrete namespaces are served at their names in both formats.
+        for gateway in &namespaces.dynamic {
+            let (by_path, by_namespace) = tables.entry(gateway.options().port()).or_default();
+            by_path.add_dynamic(gateway.clone());
+            by_namespace.add_dynamic(gateway.clone());
         }
         let endpoints = tables
             .into_iter()
@@ -80,7 +89,7 @@ impl Gateways {
             .collect();
         Self {
             shared,
-            namespaces: namespaces.into(),
+            namespaces: Arc::new(namespaces),
             endpoints: Arc::new(endpoints),
         }
     }
@@ -88,6 +97,7 @@ impl Gateways {
     async fn init(&self) -> std::io::Result<()> {
         let handles = self
             .namespaces
+            .fixed
             .iter()
             .cloned()
             .map(Namespace::from_inner)
@@ -97,23 +107,50 @@ impl Gateways {
             .start(handles)
             .await
             .map_err(std::io::Error::other)?;
-        for ns in self.namespaces.iter() {
-            let init = ns
-                .hooks
-                .init
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            if let Some(init) = init {
+        for ns in &self.namespaces.fixed {
+            if let Some(init) = ns.hooks().init.clone() {
                 init(Namespace::from_inner(ns.clone())).await;
             }
+            // After `after_init`: a handler may use what it set up (e.g. the stored server).
+            self.subscribe_event_handlers(ns.parts());
             tracing::info!(
                 gateway = ns.gateway(),
                 path = ns.options().path(),
                 "gateway initialized"
             );
         }
+        for gateway in &self.namespaces.dynamic {
+            // Its concrete namespaces are initialized as clients create them; its bus handlers
+            // belong to the gateway, not to one of them.
+            self.subscribe_event_handlers(gateway.parts());
+            tracing::info!(
+                gateway = gateway.gateway(),
+                pattern = gateway.options().namespace(),
+                "dynamic gateway ready"
+            );
+        }
         Ok(())
+    }
+
+    /// Subscribes a gateway's `#[on_event]` handlers to the app's bus (`build()` made sure there is
+    /// one if it has any).
+    fn subscribe_event_handlers(&self, parts: &GatewayParts) {
+        let Some(bus) = &self.shared.event_bus else {
+            return;
+        };
+        let tasks = HandlerTasks {
+            tracker: self.shared.tasks.clone(),
+            hard_stop: self.shared.hard_stop.clone(),
+        };
+        let ids = parts
+            .take_event_handlers()
+            .into_iter()
+            .map(|handler| bus.subscribe(parts.gateway, handler, tasks.clone()));
+        self.shared
+            .event_subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids);
     }
 
     /// The ports gateways declared with `port = N`, and 0 for those without one: what
@@ -177,19 +214,24 @@ impl Gateways {
         GatewayLayer::new(self.service())
     }
 
-    /// The namespace named `name`, as [`GatewayApp::namespace`].
+    /// The namespace named `name`, as [`GatewayApp::namespace`]: a fixed gateway's, or a
+    /// dynamic gateway's concrete namespace while it is live (e.g. `"/workspaces/acme"`).
     ///
     /// ```no_run
     /// # async fn run(gateways: gateway_core::Gateways) {
     /// let chat = gateways.namespace("/chat").expect("registered");
+    /// if let Some(acme) = gateways.namespace("/workspaces/acme") {
+    ///     let _ = acme.emit("notice", "maintenance at noon");
+    /// }
     /// # }
     /// ```
     pub fn namespace(&self, name: &str) -> Option<Namespace> {
-        find_namespace(&self.namespaces, name)
+        self.namespaces.find(name)
     }
 
-    /// Graceful shutdown: new requests are answered 503, every socket finishes the message it
-    /// is handling and is closed (1001), and they are waited for up to the shutdown timeout;
+    /// Graceful shutdown: the `#[on_event]` handlers are unsubscribed, new requests are
+    /// answered 503, every socket finishes the message it is handling and is closed (1001), and
+    /// they and the running event handler calls are waited for up to the shutdown timeout;
     /// what is still running after that is dropped. Last, the adapter disconnects. The server
     /// that mounts the service stops accepting on its own (e.g. axum's
     /// `with_graceful_shutdown`).
@@ -201,6 +243,16 @@ impl Gateways {
     /// ```
     pub async fn shutdown(self) {
         let shared = &self.shared;
+        // First, so no new handler call starts once the tasks are closed.
+        if let Some(bus) = &shared.event_bus {
+            let ids = std::mem::take(
+                &mut *shared
+                    .event_subscriptions
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            bus.unsubscribe(&ids);
+        }
         shared.shutdown.cancel();
         shared.tasks.close();
         let timeout = shared.config.shutdown_timeout;
@@ -240,16 +292,13 @@ impl Gateways {
 /// socket.io's main namespace exists whether or not a gateway is on it; one without handlers
 /// answers CONNECT and ignores events. It widens no origin check.
 fn add_main_namespace(by_namespace: &mut NamespaceTable, shared: &Arc<Runtime>) {
-    by_namespace.entry("/".to_owned()).or_insert_with(|| {
+    by_namespace.insert_if_absent("/", || {
         let options = GatewayOptions::new("/").with_allowed_origins(Vec::<String>::new());
         let definition = GatewayBuilder::new(options)
             .named("main namespace")
             .finish();
-        Arc::new(NamespaceState::new(
-            definition,
-            &Enhancers::default(),
-            shared.clone(),
-        ))
+        let parts = GatewayParts::new(definition, &Enhancers::default(), shared);
+        Arc::new(NamespaceState::new(Arc::new(parts), shared.clone()))
     });
 }
 

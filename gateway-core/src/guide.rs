@@ -5,6 +5,8 @@
 //! - [`gateways`]: `#[gateway]` and `#[subscribe_message]`, handler arguments and replies,
 //!   lifecycle hooks, rooms and broadcasts, the app.
 //! - [`pipeline`]: guards, pipes, interceptors and exception filters; `WsException`; JWT.
+//! - [`events`]: the in-process event bus (`@nestjs/event-emitter`): `EventBus`,
+//!   `#[on_event]` handlers, wildcard patterns, typed payloads, errors.
 //! - [`socketio`]: Socket.IO v5 / Engine.IO v4: namespaces, acks, binary data, transports,
 //!   connection state recovery.
 //! - [`redis`]: many instances behind the Redis adapter, wire-compatible with
@@ -24,6 +26,7 @@
 //! [`coming_from_nestjs`]: crate::guide::coming_from_nestjs
 //! [`gateways`]: crate::guide::gateways
 //! [`pipeline`]: crate::guide::pipeline
+//! [`events`]: crate::guide::events
 //! [`socketio`]: crate::guide::socketio
 //! [`redis`]: crate::guide::redis
 //! [`testing`]: crate::guide::testing
@@ -41,6 +44,9 @@ pub mod gateways {}
 
 #[doc = include_str!("../../docs/guide/pipeline.md")]
 pub mod pipeline {}
+
+#[doc = include_str!("../../docs/guide/events.md")]
+pub mod events {}
 
 #[doc = include_str!("../../docs/guide/socketio.md")]
 pub mod socketio {}

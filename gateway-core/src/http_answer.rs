@@ -92,9 +92,14 @@ pub(crate) fn websocket_key<B>(req: &Request<B>) -> Result<String, NotAnUpgrade>
 /// NestJS's answer to a request no route serves: 404 with
 /// `{"message":"Cannot GET /path","error":"Not Found","statusCode":404}`.
 pub(crate) fn not_found<B>(req: &Request<B>) -> Response<Full<Bytes>> {
-    let url = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    not_found_at(req.method(), req.uri())
+}
+
+/// NestJS's 404 for a `method` request to `uri`.
+pub(crate) fn not_found_at(method: &Method, uri: &http::Uri) -> Response<Full<Bytes>> {
+    let url = uri.path_and_query().map_or("/", |p| p.as_str());
     let body = serde_json::json!({
-        "message": format!("Cannot {} {url}", req.method()),
+        "message": format!("Cannot {method} {url}"),
         "error": "Not Found",
         "statusCode": 404,
     });

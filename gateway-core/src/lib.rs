@@ -45,6 +45,8 @@
 //! - Guards, interceptors, pipes, exception filters: [`pipeline`]; ready ones in [`enhancers`],
 //!   [`validation`] and `jwt` (feature `jwt`).
 //! - Rooms and broadcasts: [`Socket::join`], [`Namespace::to`], [`BroadcastOperator`].
+//! - In-process events from services to gateways (`@nestjs/event-emitter`): [`EventBus`] and
+//!   `#[on_event("order.*")]` handlers; see the [`events`](guide::events) guide.
 //!
 //! # The JSON wire format (NestJS `platform-ws` 12)
 //!
@@ -85,7 +87,7 @@
 //! value is the ack when the client asked for one; a reply with an `event` field (a
 //! [`WsResponse`]) is emitted as that event instead, as NestJS's IoAdapter does. Errors arrive as
 //! the `exception` event. [`Payload`] carries several arguments and binary attachments;
-//! [`Socket::emit_with_ack`] and [`BroadcastOperator::emit_with_ack`] wait for acks; connection
+//! [`Socket::timeout`] and [`BroadcastOperator::timeout`] emit with acks and wait for them; connection
 //! state recovery is [`GatewayAppBuilder::with_connection_state_recovery`].
 //!
 //! Long-polling keeps a session in one process: behind a load balancer, use sticky sessions (or
@@ -128,10 +130,15 @@ struct ReadmeDoctests;
 //   → protocol::Wire (encode), broadcast (to many) → outbox (queue) → writer (write)
 //
 // lifecycle (a socket's hook and release) and ws_io (the WebSocket halves) serve both transports.
+// Beside that path, event_bus (with event_pattern and published_event, leaves) carries services'
+// events to gateways; gateways (start, shutdown) subscribes and unsubscribes their handlers.
 mod accept;
+mod ack_broadcast;
 mod acks;
 mod adapter;
+mod any_listeners;
 mod app;
+mod app_namespaces;
 mod body;
 mod broadcast;
 mod build_error;
@@ -144,18 +151,22 @@ mod departures;
 mod direct;
 mod disconnect_reason;
 mod dispatch;
+/// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
+mod dynamic;
 mod emit_error;
 mod ending;
 mod engineio;
 pub mod enhancers;
+mod event_bus;
+mod event_pattern;
 mod exception;
 pub mod extract;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-/// Guides: one page per topic (gateways, pipeline, Socket.IO, Redis, testing, features).
 mod gateway;
 mod gateway_options;
+mod gateway_parts;
 mod gateways;
 pub mod guide;
 mod handler;
@@ -168,10 +179,13 @@ mod limits;
 mod listener;
 mod metrics;
 mod namespace;
+mod namespace_pattern;
+mod namespace_table;
 mod outbox;
 mod payload;
 pub mod pipeline;
 mod protocol;
+mod published_event;
 mod rarely_ready;
 mod read_ahead;
 mod recipients;
@@ -194,25 +208,30 @@ pub mod validation;
 mod writer;
 mod ws_io;
 
-pub use acks::AckError;
+pub use ack_broadcast::{AckBroadcast, AckStream};
+pub use acks::{AckEmit, AckError};
 pub use adapter::{
-    Adapter, AdapterError, BroadcastMessage, EventData, LocalAdapter, RemoteAcks, SocketInfo,
+    Adapter, AdapterError, BroadcastMessage, ClusterData, EventData, LocalAdapter, RemoteAcks,
+    SocketInfo,
 };
 pub use app::{GatewayApp, GatewayAppBuilder};
-pub use broadcast::{AckStream, BroadcastOperator};
+pub use broadcast::BroadcastOperator;
 pub use build_error::BuildError;
 pub use deflate::PerMessageDeflate;
 pub use disconnect_reason::DisconnectReason;
 pub use emit_error::EmitError;
+pub use event_bus::{EventBus, IntoEventResult};
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
-pub use gateway::{Gateway, GatewayBuilder, IntoHookResult, RouteBuilder};
-pub use gateway_options::{AllowedOrigins, FullQueue, GatewayOptions};
+pub use gateway::{EventHandlerBuilder, Gateway, GatewayBuilder, IntoHookResult, RouteBuilder};
+pub use gateway_options::{AllowedOrigins, FullQueue, GatewayOptions, DEFAULT_MAX_LIVE_NAMESPACES};
 pub use gateways::Gateways;
 pub use handler::Handler;
 pub use handshake::Handshake;
 pub use namespace::Namespace;
+pub use namespace_pattern::NamespaceParams;
 pub use payload::Payload;
+pub use published_event::{EventPayloadError, PublishedEvent};
 pub use recipients::Recipients;
 pub use reply::{IntoReply, Json, Reply, StreamReply, WsResponse};
 pub use room::{IntoRooms, InvalidSocketId, Room, SocketId};
@@ -223,8 +242,8 @@ pub use state::SocketData;
 
 #[cfg(feature = "macros")]
 pub use gateway_macros::{
-    gateway, set_metadata, subscribe_message, use_connection_guards, use_filters, use_guards,
-    use_interceptors, use_pipes,
+    gateway, on_event, set_metadata, subscribe_message, use_connection_guards, use_filters,
+    use_guards, use_interceptors, use_pipes,
 };
 
 /// Items used by the macros' generated code. Not public API.

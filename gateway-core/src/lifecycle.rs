@@ -26,7 +26,7 @@ pub(crate) async fn finish_socket(
     // After a hard stop, both hooks together get `CLOSE_GRACE`.
     let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
     let deadline = hard_stopped.then_some(deadline);
-    if let Some(hook) = ns.hooks.disconnecting.clone() {
+    if let Some(hook) = ns.hooks().disconnecting.clone() {
         let hook = hook(socket.clone(), reason);
         run_leaving_hook(hook, ns, deadline, "handle_disconnecting").await;
     }
@@ -36,7 +36,7 @@ pub(crate) async fn finish_socket(
         metrics.disconnected(reason);
     }
     socket.drop_pending_acks();
-    if let Some(hook) = ns.hooks.disconnect.clone() {
+    if let Some(hook) = ns.hooks().disconnect.clone() {
         let hook = hook(socket.clone(), reason);
         run_leaving_hook(hook, ns, deadline, "handle_disconnect").await;
     }
@@ -45,6 +45,10 @@ pub(crate) async fn finish_socket(
     }
     socket.data().clear();
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");
+    // Last, once the hooks are done with it: a dynamic namespace left empty is dropped.
+    if let Some(owner) = ns.owner() {
+        owner.release_if_empty(ns);
+    }
 }
 
 /// Awaits a hook of a leaving socket, until `deadline` if there is one (after a hard stop); a
@@ -70,7 +74,7 @@ pub(crate) async fn run_connection_hook(
     ns: &NamespaceState,
     handshake: Handshake,
 ) {
-    let Some(hook) = ns.hooks.connection.clone() else {
+    let Some(hook) = ns.hooks().connection.clone() else {
         return;
     };
     let result = match AssertUnwindSafe(hook(socket.clone(), handshake))

@@ -48,6 +48,22 @@ impl Namespace {
         self.0.name()
     }
 
+    /// The parameters of a dynamic gateway's concrete namespace: for a gateway on
+    /// `/workspaces/{workspace}`, the namespace `/workspaces/acme` has `workspace` = `acme`.
+    /// A fixed namespace has none. Handlers take [`NamespaceParams`](crate::NamespaceParams)
+    /// as an argument instead.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// if let Some(workspace) = server.params().get("workspace") {
+    ///     println!("serving workspace {workspace}");
+    /// }
+    /// # }
+    /// ```
+    pub fn params(&self) -> &crate::NamespaceParams {
+        self.0.params()
+    }
+
     /// Sends `event` to every socket of the namespace; returns how many it was queued to.
     ///
     /// ```
@@ -71,27 +87,19 @@ impl Namespace {
         BroadcastOperator::new(self.0.clone()).emit_payload(event, payload)
     }
 
-    /// Sends `event` to every socket of the namespace and waits up to `timeout` for each ack
-    /// (see [`BroadcastOperator::emit_with_ack`]).
+    /// Emits with acks to every socket of the namespace, waiting up to `timeout` for each
+    /// one's (socket.io `io.timeout(t).emitWithAck(…)`; see [`AckBroadcast`](crate::AckBroadcast)).
     ///
     /// ```
     /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::EmitError> {
-    /// let answers = server.emit_with_ack::<_, String>("roll-call", &(), std::time::Duration::from_secs(5)).await?;
+    /// let answers = server
+    ///     .timeout(std::time::Duration::from_secs(5))
+    ///     .emit_with_ack::<_, String>("roll-call", &())
+    ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn emit_with_ack<T, R>(
-        &self,
-        event: &str,
-        data: &T,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<(Option<SocketId>, Result<R, crate::AckError>)>, EmitError>
-    where
-        T: Serialize + ?Sized,
-        R: serde::de::DeserializeOwned,
-    {
-        BroadcastOperator::new(self.0.clone())
-            .emit_with_ack(event, data, timeout)
-            .await
+    pub fn timeout(&self, timeout: std::time::Duration) -> crate::AckBroadcast {
+        BroadcastOperator::new(self.0.clone()).timeout(timeout)
     }
 
     /// A broadcast to the members of `rooms` (a socket id is a room too).

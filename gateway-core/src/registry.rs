@@ -3,65 +3,39 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use crate::gateway::{GatewayDefinition, HandlerDefinition, Hooks};
-use crate::handler::BoxedHandler;
+use crate::dynamic::DynamicNamespaces;
+use crate::gateway::Hooks;
+use crate::gateway_parts::{GatewayParts, HandlerChain};
 use crate::metrics::NamespaceMetrics;
-use crate::pipeline::{
-    DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,
-};
+use crate::pipeline::DynConnectionGuard;
 use crate::recipients::Recipients;
 use crate::recovery::Recovery;
 use crate::runtime::Runtime;
-use crate::{GatewayOptions, Room, Socket, SocketId};
+use crate::{GatewayOptions, NamespaceParams, Room, Socket, SocketId};
 
-/// One event's handler with every enhancer that applies to it, in pipeline order.
-pub(crate) struct HandlerChain {
-    pub(crate) handler: BoxedHandler,
-    pub(crate) name: Arc<str>,
-    pub(crate) guards: Arc<[Arc<dyn DynGuard>]>,
-    pub(crate) interceptors: Arc<[Arc<dyn DynInterceptor>]>,
-    pub(crate) pipes: Arc<[Arc<dyn DynPipe>]>,
-    /// Handler's first, then the gateway's, then the global ones.
-    pub(crate) filters: Arc<[Arc<dyn DynFilter>]>,
-    pub(crate) metadata: Metadata,
-}
-
-impl HandlerChain {
-    fn new(definition: HandlerDefinition, outer: &Enhancers) -> Self {
-        let all = definition.enhancers.nested_in(outer);
-        Self {
-            handler: definition.handler,
-            name: definition.name,
-            guards: all.guards.into(),
-            interceptors: all.interceptors.into(),
-            pipes: all.pipes.into(),
-            filters: all.filters.into(),
-            metadata: all.metadata,
-        }
-    }
-}
-
-/// The runtime side of one registered gateway.
+/// The runtime side of one namespace: a fixed gateway's, or one concrete namespace of a
+/// dynamic gateway.
 pub(crate) struct NamespaceState {
-    gateway: &'static str,
-    options: GatewayOptions,
-    /// Looked up once per message, by keys fixed at startup: a fast hash is enough.
-    routes: foldhash::HashMap<Box<str>, Arc<HandlerChain>>,
-    connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
-    pub(crate) hooks: Hooks,
+    parts: Arc<GatewayParts>,
+    /// The concrete name, e.g. `/workspaces/acme` (a fixed gateway's: its namespace).
+    name: Box<str>,
+    params: NamespaceParams,
+    /// The dynamic gateway that created this namespace, told when it may be dropped. Weak: the
+    /// gateway holds its live namespaces.
+    owner: Option<Weak<DynamicNamespaces>>,
+    /// Set once the adapter knows a dynamic namespace and its `after_init` has run.
+    pub(crate) ready: tokio::sync::OnceCell<()>,
     pub(crate) app: Arc<Runtime>,
     registry: RwLock<Registry>,
     /// Connection state recovery, when the app turned it on.
     recovery: Option<Recovery>,
     /// Handlers of events other instances send (`Namespace::on_server_event`).
     server_events: RwLock<HashMap<Box<str>, ServerEventHandler>>,
-    /// Metric handles, when the app records metrics.
-    metrics: Option<Arc<NamespaceMetrics>>,
 }
 
 /// Answers an event from another instance; the answer goes back if it asked for one.
@@ -75,6 +49,10 @@ pub(crate) type ServerEventHandler =
 struct Registry {
     sockets: foldhash::HashMap<SocketId, Entry>,
     rooms: HashMap<Room, foldhash::HashMap<SocketId, Socket>>,
+    /// Connections on their way in (a dynamic namespace is not dropped under them).
+    claims: usize,
+    /// A dropped dynamic namespace: it takes no more claims.
+    retired: bool,
 }
 
 struct Entry {
@@ -83,34 +61,36 @@ struct Entry {
 }
 
 impl NamespaceState {
-    /// The namespace of `definition`, its handlers wrapped in `global`'s enhancers and its own.
-    pub(crate) fn new(
-        definition: GatewayDefinition,
-        global: &Enhancers,
+    /// A fixed gateway's namespace.
+    pub(crate) fn new(parts: Arc<GatewayParts>, app: Arc<Runtime>) -> Self {
+        let name = parts.options.namespace().into();
+        Self::with_name(parts, name, NamespaceParams::default(), None, app)
+    }
+
+    /// A concrete namespace `name` of the dynamic gateway `owner`.
+    pub(crate) fn concrete(
+        parts: Arc<GatewayParts>,
+        name: &str,
+        params: NamespaceParams,
+        owner: Weak<DynamicNamespaces>,
         app: Arc<Runtime>,
     ) -> Self {
-        let gateway_level = definition.enhancers.nested_in(global);
-        let routes: foldhash::HashMap<Box<str>, Arc<HandlerChain>> = definition
-            .routes
-            .into_iter()
-            .map(|(event, route)| (event, Arc::new(HandlerChain::new(route, &gateway_level))))
-            .collect();
-        let metrics = app.config.metrics.then(|| {
-            let events = routes.keys().map(|event| &**event);
-            NamespaceMetrics::new(definition.options.namespace(), events)
-        });
+        Self::with_name(parts, name.into(), params, Some(owner), app)
+    }
+
+    fn with_name(
+        parts: Arc<GatewayParts>,
+        name: Box<str>,
+        params: NamespaceParams,
+        owner: Option<Weak<DynamicNamespaces>>,
+        app: Arc<Runtime>,
+    ) -> Self {
         Self {
-            metrics,
-            gateway: definition.gateway,
-            options: definition.options,
-            routes,
-            connection_guards: global
-                .connection_guards
-                .iter()
-                .cloned()
-                .chain(definition.connection_guards)
-                .collect(),
-            hooks: definition.hooks,
+            parts,
+            name,
+            params,
+            owner,
+            ready: tokio::sync::OnceCell::new(),
             recovery: app.config.recovery_window.map(Recovery::new),
             app,
             registry: RwLock::default(),
@@ -119,16 +99,34 @@ impl NamespaceState {
     }
 
     pub(crate) fn name(&self) -> &str {
-        self.options.namespace()
+        &self.name
+    }
+
+    pub(crate) fn params(&self) -> &NamespaceParams {
+        &self.params
     }
 
     pub(crate) fn gateway(&self) -> &'static str {
-        self.gateway
+        self.parts.gateway
+    }
+
+    /// What this gateway's namespaces share.
+    pub(crate) fn parts(&self) -> &GatewayParts {
+        &self.parts
+    }
+
+    pub(crate) fn hooks(&self) -> &Hooks {
+        &self.parts.hooks
+    }
+
+    /// The dynamic gateway this namespace is a concrete namespace of, if any.
+    pub(crate) fn owner(&self) -> Option<Arc<DynamicNamespaces>> {
+        self.owner.as_ref().and_then(Weak::upgrade)
     }
 
     /// The namespace's metric handles, when the app records metrics.
     pub(crate) fn metrics(&self) -> Option<&NamespaceMetrics> {
-        self.metrics.as_deref()
+        self.parts.metrics.as_deref()
     }
 
     /// Counts `event` emitted to `recipients` sockets, when the namespace records metrics.
@@ -139,11 +137,11 @@ impl NamespaceState {
     }
 
     pub(crate) fn options(&self) -> &GatewayOptions {
-        &self.options
+        &self.parts.options
     }
 
     pub(crate) fn connection_guards(&self) -> &[Arc<dyn DynConnectionGuard>] {
-        &self.connection_guards
+        &self.parts.connection_guards
     }
 
     pub(crate) fn recovery(&self) -> Option<&Recovery> {
@@ -151,7 +149,32 @@ impl NamespaceState {
     }
 
     pub(crate) fn route(&self, event: &str) -> Option<&Arc<HandlerChain>> {
-        self.routes.get(event)
+        self.parts.routes.get(event)
+    }
+
+    /// Holds a dynamic namespace for a connection on its way in; `false` once it is dropped.
+    pub(crate) fn try_claim(&self) -> bool {
+        let mut reg = self.write();
+        if reg.retired {
+            return false;
+        }
+        reg.claims += 1;
+        true
+    }
+
+    /// Lets go of a [`try_claim`](Self::try_claim).
+    pub(crate) fn unclaim(&self) {
+        let mut reg = self.write();
+        reg.claims = reg.claims.saturating_sub(1);
+    }
+
+    /// Retires the namespace if no socket is in it and none is on its way in.
+    pub(crate) fn retire_if_unused(&self) -> bool {
+        let mut reg = self.write();
+        if reg.sockets.is_empty() && reg.claims == 0 {
+            reg.retired = true;
+        }
+        reg.retired
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Registry> {
@@ -200,6 +223,7 @@ impl NamespaceState {
         let Registry {
             sockets,
             rooms: by_room,
+            ..
         } = &mut *reg;
         let Some(entry) = sockets.get_mut(&id) else {
             return; // disconnected: joining would leak the membership
@@ -225,6 +249,7 @@ impl NamespaceState {
         let Registry {
             sockets,
             rooms: by_room,
+            ..
         } = &mut *reg;
         let Some(entry) = sockets.get_mut(&id) else {
             return;

@@ -1,7 +1,7 @@
 //! The runtime context: what every namespace, connection and session of one app shares (limits,
 //! shutdown signals, tasks, the adapter). A leaf: it knows nothing of how it is served.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -11,6 +11,7 @@ use crate::adapter::Adapter;
 use crate::clients::{ClientLimits, Clients};
 use crate::deflate::PerMessageDeflate;
 use crate::engineio::polling::PollingSessions;
+use crate::event_bus::SubscriptionId;
 use crate::state::AppState;
 
 /// Limits and timeouts shared by every connection.
@@ -102,4 +103,8 @@ pub(crate) struct Runtime {
     /// Whether an adapter was given: without one, broadcasts skip it (and the cost of telling
     /// it who the recipients are).
     pub(crate) clustered: bool,
+    /// Where the gateways' `#[on_event]` handlers subscribe, if the app was given a bus.
+    pub(crate) event_bus: Option<crate::EventBus>,
+    /// The subscriptions made when the app started, ended at shutdown.
+    pub(crate) event_subscriptions: Mutex<Vec<SubscriptionId>>,
 }

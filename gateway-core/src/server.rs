@@ -112,7 +112,7 @@ impl std::fmt::Debug for RunningApp {
 
 impl GatewayApp {
     /// Binds `addr` (and the ports of gateways declared with `port = N`), runs every gateway's
-    /// `after_init`, and starts serving in the background.
+    /// `after_init`, subscribes its `#[on_event]` handlers, and starts serving in the background.
     pub async fn listen(self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<RunningApp> {
         start(self, addr).await
     }
@@ -129,8 +129,8 @@ async fn start(
     let main_addr = main[0].local_addr()?;
     let mut ports: Vec<u16> = app
         .namespaces
-        .iter()
-        .map(|ns| ns.options().port())
+        .options()
+        .map(|options| options.port())
         .collect();
     ports.sort_unstable();
     ports.dedup();

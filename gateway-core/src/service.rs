@@ -107,7 +107,7 @@ impl<F> GatewayService<F> {
 impl<F> std::fmt::Debug for GatewayService<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayService")
-            .field("paths", &self.endpoints.by_path.keys().collect::<Vec<_>>())
+            .field("paths", &self.endpoints.by_path)
             .finish()
     }
 }

@@ -1,23 +1,21 @@
 //! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use tokio::sync::oneshot;
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::acks::{AckError, AckTable};
+use crate::acks::{AckEmit, AckTable};
+use crate::any_listeners::AnyListeners;
 use crate::broadcast::BroadcastOperator;
 use crate::departures::{Departures, Identity};
 use crate::emit_error::EmitError;
 use crate::outbox::{OutFrame, Outbox};
-use crate::protocol::{socketio, Wire};
+use crate::protocol::Wire;
 use crate::registry::NamespaceState;
 use crate::{Handshake, IntoRooms, Namespace, Payload, Room, SocketData, SocketId};
 
@@ -43,6 +41,8 @@ struct Inner {
     /// Socket.IO: tells the session this socket left its namespace (the connection stays).
     leave: Option<Departures>,
     left: AtomicBool,
+    /// Catch-all listeners (`on_any`, `on_any_outgoing`), once one is added.
+    any: OnceLock<AnyListeners>,
 }
 
 impl Socket {
@@ -66,7 +66,63 @@ impl Socket {
             recovered: identity.recovered,
             leave: identity.leave,
             left: AtomicBool::new(false),
+            any: OnceLock::new(),
         }))
+    }
+
+    /// Calls `listener` with the name and the data (JSON text) of every event this socket
+    /// receives, before its handler runs, unknown events included (socket.io
+    /// `socket.onAny((event, ...args) => …)`). For Socket.IO, the data of an event with several
+    /// arguments is their array. A listener that panics is logged; the others still run.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// let id = client.id();
+    /// client.on_any(move |event, data| tracing::info!(%id, event, data, "received"));
+    /// # }
+    /// ```
+    pub fn on_any(&self, listener: impl Fn(&str, &str) + Send + Sync + 'static) {
+        self.0
+            .any
+            .get_or_init(Default::default)
+            .add_incoming(Arc::new(listener));
+    }
+
+    /// Calls `listener` with the name and the data (JSON text) of every event sent to this
+    /// socket: its own emits and the broadcasts that reach it, once queued (socket.io
+    /// `socket.onAnyOutgoing`). Replies and acks are not events and are not seen.
+    ///
+    /// ```
+    /// # fn demo(client: gateway_core::Socket) {
+    /// client.on_any_outgoing(|event, data| tracing::debug!(event, data, "sent"));
+    /// # }
+    /// ```
+    pub fn on_any_outgoing(&self, listener: impl Fn(&str, &str) + Send + Sync + 'static) {
+        self.0
+            .any
+            .get_or_init(Default::default)
+            .add_outgoing(Arc::new(listener));
+    }
+
+    /// Tells the `on_any` listeners, if any, about a received event.
+    pub(crate) fn notify_received(&self, event: &str, data: &str) {
+        if let Some(any) = self.0.any.get() {
+            any.received(event, data);
+        }
+    }
+
+    /// Tells the `on_any_outgoing` listeners, if any, about an event queued to this socket;
+    /// `data` is made only when there are some.
+    pub(crate) fn notify_sent(&self, event: &str, data: impl FnOnce() -> String) {
+        if let Some(any) = self.0.any.get() {
+            any.sent(event, &data());
+        }
+    }
+
+    /// Counts and announces `event`, queued to this socket by one of its own emits.
+    pub(crate) fn sent(&self, event: &str, data: impl FnOnce() -> String) {
+        self.0.ns.count_sent(event, 1);
+        self.notify_sent(event, data);
     }
 
     /// Whether this socket is a session restored by connection state recovery: same id, rooms
@@ -200,7 +256,7 @@ impl Socket {
         let data = serde_json::to_string(data)?;
         let frame = self.0.wire.event_frame(event, &data, None);
         self.push_volatile(OutFrame::Text(Utf8Bytes::from(frame)))?;
-        self.0.ns.count_sent(event, 1);
+        self.sent(event, || data);
         Ok(())
     }
 
@@ -211,7 +267,7 @@ impl Socket {
         }
         let frame = self.0.wire.event_frame(event, data, None);
         self.push(Utf8Bytes::from(frame))?;
-        self.0.ns.count_sent(event, 1);
+        self.sent(event, || data.to_owned());
         Ok(())
     }
 
@@ -238,83 +294,6 @@ impl Socket {
             .to(self.0.id)
     }
 
-    /// Sends `event` and waits up to `timeout` for the client's ack (socket.io
-    /// `socket.timeout(t).emitWithAck(event, data)`); resolves with the ack's first argument.
-    ///
-    /// Only Socket.IO clients can ack: for a JSON-format socket this fails with
-    /// [`AckError::Unsupported`].
-    ///
-    /// A socket's messages are handled one at a time, so its ack is read only after the current
-    /// handler returns: from a handler of the same socket, wait for the ack in a spawned task
-    /// (awaiting it inline would always time out).
-    ///
-    /// ```
-    /// # async fn demo(client: gateway_core::Socket) -> Result<(), gateway_core::AckError> {
-    /// let answer: String = client.emit_with_ack("question", &"ready?", std::time::Duration::from_secs(5)).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn emit_with_ack<T, R>(
-        &self,
-        event: &str,
-        data: &T,
-        timeout: Duration,
-    ) -> Result<R, AckError>
-    where
-        T: Serialize + ?Sized,
-        R: DeserializeOwned,
-    {
-        let data = serde_json::to_string(data).map_err(AckError::Serialize)?;
-        let (id, rx) = self.send_with_ack(|prefix, id| {
-            OutFrame::Text(Utf8Bytes::from(socketio::encode_event_with_ack(
-                prefix, id, event, &data,
-            )))
-        })?;
-        self.0.ns.count_sent(event, 1);
-        self.wait_for_ack(id, rx, timeout).await
-    }
-
-    /// Sends `frame(namespace prefix, ack id)` with this socket's next ack id; the receiver
-    /// gets the ack's first argument.
-    pub(crate) fn send_with_ack(
-        &self,
-        frame: impl FnOnce(&str, u64) -> OutFrame,
-    ) -> Result<(u64, oneshot::Receiver<String>), AckError> {
-        let Some(prefix) = self.0.wire.socketio_prefix() else {
-            return Err(AckError::Unsupported);
-        };
-        let (tx, rx) = oneshot::channel();
-        let id = {
-            let mut acks = self.acks();
-            let id = acks.next;
-            acks.next += 1;
-            acks.pending.insert(id, tx);
-            id
-        };
-        if let Err(err) = self.push_frame(frame(prefix, id)) {
-            self.forget_ack(id);
-            return Err(AckError::Emit(err));
-        }
-        Ok((id, rx))
-    }
-
-    /// Waits up to `timeout` for ack `id`, then deserializes it.
-    pub(crate) async fn wait_for_ack<R: DeserializeOwned>(
-        &self,
-        id: u64,
-        rx: oneshot::Receiver<String>,
-        timeout: Duration,
-    ) -> Result<R, AckError> {
-        let answer = match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => return Err(AckError::Disconnected),
-            Err(_) => {
-                self.forget_ack(id);
-                return Err(AckError::Timeout);
-            }
-        };
-        serde_json::from_str(&answer).map_err(AckError::Deserialize)
-    }
-
     /// Sends `event` with the arguments and binary attachments of `payload` to this socket only.
     ///
     /// ```
@@ -328,28 +307,11 @@ impl Socket {
             return self.own_room_outcome(self.own_room().emit_payload(event, payload));
         }
         self.push_frame(self.0.wire.payload_event_frame(payload, event, None, None))?;
-        self.0.ns.count_sent(event, 1);
+        self.sent(event, || payload.args_json());
         Ok(())
     }
 
-    /// Delivers the client's ack `id`.
-    pub(crate) fn resolve_ack(&self, id: u64, data: String) {
-        let waiting = self.acks().pending.remove(&id);
-        if let Some(tx) = waiting {
-            let _ = tx.send(data);
-        }
-    }
-
-    fn forget_ack(&self, id: u64) {
-        self.acks().pending.remove(&id);
-    }
-
-    /// Fails every emit still waiting for an ack (the socket is gone).
-    pub(crate) fn drop_pending_acks(&self) {
-        self.acks().pending.clear();
-    }
-
-    fn acks(&self) -> std::sync::MutexGuard<'_, AckTable> {
+    pub(crate) fn acks(&self) -> std::sync::MutexGuard<'_, AckTable> {
         self.0.acks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -364,6 +326,18 @@ impl Socket {
     /// ```
     pub fn compress(&self, compress: bool) -> BroadcastOperator {
         self.own_room().compress(compress)
+    }
+
+    /// Emits with an ack from here on, waiting up to `timeout` for the client's answer
+    /// (socket.io `socket.timeout(t).emitWithAck(…)`; see [`AckEmit`](crate::AckEmit)).
+    ///
+    /// ```
+    /// # async fn demo(client: gateway_core::Socket) -> Result<(), gateway_core::AckError> {
+    /// let answer: String = client.timeout(std::time::Duration::from_secs(5)).emit_with_ack("question", &"ready?").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn timeout(&self, timeout: Duration) -> AckEmit<'_> {
+        AckEmit::new(self, timeout)
     }
 
     /// Broadcasts to `rooms`, leaving this socket out (NestJS `client.to(room).emit`).

@@ -1,4 +1,5 @@
-//! Expanding `#[gateway]`: collect handlers and hooks, check them, emit an `impl Gateway`.
+//! Expanding `#[gateway]`: collect handlers (`#[subscribe_message]`, `#[on_event]`) and hooks,
+//! check them, emit an `impl Gateway`.
 
 use std::collections::HashMap;
 
@@ -7,9 +8,10 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Type};
 
-use crate::args::{parse_gateway_args, EventName, GatewayArgs};
+use crate::args::{parse_gateway_args, EventName, EventPattern, GatewayArgs};
 
 const SUBSCRIBE_MESSAGE: &str = "subscribe_message";
+const ON_EVENT: &str = "on_event";
 const MESSAGE_BODY: &str = "message_body";
 
 /// Enhancer attributes and the builder method each becomes; the impl-level ones apply to every
@@ -79,7 +81,15 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
         let ImplItem::Fn(method) = impl_item else {
             continue;
         };
-        match take_event_attr(&mut method.attrs, &mut errors) {
+        let event = take_event_attr(&mut method.attrs, &mut errors);
+        let patterns = take_on_event_attrs(&mut method.attrs, &mut errors);
+        if let (Some(_), Some(pattern)) = (&event, patterns.first()) {
+            errors.push(syn::Error::new(
+                pattern.span(),
+                "a method handles either a client's event (`#[subscribe_message]`) or bus events (`#[on_event]`), not both",
+            ));
+        }
+        match event {
             Some(event) => {
                 let value = event.value();
                 if let Some(first) = events.get(&value) {
@@ -101,9 +111,12 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
                     ));
                 }
                 strip_param_attrs(method, &mut errors, false);
-                if let Some(tokens) = hook(&krate, method, &mut errors) {
-                    registrations.push(tokens);
-                }
+                let tokens = if patterns.is_empty() {
+                    hook(&krate, method, &mut errors)
+                } else {
+                    event_handler(&krate, &patterns, method, &mut errors)
+                };
+                registrations.extend(tokens);
             }
         }
     }
@@ -137,7 +150,10 @@ fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
         .namespace
         .clone()
         .unwrap_or_else(|| LitStr::new("/", Span::call_site()));
-    let mut tokens = quote!(#krate::GatewayOptions::new(#namespace));
+    let mut tokens = match &args.namespace_regex {
+        Some(regex) => quote!(#krate::GatewayOptions::regex(#regex)),
+        None => quote!(#krate::GatewayOptions::new(#namespace)),
+    };
     if let Some(path) = &args.path {
         tokens.extend(quote!(.with_path(#path)));
     }
@@ -149,6 +165,12 @@ fn options(krate: &syn::Path, args: &GatewayArgs) -> TokenStream {
     }
     if let Some(policy) = &args.full_queue {
         tokens.extend(quote!(.with_full_queue(#krate::FullQueue::#policy)));
+    }
+    if let Some(keep) = &args.keep_empty {
+        tokens.extend(quote!(.with_keep_empty(#keep)));
+    }
+    if let Some(max) = &args.max_namespaces {
+        tokens.extend(quote!(.with_max_live_namespaces(#max)));
     }
     tokens
 }
@@ -209,6 +231,37 @@ fn take_event_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Li
                 e.span(),
                 "expected the event name: `#[subscribe_message(\"event\")]`",
             )),
+        }
+    }
+    *attrs = kept;
+    found
+}
+
+/// Removes every `#[on_event("…")]` from a method and returns their patterns.
+fn take_on_event_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Vec<LitStr> {
+    let mut found: Vec<LitStr> = Vec::new();
+    let mut kept = Vec::with_capacity(attrs.len());
+    for attr in attrs.drain(..) {
+        if !is_attr(&attr, ON_EVENT) {
+            kept.push(attr);
+            continue;
+        }
+        if let syn::Meta::Path(_) = attr.meta {
+            errors.push(syn::Error::new_spanned(
+                &attr,
+                "expected the event pattern: `#[on_event(\"order.created\")]`",
+            ));
+            continue;
+        }
+        match attr.parse_args::<EventPattern>() {
+            Ok(EventPattern(lit)) if found.iter().any(|f| f.value() == lit.value()) => {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    format!("duplicate pattern \"{}\" on this method", lit.value()),
+                ));
+            }
+            Ok(EventPattern(lit)) => found.push(lit),
+            Err(e) => errors.push(e),
         }
     }
     *attrs = kept;
@@ -399,6 +452,108 @@ fn handler(
     })
 }
 
+/// Registers an `#[on_event]` method once per pattern: it takes `&self`, then optionally the
+/// payload (any `T: Clone + DeserializeOwned`), then optionally the event name (`&str`).
+fn event_handler(
+    krate: &syn::Path,
+    patterns: &[LitStr],
+    method: &ImplItemFn,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let mut ok = check_receiver(method, "`#[on_event]` handlers", errors);
+    if method.sig.asyncness.is_none() {
+        errors.push(syn::Error::new_spanned(
+            method.sig.fn_token,
+            "`#[on_event]` handlers must be `async fn`",
+        ));
+        ok = false;
+    }
+    if !method.sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &method.sig.generics,
+            "`#[on_event]` handlers cannot be generic",
+        ));
+        ok = false;
+    }
+    let mut params = typed_params(method);
+    if let Some(extra) = params.get(2) {
+        errors.push(syn::Error::new_spanned(
+            extra,
+            "`#[on_event]` handlers take `&self`, then optionally the payload, then optionally the event name (`&str`)",
+        ));
+        ok = false;
+    }
+    if let Some(name_ty) = params.get(1).filter(|ty| !is_str_ref(ty)) {
+        errors.push(syn::Error::new_spanned(
+            name_ty,
+            "the second parameter of an `#[on_event]` handler is the event name: `&str`",
+        ));
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    // At most two parameters now, the second a `&str`. A `&str` can never be a payload (it is
+    // not `DeserializeOwned`), so a lone one is the name.
+    let takes_name = params.last().is_some_and(is_str_ref);
+    if takes_name {
+        params.pop();
+    }
+    let name = &method.sig.ident;
+    let mut args = Vec::new();
+    // Spanned at the payload's type: a type that is not `Clone + DeserializeOwned` is reported
+    // there.
+    let extraction = params.first().map(|ty| {
+        args.push(quote!(__payload));
+        quote_spanned! {ty.span()=>
+            let __payload = match __event.payload::<#ty>() {
+                ::std::result::Result::Ok(value) => value,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(::std::string::ToString::to_string(&error));
+                }
+            };
+        }
+    });
+    if takes_name {
+        args.push(quote!(__event.name()));
+    }
+    let output_span = match &method.sig.output {
+        syn::ReturnType::Default => method.sig.ident.span(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
+    };
+    let call = quote_spanned! {output_span=>
+        #krate::IntoEventResult::into_event_result(__this.#name(#(#args),*).await)
+    };
+    let handler_name = name.to_string();
+    let registrations = patterns.iter().map(|pattern| {
+        quote! {
+            {
+                let __this = ::std::sync::Arc::clone(&self);
+                __gateway
+                    .on_event(#pattern, move |__event: #krate::PublishedEvent| {
+                        let __this = ::std::sync::Arc::clone(&__this);
+                        async move {
+                            #extraction
+                            #call
+                        }
+                    })
+                    .name(#handler_name);
+            }
+        }
+    });
+    Some(quote!(#(#registrations)*))
+}
+
+/// Whether `ty` is `&str` (any lifetime).
+fn is_str_ref(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() => {
+            matches!(&*r.elem, Type::Path(p) if p.qself.is_none() && p.path.is_ident("str"))
+        }
+        _ => false,
+    }
+}
+
 fn typed_params(method: &ImplItemFn) -> Vec<Type> {
     method
         .sig
@@ -461,8 +616,9 @@ fn hook(krate: &syn::Path, method: &ImplItemFn, errors: &mut Errors) -> Option<T
     let body = quote_spanned! {method.sig.output.span()=>
         __this.#name(#(#call_args),*) #await_
     };
-    let clone_per_call =
-        (register != "on_init").then(|| quote!(let __this = ::std::sync::Arc::clone(&__this);));
+    // Every hook may run more than once (`after_init` once per concrete namespace of a
+    // dynamic gateway): each call takes its own handle on the gateway.
+    let clone_per_call = quote!(let __this = ::std::sync::Arc::clone(&__this););
     Some(quote! {
         {
             let __this = ::std::sync::Arc::clone(&self);

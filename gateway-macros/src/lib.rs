@@ -1,4 +1,4 @@
-//! Attribute macros for gateway-core: `#[gateway]` and `#[subscribe_message]`.
+//! Attribute macros for gateway-core: `#[gateway]`, `#[subscribe_message]` and `#[on_event]`.
 //!
 //! Use them through `gateway_core` (they are re-exported there). `#[gateway]` reads an `impl`
 //! block and generates an implementation of `gateway_core::Gateway` made only of calls to
@@ -43,12 +43,26 @@ use proc_macro::TokenStream;
 /// default `"disconnect"`, see `gateway_core::FullQueue`), and
 /// `crate = "path::to::gateway_core"` when gateway-core is re-exported under another name.
 ///
+/// A namespace with `{parameters}`, e.g. `namespace = "/workspaces/{workspace}"`, makes a
+/// dynamic gateway: each concrete namespace (`/workspaces/acme`) is created on its first
+/// connection and dropped when its last socket leaves, unless `keep_empty = true`; at most
+/// `max_namespaces = N` are live at once (default `gateway_core::DEFAULT_MAX_LIVE_NAMESPACES`).
+/// Handlers read the parameters with the `gateway_core::NamespaceParams` extractor.
+/// `namespace_regex = "^/workspaces/(?<workspace>[a-z0-9-]+)$"` instead of `namespace` serves
+/// every namespace the expression matches (socket.io's RegExp namespaces); its named groups
+/// are the parameters.
+///
 /// Inside the block:
 /// - `#[subscribe_message("event")]` on an `async fn(&self, args…)` handles that event. Each
 ///   argument is an extractor (`gateway_core::FromMessage`); `#[message_body] x: T` takes the
 ///   whole body as `T` and `#[message_body("prop")] x: T` one property of it. The return value
 ///   is the reply: `()`, any `T: Serialize`, `Option`, `Result<T, E: Into<WsException>>`,
 ///   `WsResponse<T>`, `StreamReply<S>`.
+/// - `#[on_event("pattern")]` on an `async fn(&self[, payload: T][, event: &str])` handles the
+///   `gateway_core::EventBus` events whose name matches `pattern` (`order.created`, `order.*`
+///   for one segment, `order.**` for any number); several `#[on_event]` on one method subscribe
+///   it to each. The payload is any `T: Clone + DeserializeOwned`, the event name is the one
+///   published. It returns `()` or `Result<(), E: Display>`; an error is logged.
 /// - `after_init(&self[, server: Namespace])`, `handle_connection(&self, client: Socket[,
 ///   handshake: Handshake])`, `handle_disconnecting(&self, client: Socket[, reason:
 ///   DisconnectReason])` (socket.io's `disconnecting`: the rooms are still joined) and
@@ -84,6 +98,45 @@ fn misplaced(name: &str, input: TokenStream) -> TokenStream {
     let error = syn::Error::new(
         proc_macro2::Span::call_site(),
         format!("`#[{name}]` must come after `#[gateway]`, on its impl block or on a `#[subscribe_message]` handler"),
+    )
+    .to_compile_error();
+    quote::quote!(#error #input).into()
+}
+
+/// Marks a gateway method as a handler of `gateway_core::EventBus` events whose name matches the
+/// pattern (`@nestjs/event-emitter`'s `@OnEvent`).
+///
+/// Only meaningful inside a `#[gateway]` impl block, which consumes it; anywhere else it is a
+/// compile error.
+///
+/// ```
+/// use gateway_core::gateway;
+///
+/// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+/// struct OrderShipped { order_id: u64, user_id: String }
+///
+/// struct OrdersGateway;
+///
+/// #[gateway(namespace = "/orders")]
+/// impl OrdersGateway {
+///     #[on_event("order.*")]
+///     async fn on_order(&self, order: OrderShipped, event: &str) {
+///         println!("{event}: order {} of user {}", order.order_id, order.user_id);
+///     }
+/// }
+///
+/// let app = gateway_core::GatewayApp::builder()
+///     .with_event_bus(gateway_core::EventBus::new())
+///     .gateway(OrdersGateway)
+///     .build()
+///     .unwrap();
+/// ```
+#[proc_macro_attribute]
+pub fn on_event(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        "`#[on_event]` must be used on a method inside a `#[gateway]` impl block",
     )
     .to_compile_error();
     quote::quote!(#error #input).into()

@@ -233,6 +233,19 @@ impl<D: Driver> Adapter for RedisAdapter<D> {
         })
     }
 
+    fn namespace_created(&self, namespace: Namespace) -> BoxFuture<'_, ()> {
+        match self.running.get().filter(|running| !running.is_closed()) {
+            Some(running) => Box::pin(running.dynamic().add(namespace)),
+            None => Box::pin(async {}),
+        }
+    }
+
+    fn namespace_dropped(&self, namespace: &str) {
+        if let Some(running) = self.running.get() {
+            running.dynamic().remove(namespace);
+        }
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Some(running) = self.running.get() {

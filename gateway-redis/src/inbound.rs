@@ -37,9 +37,10 @@ pub(crate) struct Inbound {
 }
 
 impl Inbound {
-    /// Acts on a message received on one of the subscribed channels.
-    pub(crate) fn handle(self: &Arc<Self>, message: Incoming) {
-        let result = match self.channels.route(&message.channel) {
+    /// Acts on a message received on one of the subscribed channels of `channels` (the app's,
+    /// or a dynamic namespace's).
+    pub(crate) fn handle(self: &Arc<Self>, channels: &ChannelMap, message: Incoming) {
+        let result = match channels.route(&message.channel) {
             Some(Route::Request(namespace)) => self.on_request(namespace, &message.payload),
             Some(Route::Response) => self.on_response(&message.payload),
             None => self.on_broadcast(&message.payload),
@@ -55,6 +56,22 @@ impl Inbound {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+    }
+
+    /// Acts on behalf of `ns` too (a dynamic gateway's concrete namespace).
+    pub(crate) fn add_namespace(&self, ns: Namespace) {
+        self.namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ns.name().to_owned(), ns);
+    }
+
+    /// No longer acts on behalf of namespace `name` (it was dropped).
+    pub(crate) fn remove_namespace(&self, name: &str) {
+        self.namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
     }
 
     fn namespace(&self, name: &str) -> Option<Namespace> {
@@ -218,7 +235,8 @@ impl Inbound {
             .local()
             .to(recipients.rooms)
             .except(recipients.except)
-            .emit_payload_with_ack(&event, &payload, timeout);
+            .timeout(timeout)
+            .emit_payload_with_ack(&event, &payload);
         let count = json!({
             "type": kind::BROADCAST_CLIENT_COUNT,
             "requestId": request_id,

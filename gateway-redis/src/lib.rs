@@ -43,6 +43,7 @@ mod backoff;
 mod channels;
 mod config;
 mod driver;
+mod dynamic;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

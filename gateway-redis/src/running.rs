@@ -13,6 +13,7 @@ use crate::backoff::Backoff;
 use crate::channels::ChannelMap;
 use crate::config::Config;
 use crate::driver::Driver;
+use crate::dynamic::DynamicSubscriptions;
 use crate::inbound::Inbound;
 use crate::outbound::Outbound;
 use crate::pending::PendingRequests;
@@ -23,6 +24,7 @@ use crate::subscription::Subscription;
 /// The started adapter: its tasks, and the parts the app's calls and the tasks share.
 pub(crate) struct RunningAdapter<D> {
     outbound: Arc<Outbound<D>>,
+    dynamic: DynamicSubscriptions<D>,
     inbound: Arc<Inbound>,
     pending: PendingRequests,
     status: AdapterStatus,
@@ -74,6 +76,15 @@ impl<D: Driver> RunningAdapter<D> {
             publish_queue,
             pending: pending.clone(),
         });
+        let dynamic = DynamicSubscriptions {
+            driver: driver.clone(),
+            config: config.clone(),
+            uid: uid.clone(),
+            inbound: inbound.clone(),
+            cancel: cancel.clone(),
+            tasks: tasks.clone(),
+            live: Default::default(),
+        };
         let subscription = Subscription {
             driver: driver.clone(),
             channels,
@@ -113,6 +124,7 @@ impl<D: Driver> RunningAdapter<D> {
         tasks.spawn(subscription.run(first));
         Ok(Self {
             outbound,
+            dynamic,
             inbound,
             pending,
             status,
@@ -124,12 +136,17 @@ impl<D: Driver> RunningAdapter<D> {
     /// Handles a message as if the subscriber task had received it.
     #[cfg(feature = "fuzzing")]
     pub(crate) fn receive(&self, message: crate::driver::Incoming) {
-        self.inbound.handle(message);
+        self.inbound.handle(&self.inbound.channels, message);
     }
 
     /// Where the app's calls go while running.
     pub(crate) fn outbound(&self) -> &Arc<Outbound<D>> {
         &self.outbound
+    }
+
+    /// The subscriptions of dynamic gateways' concrete namespaces.
+    pub(crate) fn dynamic(&self) -> &DynamicSubscriptions<D> {
+        &self.dynamic
     }
 
     pub(crate) fn is_closed(&self) -> bool {

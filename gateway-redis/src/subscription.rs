@@ -46,7 +46,7 @@ impl<D: Driver> Subscription<D> {
                         message = messages.recv() => message,
                     };
                     match message {
-                        Some(message) => self.inbound.handle(message),
+                        Some(message) => self.inbound.handle(&self.channels, message),
                         None => break,
                     }
                 }

@@ -24,8 +24,11 @@ for (const nsp of ['/', '/second']) {
 
 const ws = base.replace('http', 'ws');
 const refusedWs = new WebSocket(`${ws}/second`);
-const [, res] = await once(refusedWs, 'unexpected-response');
+const [request, res] = await once(refusedWs, 'unexpected-response');
 expectEqual(res.statusCode, 401, 'JSON format: refused before the upgrade, 401');
+// Handling `unexpected-response` leaves the connection to us: without this, the process waits
+// for the server to close it.
+request.destroy();
 const admittedWs = new WebSocket(`${ws}/second?token=letmein`);
 await once(admittedWs, 'open');
 admittedWs.send(JSON.stringify({ event: 'whoami', data: null }));

@@ -29,6 +29,7 @@ const io = new Server(http, { adapter: createAdapter(pub, sub) });
 const nsp = io.of(NSP);
 nsp.on("connection", (socket) => {
   socket.on("join", (rooms, ack) => {
+    socket.data = { joined: rooms };
     socket.join(rooms);
     ack("ok");
   });
@@ -127,6 +128,7 @@ const rustSocket = fetched.find((s) => s.id === members[0].id);
 assert.deepEqual([...rustSocket.rooms].sort(), [members[0].id, "a"].sort());
 assert.equal(rustSocket.handshake.url.startsWith("/socket.io/"), true, rustSocket.handshake.url);
 assert.equal(typeof rustSocket.handshake.issued, "number");
+assert.deepEqual(rustSocket.data, { joined: members[0].rooms }, "a Rust socket's ClusterData");
 assert.equal((await nsp.in("a").fetchSockets()).length, 3);
 
 const answers = await nsp.serverSideEmitWithAck("hello-servers", 7);
@@ -154,6 +156,7 @@ assert.deepEqual(rustFetched.map((s) => s.id), ids);
 const nodeMember = members.find((m) => m.instance === 2 && m.rooms.includes("a"));
 const fromNode = rustFetched.find((s) => s.id === nodeMember.id);
 assert.deepEqual(fromNode.rooms, [nodeMember.id, "a"].sort());
+assert.deepEqual(fromNode.data, { joined: nodeMember.rooms }, "a Node socket's socket.data");
 
 const serverAnswers = await asker.emitWithAck("askServers", 5);
 assert.deepEqual(serverAnswers.map((a) => [a.from, a.got]).sort(), [["node", [5]], ["rust", [5]]]);

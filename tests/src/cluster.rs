@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use gateway_core::test::TestClient;
-use gateway_core::{gateway, Adapter, GatewayApp, MessageBody, Namespace, Socket};
+use gateway_core::{gateway, Adapter, ClusterData, GatewayApp, MessageBody, Namespace, Socket};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -65,6 +65,10 @@ impl ClusterGateway {
         client: Socket,
         MessageBody(rooms): MessageBody<Vec<String>>,
     ) -> &'static str {
+        // What other instances see in `fetch_sockets` (socket.io's `socket.data`).
+        client
+            .data()
+            .insert(ClusterData(json!({ "joined": rooms.clone() })));
         client.join(rooms);
         "ok"
     }
@@ -89,7 +93,12 @@ impl ClusterGateway {
                     .map(|s| {
                         let mut rooms: Vec<&str> = s.rooms.iter().map(|r| r.as_str()).collect();
                         rooms.sort();
-                        json!({"id": s.id.as_str(), "rooms": rooms, "address": s.handshake["address"]})
+                        json!({
+                            "id": s.id.as_str(),
+                            "rooms": rooms,
+                            "address": s.handshake["address"],
+                            "data": s.data,
+                        })
                     })
                     .collect();
                 found.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
@@ -159,7 +168,8 @@ impl ClusterGateway {
     ) -> &'static str {
         tokio::spawn(async move {
             let answers = Self::operator(&client.namespace(), &target)
-                .emit_with_ack::<_, Value>("vote", "lunch?", PATIENCE)
+                .timeout(PATIENCE)
+                .emit_with_ack::<_, Value>("vote", "lunch?")
                 .await
                 .unwrap_or_default();
             let mut votes: Vec<String> = answers

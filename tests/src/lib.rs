@@ -1,7 +1,9 @@
-//! Shared helpers for the end-to-end tests: start an app on loopback, count events, raw HTTP.
+//! Shared helpers for the end-to-end tests: start an app on loopback, count events, raw HTTP,
+//! capture logs.
 
 pub mod cluster;
 pub mod eio;
+pub mod logs;
 pub mod serving;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +16,7 @@ use tokio::sync::Notify;
 /// How long a test waits for something it expects before failing.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+pub use logs::{capture_logs, CapturedLogs};
 pub use serving::{Serving, TestServer};
 
 /// Builds the app and serves it on `127.0.0.1:0`, the way `GATEWAY_TEST_SERVING` says.

@@ -75,7 +75,8 @@ async fn fetch_sockets_spans_instances_with_rooms_and_handshake() {
         assert_eq!(rooms, expected);
         assert_eq!(socket.handshake["url"], "/cluster", "{}", socket.handshake);
         assert!(socket.handshake["headers"].is_object());
-        assert_eq!(socket.data, json!({}));
+        // The ClusterData the gateway's `join` set, carried to the other instances.
+        assert_eq!(socket.data, json!({"joined": ["b", "muted"]}));
     }
     assert_eq!(ns.server_count().await.unwrap(), 3);
 }
@@ -168,7 +169,8 @@ async fn broadcast_acks_come_from_every_instance() {
     ];
     let ns = namespace(&c.servers[0]);
     let asking = tokio::spawn(async move {
-        ns.emit_with_ack::<_, String>("vote", "lunch?", PATIENCE)
+        ns.timeout(PATIENCE)
+            .emit_with_ack::<_, String>("vote", "lunch?")
             .await
             .unwrap()
     });

@@ -6,7 +6,7 @@ use gateway_core::GatewayApp;
 use gateway_examples::chat::{ChatGateway, EXAMPLE_ROOM_ID};
 use gateway_examples::events::EventsGateway;
 use gateway_examples::notifications::{
-    console_command, NotificationsGateway, NotificationsService,
+    console_command, NotificationsGateway, NotificationsService, OrdersService,
 };
 use gateway_examples::{chat_page, hints};
 use gateway_tests::{http, run_node, Serving, TestServer};
@@ -104,7 +104,9 @@ async fn the_events_hint_works_as_printed() {
 
 #[tokio::test]
 async fn the_notifications_hint_works_as_printed() {
+    let bus = gateway_core::EventBus::new();
     let app = GatewayApp::builder()
+        .with_event_bus(bus.clone())
         .gateway(NotificationsGateway::default())
         .build()
         .unwrap();
@@ -139,5 +141,12 @@ async fn the_notifications_hint_works_as_printed() {
         json!({"message": "Maintenance at noon"})
     );
     assert!(console_command(&service, "nonsense").starts_with("usage:"));
+    // `ship 42 <order id>`, as the example runs it: through the event bus to user 42's devices.
+    assert!(hint.contains(r#""ship 42 <order id>""#));
+    assert!(OrdersService::new(bus).ship("1001", "42").await > 0);
+    assert_eq!(
+        client.recv_event("notification").await,
+        json!({"message": "Order 1001 shipped"})
+    );
     server.shutdown().await;
 }

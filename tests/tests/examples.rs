@@ -1,7 +1,7 @@
 //! The example gateways behave as the guides describe (ports of the guides' own tests).
 
 use gateway_core::test::TestClient;
-use gateway_core::GatewayApp;
+use gateway_core::{EventBus, GatewayApp};
 use gateway_examples::chat::{mint_token, ChatGateway, ChatService};
 use gateway_examples::events::EventsGateway;
 use gateway_examples::notifications::{NotificationsGateway, NotificationsService};
@@ -208,6 +208,7 @@ async fn chat_admin_action_needs_the_admin_role() {
 async fn notifications_reach_every_device_of_a_user_and_everyone() {
     let gateway = NotificationsGateway::default();
     let app = GatewayApp::builder()
+        .with_event_bus(EventBus::new())
         .gateway(gateway.clone())
         .build()
         .unwrap();

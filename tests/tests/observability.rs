@@ -62,7 +62,9 @@ struct Recorded {
 
 /// Every metric of `namespace`, by name and its other labels (`key=value`, sorted).
 fn metrics_of(namespace: &str) -> HashMap<(String, String), Recorded> {
-    static TOTALS: OnceLock<Mutex<HashMap<(String, String, String), Recorded>>> = OnceLock::new();
+    /// By namespace, name and other labels.
+    type Totals = HashMap<(String, String, String), Recorded>;
+    static TOTALS: OnceLock<Mutex<Totals>> = OnceLock::new();
     let mut totals = TOTALS.get_or_init(Default::default).lock().unwrap();
     for (key, _, _, value) in observed().metrics.snapshot().into_vec() {
         let key: CompositeKey = key;

@@ -48,7 +48,8 @@ impl Events {
     async fn ask_me(&self, client: Socket, MessageBody(timeout_ms): MessageBody<u64>) {
         tokio::spawn(async move {
             let answer: Result<String, AckError> = client
-                .emit_with_ack("question", "ready?", Duration::from_millis(timeout_ms))
+                .timeout(Duration::from_millis(timeout_ms))
+                .emit_with_ack("question", "ready?")
                 .await;
             let report = match answer {
                 Ok(answer) => json!({"answer": answer}),

@@ -19,8 +19,10 @@ impl Interop {
     async fn ask_me(&self, client: Socket) {
         // The ack is read after this handler returns: wait for it in a task.
         tokio::spawn(async move {
-            let answer: Result<String, AckError> =
-                client.emit_with_ack("question", "ready?", PATIENCE).await;
+            let answer: Result<String, AckError> = client
+                .timeout(PATIENCE)
+                .emit_with_ack("question", "ready?")
+                .await;
             let _ = client.emit("answered", &json!({ "answer": answer.ok() }));
         });
     }
@@ -38,7 +40,8 @@ impl Interop {
             let answers = client
                 .namespace()
                 .to("voters")
-                .emit_with_ack::<_, String>("vote", "lunch?", PATIENCE)
+                .timeout(PATIENCE)
+                .emit_with_ack::<_, String>("vote", "lunch?")
                 .await
                 .unwrap_or_default();
             let mut answers: Vec<String> = answers

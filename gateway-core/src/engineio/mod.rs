@@ -34,7 +34,6 @@ use crate::lifecycle::finish_socket;
 use crate::outbox::{CloseStyle, Outbox};
 use crate::protocol::socketio::{self, EioPacket, ParseError};
 use crate::rarely_ready::RarelyReady;
-use crate::registry::NamespaceState;
 use crate::runtime::Runtime;
 use crate::writer::Writer;
 use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
@@ -42,14 +41,11 @@ use crate::ws_io::{self, WsConn, WsReader, CLOSE_GRACE};
 use crate::{departures::Departures, outbox::OutFrame};
 use crate::{DisconnectReason, Handshake, SocketId};
 
-/// The gateways of one listener, by namespace name.
-pub(crate) type NamespaceTable = foldhash::HashMap<String, Arc<NamespaceState>>;
-
 /// What an Engine.IO session serves.
 #[derive(Clone)]
 pub(crate) enum Protocol {
     /// Socket.IO, with these namespaces.
-    SocketIo(Arc<NamespaceTable>),
+    SocketIo(Arc<crate::namespace_table::NamespaceTable>),
     /// Every message packet is sent back as it came (conformance testing).
     #[cfg(feature = "conformance")]
     Echo,

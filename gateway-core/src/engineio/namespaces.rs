@@ -8,10 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{NamespaceTable, PacketWork};
+use super::PacketWork;
 use crate::departures::{Departures, Identity};
 use crate::dispatch::handle_message;
 use crate::lifecycle::{finish_socket, run_connection_hook};
+use crate::namespace_table::NamespaceTable;
 use crate::outbox::Outbox;
 use crate::pipeline::{run_connection_guards, ConnectionContext, Refusal, FORBIDDEN_MESSAGE};
 use crate::protocol::json::IncomingMessage;
@@ -172,28 +173,29 @@ impl Multiplexer {
         }
     }
 
-    /// Joins `nsp`: connection guards, then CONNECT (or CONNECT_ERROR), then `handle_connection`.
+    /// Joins `nsp`: connection guards, the namespace (a dynamic one created, or refused as an
+    /// unknown one when its gateway is at capacity), then CONNECT (or CONNECT_ERROR), then
+    /// `handle_connection`.
     async fn connect(&mut self, nsp: String, auth: Option<serde_json::Value>) {
         let prefix = socketio::nsp_prefix(&nsp);
-        let Some(ns) = self.namespaces.get(&nsp).cloned() else {
-            self.send(socketio::encode_connect_error(
-                &prefix,
-                "Invalid namespace",
-                None,
-            ));
+        let invalid_namespace =
+            || socketio::encode_connect_error(&prefix, "Invalid namespace", None);
+        let Some(found) = self.namespaces.find(&nsp) else {
+            self.send(invalid_namespace());
             return;
         };
+        let gateway = found.gateway();
         let handshake = self
             .handshake
             .with_auth(auth.unwrap_or_else(|| serde_json::json!({})));
-        let cx = ConnectionContext::new(handshake.clone(), ns.gateway());
-        if let Err(refusal) = run_connection_guards(ns.connection_guards(), &cx).await {
+        let cx = ConnectionContext::new(handshake.clone(), gateway);
+        if let Err(refusal) = run_connection_guards(found.connection_guards(), &cx).await {
             let refusal = match refusal {
                 Refusal::Forbidden => WsException::new(FORBIDDEN_MESSAGE),
                 Refusal::Failed(exception) => exception,
             };
             if let Some(source) = refusal.source() {
-                tracing::error!(gateway = ns.gateway(), error = %source, "connection guard failed");
+                tracing::error!(gateway, error = %source, "connection guard failed");
             }
             let message = refusal.message().to_owned();
             self.send(socketio::encode_connect_error(
@@ -203,6 +205,13 @@ impl Multiplexer {
             ));
             return;
         }
+        // Held until the socket is registered: a dynamic namespace is not dropped under it.
+        let Ok(entered) = found.enter(&nsp).await else {
+            tracing::warn!(gateway, namespace = %nsp, "live namespaces bound reached: CONNECT refused");
+            self.send(invalid_namespace());
+            return;
+        };
+        let ns = entered.namespace().clone();
         let wire = Wire::socketio(&nsp);
         let data = cx.into_data();
         let outbox = self.outbox.clone();
@@ -248,6 +257,7 @@ impl Multiplexer {
             None => new_socket(Identity::new(ns.recovery().is_some(), Some(leave.clone()))),
         };
         self.sockets.insert(nsp, (socket.clone(), ns.clone()));
+        drop(entered);
         self.joined = true;
         // What the hook sends leaves after the CONNECT reply, in a later write, as with
         // Engine.IO (bounded: a long-polling client may not be polling).
