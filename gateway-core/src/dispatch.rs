@@ -40,6 +40,10 @@ pub(crate) async fn handle_message(
         outcome = Empty,
         duration_us = Empty,
     );
+    // Counted on receipt, before the reply can reach the client.
+    if let Some(metrics) = metrics {
+        metrics.received();
+    }
     // The clock is read only when something records the duration.
     let started = (metrics.is_some() || !span.is_disabled()).then(Instant::now);
     let outcome = run_message(socket, ns, inbound, ack, metrics)
@@ -48,7 +52,6 @@ pub(crate) async fn handle_message(
     if let Some(started) = started {
         let took = started.elapsed();
         if let Some(metrics) = metrics {
-            metrics.received();
             metrics.handled(took);
         }
         span.record("outcome", outcome.as_str());

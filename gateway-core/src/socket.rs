@@ -41,8 +41,9 @@ struct Inner {
     /// Socket.IO: tells the session this socket left its namespace (the connection stays).
     leave: Option<Departures>,
     left: AtomicBool,
-    /// Catch-all listeners (`on_any`, `on_any_outgoing`), once one is added.
-    any: OnceLock<AnyListeners>,
+    /// Catch-all listeners (`on_any`, `on_any_outgoing`), once one is added. Boxed: every
+    /// socket without any pays one word.
+    any: OnceLock<Box<AnyListeners>>,
 }
 
 impl Socket {

@@ -38,11 +38,8 @@ impl Writer {
         compressor: Option<MessageCompressor>,
     ) -> Self {
         let stop = CancellationToken::new();
-        let writer = FrameWriter {
-            compressor: compressor.map(Box::new),
-            ..FrameWriter::default()
-        };
-        let task = tokio::spawn(write_loop(io, rx, outbox, stop.clone(), writer));
+        let compressor = compressor.map(Box::new);
+        let task = tokio::spawn(write_loop(io, rx, outbox, stop.clone(), compressor));
         Self { task, stop }
     }
 
@@ -71,11 +68,17 @@ async fn write_loop<W>(
     mut rx: OutboxReceiver,
     outbox: Outbox,
     stop: CancellationToken,
-    mut writer: FrameWriter,
+    compressor: Option<Box<MessageCompressor>>,
 ) -> W
 where
     W: AsyncWrite + Unpin,
 {
+    // Built here, not passed in: an async fn's arguments keep a slot of their own beside the
+    // local they are moved to, and this future lives as long as the connection.
+    let mut writer = FrameWriter {
+        compressor,
+        ..FrameWriter::default()
+    };
     // Built once (a future per batch would register and unregister its waker every time), and
     // gated: polled again only once one of them woke the task.
     let gates = RarelyReady::new();

@@ -63,8 +63,11 @@ if (phase === 'first') {
   expectEqual(err.message, 'Invalid namespace', 'socket.io: a third namespace is refused');
   refused.close();
   const refusedJson = new WebSocket(`${ws}/workspaces/initech`);
-  const [, res] = await once(refusedJson, 'unexpected-response');
+  const [request, res] = await once(refusedJson, 'unexpected-response');
   expectEqual(res.statusCode, 404, 'JSON format: a third namespace is refused with 404');
+  // Handling `unexpected-response` leaves the connection to us (else the process waits for the
+  // server to close it).
+  request.destroy();
   // A live namespace still admits clients at the bound.
   const acme3 = await sio('/workspaces/acme');
   expectEqual(await ask(acme3, 'whoami'), { workspace: 'acme' }, 'a live namespace admits more clients at the bound');

@@ -1,13 +1,11 @@
-//! The `chat` example's `GET /metrics` (Prometheus text, `gateway_examples::prometheus`) after a
-//! real WebSocket client connected, chatted and left.
+//! The `chat` example's `GET /metrics` (Prometheus text, `gateway_examples::prometheus`) after
+//! the real npm socket.io-client and `ws` connected, chatted and left (tests/node/metrics_flow.mjs).
 
-use gateway_core::test::TestClient;
 use gateway_core::GatewayApp;
-use gateway_examples::chat::{mint_token, ChatGateway, EXAMPLE_ROOM_ID};
+use gateway_examples::chat::{mint_token, ChatGateway};
 use gateway_examples::events::EventsGateway;
 use gateway_examples::{chat_page, prometheus};
-use gateway_tests::{http, ws_url, Serving, TestServer};
-use serde_json::json;
+use gateway_tests::{http, run_node, Serving, TestServer};
 
 const SECRET: &str = "metrics-secret";
 
@@ -25,13 +23,9 @@ async fn the_chat_example_serves_its_metrics_as_prometheus_text() {
     let server = TestServer::serve_with_routes(app, routes, Serving::from_env()).await;
 
     let token = mint_token(SECRET, "alice", None);
-    let mut alice = TestClient::connect(&ws_url(&server, &format!("/chat?token={token}"))).await;
-    alice.emit("joinRoom", EXAMPLE_ROOM_ID).await;
-    alice
-        .emit("sendMessage", json!({"roomId": "general", "message": "hi"}))
-        .await;
-    alice.recv_event("exception").await;
-    alice.close().await;
+    let base = format!("http://{}", server.local_addr());
+    let out = run_node("metrics_flow.mjs", &[&base, &token]).await;
+    assert!(out.contains("metrics flow passed"), "{out}");
 
     let (status, text) = http(server.local_addr(), "GET", "/metrics", "").await;
     assert_eq!(status, 200);
@@ -40,6 +34,7 @@ async fn the_chat_example_serves_its_metrics_as_prometheus_text() {
         r#"socket_io_events_received_total{namespace="/chat",event="joinRoom"} 1"#,
         r#"socket_io_events_received_total{namespace="/chat",event="sendMessage"} 1"#,
         r#"gateway_exceptions_total{namespace="/chat",event="sendMessage"} 1"#,
+        r#"socket_io_events_received_total{namespace="/events",event="message"} 1"#,
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
     }
