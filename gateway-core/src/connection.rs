@@ -34,8 +34,7 @@ pub(crate) async fn serve(
         app.config.max_queued_bytes,
         CloseStyle::Coded,
     );
-    let compressor = conn.compressor();
-    let (mut stream, io) = conn.split(Some(outbox.clone())).await;
+    let (mut stream, io, compressor) = conn.split(Some(outbox.clone())).await;
     let writer = Writer::spawn(io, rx, outbox.clone(), compressor);
 
     let socket = Socket::new(

@@ -62,15 +62,15 @@ impl WsConn {
         }
     }
 
-    /// What compresses the server's messages, for the writer task, when the upgrade agreed to
-    /// permessage-deflate.
-    pub(crate) fn compressor(&self) -> Option<MessageCompressor> {
-        self.deflate.as_ref().map(MessageCompressor::new)
-    }
-
-    /// The frame reader (whose pongs and close replies go to `outbox`, once bound) and the
-    /// write half for the writer task.
-    pub(crate) async fn split(self, outbox: Option<Outbox>) -> (WsReader, StreamWrite) {
+    /// The frame reader (whose pongs and close replies go to `outbox`, once bound), the write
+    /// half for the writer task, and what compresses the server's messages when the upgrade
+    /// agreed to permessage-deflate. (Made here: held by the caller across this await, it would
+    /// sit in every connection's future.)
+    pub(crate) async fn split(
+        self,
+        outbox: Option<Outbox>,
+    ) -> (WsReader, StreamWrite, Option<MessageCompressor>) {
+        let compressor = self.deflate.as_ref().map(MessageCompressor::new);
         let read = match &self.deflate {
             None => ClientFrames::Plain(self.read),
             Some(agreement) => {
@@ -84,7 +84,7 @@ impl WsConn {
         };
         let io = ControlIo { read, outbox };
         let reader = WebSocketStream::from_raw_socket(io, Role::Server, Some(self.config)).await;
-        (reader, self.write)
+        (reader, self.write, compressor)
     }
 }
 

@@ -129,8 +129,7 @@ pub(crate) async fn serve_websocket(
         app.config.max_queued_bytes,
         CloseStyle::EngineIo,
     );
-    let compressor = conn.compressor();
-    let (stream, io) = conn.split(Some(outbox.clone())).await;
+    let (stream, io, compressor) = conn.split(Some(outbox.clone())).await;
     let writer = Writer::spawn(io, rx, outbox.clone(), compressor);
     let sid = SocketId::random().to_string();
     let _ = outbox.push_text(Utf8Bytes::from(open_packet(&sid, &app, &[])));

@@ -23,7 +23,7 @@ const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Completes a WebSocket handshake engine.io accepts but will not serve (a second upgrade of a
 /// session, an upgrade to long-polling): a close frame without a status, as its `ws.close()`.
 pub(crate) async fn close_without_status(conn: WsConn) {
-    let (mut stream, mut io) = conn.split(None).await;
+    let (mut stream, mut io, _) = conn.split(None).await;
     let mut close = Vec::new();
     ws_frame::push_close(&mut close, &ws_frame::CLOSE_WITHOUT_STATUS);
     if io.write_all(&close).await.is_ok() && io.flush().await.is_ok() {
@@ -44,8 +44,7 @@ pub(crate) async fn upgrade(conn: WsConn, polling: Arc<PollingSession>) {
     }
     // Until the upgrade completes the session still talks over long-polling: nothing from this
     // WebSocket goes into its queue.
-    let compressor = conn.compressor();
-    let (mut ws, mut io) = conn.split(None).await;
+    let (mut ws, mut io, compressor) = conn.split(None).await;
     let probed = tokio::time::timeout(UPGRADE_TIMEOUT, async {
         match ws.next().await {
             Some(Ok(WsMessage::Text(t))) if t.as_str() == "2probe" => {}
