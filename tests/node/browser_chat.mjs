@@ -5,7 +5,7 @@
 // alice's message appears on bob's page; then alice sends an empty message and a message to a
 // room that is not a UUID, and the gateway's validation errors appear on her page. Every step
 // waits for what the page shows. Prints one line per step and exits 0 when all held.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 import { deadline, fail } from './check.mjs';
 
 const [base, executablePath = '/usr/bin/chromium'] = process.argv.slice(2);
@@ -17,20 +17,7 @@ const ROOM = '6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f';
 const STEP_TIMEOUT_MS = 20_000;
 const timer = deadline(90);
 
-const browser = await chromium.launch({
-  executablePath,
-  args: [
-    // CI runs as root, where Chromium's sandbox cannot start.
-    '--no-sandbox',
-    '--disable-gpu',
-    // This machine reaches no network but loopback: keep Chromium from trying.
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-quic',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium(executablePath);
 
 /** A page of its own (separate storage) at the demo, signed in as `name`. */
 async function signedIn(name) {

@@ -5,7 +5,7 @@
 // read through the DevTools protocol: its Sec-WebSocket-Extensions must agree to
 // permessage-deflate, and the page's `WebSocket.extensions` must say so too. Prints one line per
 // check and exits 0 when all held.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 import { deadline, expectEqual, fail } from './check.mjs';
 
 const [base, executablePath = '/usr/bin/chromium'] = process.argv.slice(2);
@@ -15,20 +15,7 @@ if (!base) {
 }
 const timer = deadline(90);
 
-const browser = await chromium.launch({
-  executablePath,
-  args: [
-    // CI runs as root, where Chromium's sandbox cannot start.
-    '--no-sandbox',
-    '--disable-gpu',
-    // This machine reaches no network but loopback: keep Chromium from trying.
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-quic',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium(executablePath);
 const context = await browser.newContext();
 const page = await context.newPage();
 page.setDefaultTimeout(20_000);

@@ -282,3 +282,14 @@ pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         panic!("waited {PATIENCE:?} for {what}");
     }
 }
+
+/// Chromium's executable for the browser tests: `CHROMIUM` from the environment, else Debian's
+/// (which `scripts/test.sh` installs).
+pub fn chromium_executable() -> String {
+    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "no Chromium at {path}: `apt-get install chromium` (scripts/test.sh does), or set CHROMIUM"
+    );
+    path
+}

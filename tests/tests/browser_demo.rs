@@ -8,7 +8,9 @@ use gateway_core::GatewayApp;
 use gateway_examples::chat::ChatGateway;
 use gateway_examples::chat_page;
 use gateway_examples::events::EventsGateway;
-use gateway_tests::{http, run_node_within, Serving, TestServer, BROWSER_PATIENCE};
+use gateway_tests::{
+    chromium_executable, http, run_node_within, Serving, TestServer, BROWSER_PATIENCE,
+};
 
 const SECRET: &str = "browser-secret";
 
@@ -22,21 +24,16 @@ async fn chat_example() -> TestServer {
     TestServer::serve_with_routes(app, chat_page::routes(SECRET), Serving::from_env()).await
 }
 
-/// Chromium's executable: `CHROMIUM` from the environment, else Debian's.
-fn chromium() -> String {
-    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "no Chromium at {path}: `apt-get install chromium` (scripts/test.sh does), or set CHROMIUM"
-    );
-    path
-}
-
 #[tokio::test]
 async fn two_browser_pages_chat_and_see_validation_errors() {
     let server = chat_example().await;
     let base = format!("http://{}", server.local_addr());
-    let out = run_node_within("browser_chat.mjs", &[&base, &chromium()], BROWSER_PATIENCE).await;
+    let out = run_node_within(
+        "browser_chat.mjs",
+        &[&base, &chromium_executable()],
+        BROWSER_PATIENCE,
+    )
+    .await;
     assert!(out.contains("browser chat passed"), "{out}");
     server.shutdown().await;
 }

@@ -10,7 +10,8 @@ use gateway_core::{
     gateway, GatewayApp, GatewayAppBuilder, MessageBody, PerMessageDeflate, Socket,
 };
 use gateway_tests::{
-    run_node, run_node_within, serve, upgrade_request, BROWSER_PATIENCE, PATIENCE,
+    chromium_executable, run_node, run_node_within, serve, upgrade_request, BROWSER_PATIENCE,
+    PATIENCE,
 };
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,23 +60,13 @@ async fn socketio_client_negotiates_and_compresses_over_websocket() {
     server.shutdown().await;
 }
 
-/// Chromium's executable: `CHROMIUM` from the environment, else Debian's.
-fn chromium() -> String {
-    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "no Chromium at {path}: `apt-get install chromium` (scripts/test.sh does), or set CHROMIUM"
-    );
-    path
-}
-
 #[tokio::test]
 async fn chromium_negotiates_and_a_large_message_round_trips() {
     let server = serve(app(Some(PerMessageDeflate::new()))).await;
     let base = format!("http://{}", server.local_addr());
     let out = run_node_within(
         "browser_compression.mjs",
-        &[&base, &chromium()],
+        &[&base, &chromium_executable()],
         BROWSER_PATIENCE,
     )
     .await;
