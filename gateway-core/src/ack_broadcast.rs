@@ -19,6 +19,23 @@ use crate::outbox::OutFrame;
 use crate::protocol::socketio;
 use crate::{AckError, EmitError, Payload, SocketId};
 
+// `timeout` is defined here rather than in broadcast.rs, so that the dependency runs one way:
+// acks build on broadcasts.
+impl BroadcastOperator {
+    /// Emits with acks from here on, waiting up to `timeout` for each recipient's (socket.io
+    /// `io.to(room).timeout(t).emitWithAck(…)`).
+    ///
+    /// ```
+    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::EmitError> {
+    /// use std::time::Duration;
+    /// let answers = server.to("voters").timeout(Duration::from_secs(5)).emit_with_ack::<_, bool>("vote", "lunch?").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn timeout(self, timeout: Duration) -> AckBroadcast {
+        AckBroadcast::new(self, timeout)
+    }
+}
+
 /// A broadcast whose recipients are asked for an ack, each answer awaited up to a timeout:
 /// made with [`BroadcastOperator::timeout`] or [`Namespace::timeout`](crate::Namespace::timeout)
 /// (socket.io `io.to(room).timeout(t)`).

@@ -1,12 +1,10 @@
 //! [`BroadcastOperator`]: emit to rooms, except rooms or sockets, serialized once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::ack_broadcast::AckBroadcast;
 use crate::adapter::{Adapter, AdapterError, BroadcastMessage, EventData, SocketInfo};
 use crate::outbox::OutFrame;
 use crate::protocol::Wire;
@@ -324,19 +322,6 @@ impl BroadcastOperator {
         self.ns
             .for_each_recipient(&self.target, |s| out.push(s.clone()));
         out
-    }
-
-    /// Emits with acks from here on, waiting up to `timeout` for each recipient's (socket.io
-    /// `io.to(room).timeout(t).emitWithAck(…)`).
-    ///
-    /// ```
-    /// # async fn demo(server: gateway_core::Namespace) -> Result<(), gateway_core::EmitError> {
-    /// use std::time::Duration;
-    /// let answers = server.to("voters").timeout(Duration::from_secs(5)).emit_with_ack::<_, bool>("vote", "lunch?").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn timeout(self, timeout: Duration) -> AckBroadcast {
-        AckBroadcast::new(self, timeout)
     }
 
     /// Disconnects every socket this broadcast would reach, on every instance (socket.io

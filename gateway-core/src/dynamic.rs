@@ -11,7 +11,7 @@ use futures_util::FutureExt;
 use crate::gateway_parts::GatewayParts;
 use crate::namespace_pattern::NamespacePattern;
 use crate::pipeline::DynConnectionGuard;
-use crate::registry::NamespaceState;
+use crate::registry::{NamespaceOwner, NamespaceState};
 use crate::runtime::Runtime;
 use crate::{GatewayOptions, Namespace, NamespaceParams};
 
@@ -118,7 +118,7 @@ impl DynamicNamespaces {
             self.parts.clone(),
             name,
             params,
-            self.this.clone(),
+            self.this.clone() as Weak<dyn NamespaceOwner>,
             self.app.clone(),
         ));
         ns.try_claim();
@@ -149,10 +149,12 @@ impl DynamicNamespaces {
             }
         }
     }
+}
 
+impl NamespaceOwner for DynamicNamespaces {
     /// Drops `ns` if it is live, empty and not kept: the adapter forgets it, and the next
     /// connection to its name creates it anew.
-    pub(crate) fn release_if_empty(&self, ns: &NamespaceState) {
+    fn release_if_empty(&self, ns: &NamespaceState) {
         if self.options().keep_empty() {
             return;
         }

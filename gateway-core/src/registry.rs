@@ -8,7 +8,6 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use crate::dynamic::DynamicNamespaces;
 use crate::gateway::Hooks;
 use crate::gateway_parts::{GatewayParts, HandlerChain};
 use crate::metrics::NamespaceMetrics;
@@ -17,6 +16,13 @@ use crate::recipients::Recipients;
 use crate::recovery::Recovery;
 use crate::runtime::Runtime;
 use crate::{GatewayOptions, NamespaceParams, Room, Socket, SocketId};
+
+/// What created a namespace and drops it once it is empty: a dynamic gateway's table of live
+/// namespaces (a trait, so that this module does not depend on the one that creates it).
+pub(crate) trait NamespaceOwner: Send + Sync {
+    /// Drops `ns` if it is live, empty and not kept.
+    fn release_if_empty(&self, ns: &NamespaceState);
+}
 
 /// The runtime side of one namespace: a fixed gateway's, or one concrete namespace of a
 /// dynamic gateway.
@@ -27,7 +33,7 @@ pub(crate) struct NamespaceState {
     params: NamespaceParams,
     /// The dynamic gateway that created this namespace, told when it may be dropped. Weak: the
     /// gateway holds its live namespaces.
-    owner: Option<Weak<DynamicNamespaces>>,
+    owner: Option<Weak<dyn NamespaceOwner>>,
     /// Set once the adapter knows a dynamic namespace and its `after_init` has run.
     pub(crate) ready: tokio::sync::OnceCell<()>,
     pub(crate) app: Arc<Runtime>,
@@ -72,7 +78,7 @@ impl NamespaceState {
         parts: Arc<GatewayParts>,
         name: &str,
         params: NamespaceParams,
-        owner: Weak<DynamicNamespaces>,
+        owner: Weak<dyn NamespaceOwner>,
         app: Arc<Runtime>,
     ) -> Self {
         Self::with_name(parts, name.into(), params, Some(owner), app)
@@ -82,7 +88,7 @@ impl NamespaceState {
         parts: Arc<GatewayParts>,
         name: Box<str>,
         params: NamespaceParams,
-        owner: Option<Weak<DynamicNamespaces>>,
+        owner: Option<Weak<dyn NamespaceOwner>>,
         app: Arc<Runtime>,
     ) -> Self {
         Self {
@@ -120,7 +126,7 @@ impl NamespaceState {
     }
 
     /// The dynamic gateway this namespace is a concrete namespace of, if any.
-    pub(crate) fn owner(&self) -> Option<Arc<DynamicNamespaces>> {
+    pub(crate) fn owner(&self) -> Option<Arc<dyn NamespaceOwner>> {
         self.owner.as_ref().and_then(Weak::upgrade)
     }
 

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Type};
+use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr};
 
-use crate::args::{parse_gateway_args, EventName, EventPattern, GatewayArgs};
+use crate::args::{parse_gateway_args, EventName, GatewayArgs};
+use crate::method::{check_receiver, is_attr, typed_params, Errors};
+use crate::on_event::{event_handler, take_on_event_attrs};
 
 const SUBSCRIBE_MESSAGE: &str = "subscribe_message";
-const ON_EVENT: &str = "on_event";
 const MESSAGE_BODY: &str = "message_body";
 
 /// Enhancer attributes and the builder method each becomes; the impl-level ones apply to every
@@ -25,19 +26,6 @@ const ENHANCERS: &[(&str, &str)] = &[
 ];
 /// Impl-level only: guards run at the handshake.
 const CONNECTION_GUARDS: (&str, &str) = ("use_connection_guards", "connection_guard");
-
-/// Collects every error so the user sees them all at once.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-}
 
 pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut item: ItemImpl = match syn::parse2(input.clone()) {
@@ -135,7 +123,7 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
             }
         }
     };
-    match errors.0 {
+    match errors.into_error() {
         // Keep the user's impl so the rest of the crate (and the IDE) still sees the methods.
         Some(error) => {
             let error = error.to_compile_error();
@@ -208,10 +196,6 @@ fn take_enhancers(
     found
 }
 
-fn is_attr(attr: &Attribute, name: &str) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == name)
-}
-
 /// Removes `#[subscribe_message("…")]` from a method and returns its event name.
 fn take_event_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<LitStr> {
     let mut found: Option<LitStr> = None;
@@ -231,37 +215,6 @@ fn take_event_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Li
                 e.span(),
                 "expected the event name: `#[subscribe_message(\"event\")]`",
             )),
-        }
-    }
-    *attrs = kept;
-    found
-}
-
-/// Removes every `#[on_event("…")]` from a method and returns their patterns.
-fn take_on_event_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Vec<LitStr> {
-    let mut found: Vec<LitStr> = Vec::new();
-    let mut kept = Vec::with_capacity(attrs.len());
-    for attr in attrs.drain(..) {
-        if !is_attr(&attr, ON_EVENT) {
-            kept.push(attr);
-            continue;
-        }
-        if let syn::Meta::Path(_) = attr.meta {
-            errors.push(syn::Error::new_spanned(
-                &attr,
-                "expected the event pattern: `#[on_event(\"order.created\")]`",
-            ));
-            continue;
-        }
-        match attr.parse_args::<EventPattern>() {
-            Ok(EventPattern(lit)) if found.iter().any(|f| f.value() == lit.value()) => {
-                errors.push(syn::Error::new(
-                    lit.span(),
-                    format!("duplicate pattern \"{}\" on this method", lit.value()),
-                ));
-            }
-            Ok(EventPattern(lit)) => found.push(lit),
-            Err(e) => errors.push(e),
         }
     }
     *attrs = kept;
@@ -316,27 +269,6 @@ fn strip_param_attrs(
         sources.push(source);
     }
     sources
-}
-
-/// Checks the receiver is `&self`; reports and returns false otherwise.
-fn check_receiver(method: &ImplItemFn, what: &str, errors: &mut Errors) -> bool {
-    match method.sig.inputs.first() {
-        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => true,
-        Some(FnArg::Receiver(r)) => {
-            errors.push(syn::Error::new_spanned(
-                r,
-                format!("{what} take `&self`: a gateway is shared by every connection"),
-            ));
-            false
-        }
-        _ => {
-            errors.push(syn::Error::new_spanned(
-                &method.sig,
-                format!("{what} take `&self` as their first parameter"),
-            ));
-            false
-        }
-    }
 }
 
 fn handler(
@@ -450,120 +382,6 @@ fn handler(
                 #(#chain)*;
         }
     })
-}
-
-/// Registers an `#[on_event]` method once per pattern: it takes `&self`, then optionally the
-/// payload (any `T: Clone + DeserializeOwned`), then optionally the event name (`&str`).
-fn event_handler(
-    krate: &syn::Path,
-    patterns: &[LitStr],
-    method: &ImplItemFn,
-    errors: &mut Errors,
-) -> Option<TokenStream> {
-    let mut ok = check_receiver(method, "`#[on_event]` handlers", errors);
-    if method.sig.asyncness.is_none() {
-        errors.push(syn::Error::new_spanned(
-            method.sig.fn_token,
-            "`#[on_event]` handlers must be `async fn`",
-        ));
-        ok = false;
-    }
-    if !method.sig.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &method.sig.generics,
-            "`#[on_event]` handlers cannot be generic",
-        ));
-        ok = false;
-    }
-    let mut params = typed_params(method);
-    if let Some(extra) = params.get(2) {
-        errors.push(syn::Error::new_spanned(
-            extra,
-            "`#[on_event]` handlers take `&self`, then optionally the payload, then optionally the event name (`&str`)",
-        ));
-        ok = false;
-    }
-    if let Some(name_ty) = params.get(1).filter(|ty| !is_str_ref(ty)) {
-        errors.push(syn::Error::new_spanned(
-            name_ty,
-            "the second parameter of an `#[on_event]` handler is the event name: `&str`",
-        ));
-        ok = false;
-    }
-    if !ok {
-        return None;
-    }
-    // At most two parameters now, the second a `&str`. A `&str` can never be a payload (it is
-    // not `DeserializeOwned`), so a lone one is the name.
-    let takes_name = params.last().is_some_and(is_str_ref);
-    if takes_name {
-        params.pop();
-    }
-    let name = &method.sig.ident;
-    let mut args = Vec::new();
-    // Spanned at the payload's type: a type that is not `Clone + DeserializeOwned` is reported
-    // there.
-    let extraction = params.first().map(|ty| {
-        args.push(quote!(__payload));
-        quote_spanned! {ty.span()=>
-            let __payload = match __event.payload::<#ty>() {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(::std::string::ToString::to_string(&error));
-                }
-            };
-        }
-    });
-    if takes_name {
-        args.push(quote!(__event.name()));
-    }
-    let output_span = match &method.sig.output {
-        syn::ReturnType::Default => method.sig.ident.span(),
-        syn::ReturnType::Type(_, ty) => ty.span(),
-    };
-    let call = quote_spanned! {output_span=>
-        #krate::IntoEventResult::into_event_result(__this.#name(#(#args),*).await)
-    };
-    let handler_name = name.to_string();
-    let registrations = patterns.iter().map(|pattern| {
-        quote! {
-            {
-                let __this = ::std::sync::Arc::clone(&self);
-                __gateway
-                    .on_event(#pattern, move |__event: #krate::PublishedEvent| {
-                        let __this = ::std::sync::Arc::clone(&__this);
-                        async move {
-                            #extraction
-                            #call
-                        }
-                    })
-                    .name(#handler_name);
-            }
-        }
-    });
-    Some(quote!(#(#registrations)*))
-}
-
-/// Whether `ty` is `&str` (any lifetime).
-fn is_str_ref(ty: &Type) -> bool {
-    match ty {
-        Type::Reference(r) if r.mutability.is_none() => {
-            matches!(&*r.elem, Type::Path(p) if p.qself.is_none() && p.path.is_ident("str"))
-        }
-        _ => false,
-    }
-}
-
-fn typed_params(method: &ImplItemFn) -> Vec<Type> {
-    method
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Typed(arg) => Some((*arg.ty).clone()),
-            FnArg::Receiver(_) => None,
-        })
-        .collect()
 }
 
 /// The lifecycle hook a method name stands for, with its maximum number of parameters.

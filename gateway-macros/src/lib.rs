@@ -31,6 +31,8 @@
 
 mod args;
 mod expand;
+mod method;
+mod on_event;
 
 use proc_macro::TokenStream;
 
