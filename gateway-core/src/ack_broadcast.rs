@@ -1,6 +1,7 @@
 //! Broadcasts with acks: [`AckBroadcast`] (`server.to(room).timeout(d)`) sends an event that
 //! every recipient is asked to acknowledge, and [`AckStream`] yields the answers.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -133,8 +134,8 @@ impl AckBroadcast {
                 Ok((id, rx)) => {
                     operator.ns().count_sent(event, 1);
                     socket.notify_sent(event, || match data {
-                        EventData::Json(json) => json.to_owned(),
-                        EventData::Payload(payload) => payload.args_json(),
+                        EventData::Json(json) => Cow::Borrowed(json),
+                        EventData::Payload(payload) => Cow::Owned(payload.args_json()),
                     });
                     acks.expected += 1;
                     acks.local.push(Box::pin(async move {

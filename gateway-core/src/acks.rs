@@ -60,7 +60,7 @@ impl<'a> AckEmit<'a> {
                 prefix, id, event, &data,
             )))
         })?;
-        socket.sent(event, || data.clone());
+        socket.sent(event, || std::borrow::Cow::Borrowed(data.as_str()));
         socket.wait_for_ack(id, rx, self.timeout).await
     }
 }

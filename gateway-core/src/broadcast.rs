@@ -1,5 +1,6 @@
 //! [`BroadcastOperator`]: emit to rooms, except rooms or sockets, serialized once.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -154,7 +155,7 @@ impl BroadcastOperator {
         self.send_remote(event, EventData::Json(data));
         let sent = self.emit_frames(
             |wire, offset| OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, offset))),
-            |socket| socket.notify_sent(event, || data.to_owned()),
+            |socket| socket.notify_sent(event, || Cow::Borrowed(data)),
         );
         self.ns.count_sent(event, sent);
         sent
@@ -243,7 +244,7 @@ impl BroadcastOperator {
         self.send_remote(event, EventData::Payload(payload));
         let sent = self.emit_frames(
             |wire, offset| wire.payload_event_frame(payload, event, None, offset),
-            |socket| socket.notify_sent(event, || payload.args_json()),
+            |socket| socket.notify_sent(event, || Cow::Owned(payload.args_json())),
         );
         self.ns.count_sent(event, sent);
         sent

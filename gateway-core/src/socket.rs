@@ -1,5 +1,6 @@
 //! [`Socket`]: one connected client (NestJS `@ConnectedSocket() client`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -114,14 +115,14 @@ impl Socket {
 
     /// Tells the `on_any_outgoing` listeners, if any, about an event queued to this socket;
     /// `data` is made only when there are some.
-    pub(crate) fn notify_sent(&self, event: &str, data: impl FnOnce() -> String) {
+    pub(crate) fn notify_sent<'a>(&self, event: &str, data: impl FnOnce() -> Cow<'a, str>) {
         if let Some(any) = self.0.any.get() {
             any.sent(event, &data());
         }
     }
 
     /// Counts and announces `event`, queued to this socket by one of its own emits.
-    pub(crate) fn sent(&self, event: &str, data: impl FnOnce() -> String) {
+    pub(crate) fn sent<'a>(&self, event: &str, data: impl FnOnce() -> Cow<'a, str>) {
         self.0.ns.count_sent(event, 1);
         self.notify_sent(event, data);
     }
@@ -257,7 +258,7 @@ impl Socket {
         let data = serde_json::to_string(data)?;
         let frame = self.0.wire.event_frame(event, &data, None);
         self.push_volatile(OutFrame::Text(Utf8Bytes::from(frame)))?;
-        self.sent(event, || data);
+        self.sent(event, || Cow::Owned(data));
         Ok(())
     }
 
@@ -268,7 +269,7 @@ impl Socket {
         }
         let frame = self.0.wire.event_frame(event, data, None);
         self.push(Utf8Bytes::from(frame))?;
-        self.sent(event, || data.to_owned());
+        self.sent(event, || Cow::Borrowed(data));
         Ok(())
     }
 
@@ -308,7 +309,7 @@ impl Socket {
             return self.own_room_outcome(self.own_room().emit_payload(event, payload));
         }
         self.push_frame(self.0.wire.payload_event_frame(payload, event, None, None))?;
-        self.sent(event, || payload.args_json());
+        self.sent(event, || Cow::Owned(payload.args_json()));
         Ok(())
     }
 

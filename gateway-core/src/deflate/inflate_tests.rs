@@ -16,18 +16,9 @@ fn agreement(client_no_context_takeover: bool) -> Agreement {
 
 /// A client frame: masked with `mask`, `first` holding FIN, RSV1 and the opcode.
 fn client_frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let mut out = vec![first];
-    match payload.len() {
-        len if len < 126 => out.push(0x80 | len as u8),
-        len if len <= 0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
+    let mut out = Vec::new();
+    crate::protocol::ws_frame::push_header_with(&mut out, first, payload.len());
+    out[1] |= crate::deflate::pending::MASKED;
     out.extend_from_slice(&mask);
     out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     out

@@ -11,7 +11,7 @@
 pub(crate) mod compress;
 pub(crate) mod inflate;
 pub(crate) mod offer;
-mod pending;
+pub(crate) mod pending;
 
 /// Compression of WebSocket messages (permessage-deflate, RFC 7692), for both wire formats:
 /// given to [`GatewayAppBuilder::with_per_message_deflate`](crate::GatewayAppBuilder::with_per_message_deflate).
