@@ -270,6 +270,41 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = namespace;
     }
 
+    /// The first socket of this instance joined `room` of `namespace` (`own`: the room is that
+    /// socket's own-id room, created when it connects). An adapter that subscribes per room
+    /// (socket.io's sharded Redis adapter) starts hearing it here. Called in order with
+    /// [`room_deleted`](Self::room_deleted) for the same room, under the namespace's lock:
+    /// it must not block nor call into the namespace. The default does nothing.
+    ///
+    /// ```
+    /// use gateway_core::{Adapter, Room};
+    /// struct Logging;
+    /// impl Adapter for Logging {
+    ///     fn room_created(&self, namespace: &str, room: &Room, own: bool) {
+    ///         println!("{namespace}: {room} has members here (own room: {own})");
+    ///     }
+    /// }
+    /// ```
+    fn room_created(&self, namespace: &str, room: &Room, own: bool) {
+        let _ = (namespace, room, own);
+    }
+
+    /// The last socket of this instance left `room` of `namespace` (`own` as in
+    /// [`room_created`](Self::room_created)), under the same rules. The default does nothing.
+    ///
+    /// ```
+    /// use gateway_core::{Adapter, Room};
+    /// struct Logging;
+    /// impl Adapter for Logging {
+    ///     fn room_deleted(&self, namespace: &str, room: &Room, own: bool) {
+    ///         println!("{namespace}: {room} has no members here any more");
+    ///     }
+    /// }
+    /// ```
+    fn room_deleted(&self, namespace: &str, room: &Room, own: bool) {
+        let _ = (namespace, room, own);
+    }
+
     /// Disconnects; the app is shutting down.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})

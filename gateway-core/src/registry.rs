@@ -183,6 +183,21 @@ impl NamespaceState {
         reg.retired
     }
 
+    /// Tells the adapter that `room` has its first member here (called under the lock, so
+    /// that it hears of a room's creations and deletions in order).
+    fn room_created(&self, room: &Room, own: bool) {
+        if self.app.clustered {
+            self.app.adapter.room_created(&self.name, room, own);
+        }
+    }
+
+    /// Tells the adapter that `room` lost its last member here (under the lock, as above).
+    fn room_deleted(&self, room: &Room, own: bool) {
+        if self.app.clustered {
+            self.app.adapter.room_deleted(&self.name, room, own);
+        }
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, Registry> {
         // The registry is updated in small steps that leave it consistent: a poisoned lock is usable.
         self.registry.read().unwrap_or_else(|e| e.into_inner())
@@ -199,10 +214,11 @@ impl NamespaceState {
         }
         let own = Room::from(socket.id());
         let mut reg = self.write();
-        reg.rooms
-            .entry(own.clone())
-            .or_default()
-            .insert(socket.id(), socket.clone());
+        let members = reg.rooms.entry(own.clone()).or_default();
+        if members.is_empty() {
+            self.room_created(&own, true);
+        }
+        members.insert(socket.id(), socket.clone());
         reg.sockets.insert(
             socket.id(),
             Entry {
@@ -219,7 +235,9 @@ impl NamespaceState {
             return;
         };
         for room in entry.rooms {
-            remove_member(&mut reg.rooms, &room, id);
+            if remove_member(&mut reg.rooms, &room, id) {
+                self.room_deleted(&room, room.as_str() == id.as_str());
+            }
         }
     }
 
@@ -241,10 +259,11 @@ impl NamespaceState {
                 break;
             }
             if !entry.rooms.contains(&room) {
-                by_room
-                    .entry(room.clone())
-                    .or_default()
-                    .insert(id, socket.clone());
+                let members = by_room.entry(room.clone()).or_default();
+                if members.is_empty() {
+                    self.room_created(&room, false);
+                }
+                members.insert(id, socket.clone());
                 entry.rooms.push(room);
             }
         }
@@ -263,7 +282,9 @@ impl NamespaceState {
         for room in rooms {
             if let Some(pos) = entry.rooms.iter().position(|r| r == room) {
                 entry.rooms.swap_remove(pos);
-                remove_member(by_room, room, id);
+                if remove_member(by_room, room, id) {
+                    self.room_deleted(room, room.as_str() == id.as_str());
+                }
             }
         }
     }
@@ -370,17 +391,21 @@ impl NamespaceState {
     }
 }
 
+/// Removes `id` from `room`; true if that left the room empty (and it is gone).
 fn remove_member(
     rooms: &mut HashMap<Room, foldhash::HashMap<SocketId, Socket>>,
     room: &Room,
     id: SocketId,
-) {
-    if let Some(members) = rooms.get_mut(room) {
-        members.remove(&id);
-        if members.is_empty() {
-            rooms.remove(room);
-        }
+) -> bool {
+    let Some(members) = rooms.get_mut(room) else {
+        return false;
+    };
+    members.remove(&id);
+    let emptied = members.is_empty();
+    if emptied {
+        rooms.remove(room);
     }
+    emptied
 }
 
 impl fmt::Debug for NamespaceState {

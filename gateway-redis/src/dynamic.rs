@@ -43,7 +43,7 @@ impl<D: Driver> DynamicSubscriptions<D> {
     /// is over. If Redis is unreachable, the subscription keeps trying with backoff.
     pub(crate) fn add(&self, ns: Namespace) -> impl std::future::Future<Output = ()> + use<D> {
         let name = ns.name().to_owned();
-        self.inbound.add_namespace(ns);
+        self.inbound.namespaces.add(ns);
         let cancel = self.cancel.child_token();
         if let Some(previous) = self.lock().insert(name.clone(), cancel.clone()) {
             previous.cancel();
@@ -91,6 +91,6 @@ impl<D: Driver> DynamicSubscriptions<D> {
         if let Some(cancel) = self.lock().remove(name) {
             cancel.cancel();
         }
-        self.inbound.remove_namespace(name);
+        self.inbound.namespaces.remove(name);
     }
 }

@@ -10,3 +10,11 @@ pub(crate) fn random_id(len: usize) -> String {
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect()
 }
+
+/// `bytes` random bytes in lowercase hex (the cluster adapter's `randomBytes(8).toString("hex")`).
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}

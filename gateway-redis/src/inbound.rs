@@ -2,33 +2,28 @@
 //! delivers their broadcasts to its own clients, does what they request (answering through the
 //! [`PublishQueue`]), and hands their answers to this instance's [`PendingRequests`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use gateway_core::{Namespace, Room, SocketId, SocketInfo};
+use gateway_core::{Namespace, SocketId, SocketInfo};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::channels::{ChannelMap, Route};
 use crate::driver::Incoming;
+use crate::local::{self, LocalNamespaces};
 use crate::pending::PendingRequests;
 use crate::publisher::PublishQueue;
 use crate::wire::{self, request_type as kind, WireError};
-
-/// The longest ack timeout honoured in another instance's broadcast with acks.
-const MAX_REMOTE_ACK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Acts on the other instances' messages, on behalf of the app's namespaces.
 pub(crate) struct Inbound {
     pub(crate) uid: String,
     pub(crate) requests_timeout: Duration,
     pub(crate) channels: Arc<ChannelMap>,
-    /// The app's namespaces, to act on other instances' behalf; emptied on close (a namespace
-    /// holds the app, which holds the adapter).
-    pub(crate) namespaces: RwLock<HashMap<String, Namespace>>,
+    /// The app's namespaces, to act on other instances' behalf.
+    pub(crate) namespaces: LocalNamespaces,
     pub(crate) publish_queue: PublishQueue,
     pub(crate) pending: PendingRequests,
     /// Ends the tasks that forward answers (of server-side emits, of acks) on close.
@@ -50,36 +45,8 @@ impl Inbound {
         }
     }
 
-    /// Lets go of the app's namespaces (on close).
-    pub(crate) fn forget_namespaces(&self) {
-        self.namespaces
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// Acts on behalf of `ns` too (a dynamic gateway's concrete namespace).
-    pub(crate) fn add_namespace(&self, ns: Namespace) {
-        self.namespaces
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(ns.name().to_owned(), ns);
-    }
-
-    /// No longer acts on behalf of namespace `name` (it was dropped).
-    pub(crate) fn remove_namespace(&self, name: &str) {
-        self.namespaces
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
-    }
-
     fn namespace(&self, name: &str) -> Option<Namespace> {
-        self.namespaces
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned()
+        self.namespaces.get(name)
     }
 
     /// Delivers another instance's broadcast to this instance's recipients.
@@ -172,7 +139,7 @@ impl Inbound {
                 let sockets: Vec<Value> = selected()
                     .sockets()
                     .iter()
-                    .map(|socket| socket_json(&SocketInfo::of(socket)))
+                    .map(|socket| local::socket_json(&SocketInfo::of(socket)))
                     .collect();
                 self.respond(
                     namespace,
@@ -183,26 +150,25 @@ impl Inbound {
                 let Some(Value::Array(packet)) = request.get("data") else {
                     return Err(WireError("server-side emit without data".into()));
                 };
-                let Some(answer) = ns.dispatch_server_event(packet.clone()) else {
-                    return Ok(());
-                };
                 let request_id = request_id.map(str::to_owned);
                 let inbound = self.clone();
                 let namespace = namespace.to_owned();
-                self.tasks.spawn(async move {
-                    let answer = tokio::select! {
-                        () = inbound.cancel.cancelled() => return,
-                        answer = answer => answer,
-                    };
-                    if let Some(request_id) = request_id {
-                        let response = json!({
-                            "type": kind::SERVER_SIDE_EMIT,
-                            "requestId": request_id,
-                            "data": answer,
-                        });
-                        inbound.respond(&namespace, &response);
-                    }
-                });
+                local::answer_server_event(
+                    &ns,
+                    packet.clone(),
+                    &self.tasks,
+                    &self.cancel,
+                    move |answer| {
+                        if let Some(request_id) = request_id {
+                            let response = json!({
+                                "type": kind::SERVER_SIDE_EMIT,
+                                "requestId": request_id,
+                                "data": answer,
+                            });
+                            inbound.respond(&namespace, &response);
+                        }
+                    },
+                );
             }
             Some(kind::BROADCAST) => self.on_broadcast_with_ack(&ns, body, needs_id()?)?,
             Some(_) | None => {}
@@ -224,13 +190,7 @@ impl Inbound {
         let (_, event, payload) = wire::decode_event_packet(packet, attachments)?;
         let opts = request.get("opts").unwrap_or(&Value::Null);
         let recipients = wire::recipients_of(opts);
-        let timeout = opts
-            .pointer("/flags/timeout")
-            .and_then(Value::as_u64)
-            .map_or(self.requests_timeout, |ms| {
-                // Set by another instance: bounds how long this one keeps the acks' state.
-                Duration::from_millis(ms).min(MAX_REMOTE_ACK_TIMEOUT)
-            });
+        let timeout = local::ack_timeout(opts, self.requests_timeout);
         let acks = ns
             .local()
             .to(recipients.rooms)
@@ -244,21 +204,15 @@ impl Inbound {
         });
         self.respond(ns.name(), &count);
         let inbound = self.clone();
-        let namespace = ns.name().to_owned();
+        let channel = self.channels.of(ns.name()).response.clone();
         let request_id = request_id.to_owned();
-        self.tasks.spawn(async move {
-            let mut acks =
-                std::pin::pin!(acks.take_until(inbound.cancel.clone().cancelled_owned()));
-            while let Some((_, answer)) = acks.next().await {
-                let Ok(answer) = answer else { continue };
-                let response = wire::to_msgpack(&rmpv::Value::Map(vec![
-                    ("type".into(), kind::BROADCAST_ACK.into()),
-                    ("requestId".into(), request_id.as_str().into()),
-                    ("packet".into(), wire::json_to_pack(&answer, &[])),
-                ]));
-                let channel = inbound.channels.of(&namespace).response.clone();
-                inbound.publish_queue.push(channel, response);
-            }
+        local::forward_acks(acks, &self.tasks, &self.cancel, move |answer| {
+            let response = wire::to_msgpack(&rmpv::Value::Map(vec![
+                ("type".into(), kind::BROADCAST_ACK.into()),
+                ("requestId".into(), request_id.as_str().into()),
+                ("packet".into(), wire::json_to_pack(&answer, &[])),
+            ]));
+            inbound.publish_queue.push(channel.clone(), response);
         });
         Ok(())
     }
@@ -280,13 +234,4 @@ impl Inbound {
 fn legacy_socket(ns: &Namespace, request: &Value) -> Option<gateway_core::Socket> {
     let sid: SocketId = request.get("sid")?.as_str()?.parse().ok()?;
     ns.socket(sid)
-}
-
-fn socket_json(info: &SocketInfo) -> Value {
-    json!({
-        "id": info.id.as_str(),
-        "handshake": info.handshake,
-        "rooms": info.rooms.iter().map(Room::as_str).collect::<Vec<_>>(),
-        "data": info.data,
-    })
 }

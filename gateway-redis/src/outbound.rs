@@ -130,7 +130,7 @@ impl<D: Driver> Outbound<D> {
                 let Some(Value::Array(found)) = answer.get("sockets") else {
                     continue;
                 };
-                sockets.extend(found.iter().filter_map(socket_info));
+                sockets.extend(found.iter().filter_map(wire::socket_info));
             }
             Ok(sockets)
         })
@@ -181,23 +181,11 @@ impl<D: Driver> Outbound<D> {
         if expected == 0 {
             return Ok(Vec::new());
         }
-        let mut pending = self.pending.register(request_id);
+        let pending = self.pending.register(request_id);
         if !self.publish_queue.push(channels.request.clone(), request) {
             return Err(AdapterError::unavailable("the publish queue is full"));
         }
-        let mut answers = Vec::with_capacity(expected);
-        while answers.len() < expected {
-            match tokio::time::timeout_at(deadline, pending.next_answer()).await {
-                Ok(Some(answer)) => answers.push(answer),
-                Ok(None) | Err(_) => {
-                    return Err(AdapterError::timeout(format!(
-                        "{} of {expected} other instances answered in time",
-                        answers.len()
-                    )));
-                }
-            }
-        }
-        Ok(answers)
+        pending.gather(expected, deadline).await
     }
 
     pub(crate) fn broadcast_with_ack(
@@ -238,7 +226,7 @@ impl<D: Driver> Outbound<D> {
                 return Box::pin(async { RemoteAcks::default() });
             }
         };
-        let mut pending = self.pending.register(request_id);
+        let pending = self.pending.register(request_id);
         let published = self.publish_queue.push(channels.request.clone(), request);
         Box::pin(async move {
             let count = tokio::time::timeout_at(deadline, self.count_servers(channels.request));
@@ -262,37 +250,14 @@ impl<D: Driver> Outbound<D> {
                     missing: servers,
                 };
             }
-            let (mut reported, mut clients) = (0, 0);
-            let mut answers = Vec::new();
-            while reported < servers || answers.len() < clients {
-                let Ok(Some(mut response)) =
-                    tokio::time::timeout_at(deadline, pending.next_answer()).await
-                else {
-                    break;
-                };
-                match response.get("type").and_then(Value::as_u64) {
-                    Some(kind::BROADCAST_CLIENT_COUNT) => {
-                        reported += 1;
-                        clients += response
-                            .get("clientCount")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(0) as usize;
-                    }
-                    Some(kind::BROADCAST_ACK) => {
-                        answers.push(
-                            response
-                                .get_mut("packet")
-                                .map(Value::take)
-                                .unwrap_or_default(),
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            RemoteAcks {
-                missing: clients.saturating_sub(answers.len()) + (servers - reported),
-                answers,
-            }
+            pending
+                .gather_acks(
+                    servers,
+                    deadline,
+                    kind::BROADCAST_CLIENT_COUNT,
+                    kind::BROADCAST_ACK,
+                )
+                .await
         })
     }
 }
@@ -310,13 +275,4 @@ fn server_event(event: &str, args: &[Value]) -> Vec<Value> {
     packet.push(Value::from(event));
     packet.extend_from_slice(args);
     packet
-}
-
-fn socket_info(value: &Value) -> Option<SocketInfo> {
-    Some(SocketInfo {
-        id: value.get("id")?.as_str()?.parse().ok()?,
-        rooms: wire::rooms_of(value.get("rooms")),
-        handshake: value.get("handshake").cloned().unwrap_or_default(),
-        data: value.get("data").cloned().unwrap_or_default(),
-    })
 }

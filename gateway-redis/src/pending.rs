@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use gateway_core::{AdapterError, RemoteAcks};
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Answers buffered per pending request (a broadcast with acks gets one per remote client).
 const RESPONSE_BUFFER: usize = 65_536;
@@ -53,6 +55,69 @@ impl PendingRequest {
     /// The next answer; `None` once the requests are cleared.
     pub(crate) async fn next_answer(&mut self) -> Option<Value> {
         self.answers.recv().await
+    }
+
+    /// One answer from each of the `expected` other instances, by `deadline`.
+    pub(crate) async fn gather(
+        mut self,
+        expected: usize,
+        deadline: Instant,
+    ) -> Result<Vec<Value>, AdapterError> {
+        let mut answers = Vec::with_capacity(expected);
+        while answers.len() < expected {
+            match tokio::time::timeout_at(deadline, self.next_answer()).await {
+                Ok(Some(answer)) => answers.push(answer),
+                Ok(None) | Err(_) => {
+                    return Err(AdapterError::timeout(format!(
+                        "{} of {expected} other instances answered in time",
+                        answers.len()
+                    )));
+                }
+            }
+        }
+        Ok(answers)
+    }
+
+    /// The acks of a broadcast with acks, by `deadline`: each of the `servers` other instances
+    /// says to how many clients it delivered (answers of type `count_type`, with
+    /// `clientCount`), and each of those clients' acks comes as an answer of type `ack_type`
+    /// (with `packet`).
+    pub(crate) async fn gather_acks(
+        mut self,
+        servers: usize,
+        deadline: Instant,
+        count_type: u64,
+        ack_type: u64,
+    ) -> RemoteAcks {
+        let (mut reported, mut clients) = (0, 0);
+        let mut answers = Vec::new();
+        while reported < servers || answers.len() < clients {
+            let Ok(Some(mut response)) =
+                tokio::time::timeout_at(deadline, self.next_answer()).await
+            else {
+                break;
+            };
+            match response.get("type").and_then(Value::as_u64) {
+                Some(kind) if kind == count_type => {
+                    reported += 1;
+                    let count = response.get("clientCount").and_then(Value::as_u64);
+                    clients += usize::try_from(count.unwrap_or(0)).unwrap_or(usize::MAX);
+                }
+                Some(kind) if kind == ack_type => {
+                    answers.push(
+                        response
+                            .get_mut("packet")
+                            .map(Value::take)
+                            .unwrap_or_default(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        RemoteAcks {
+            missing: clients.saturating_sub(answers.len()) + (servers - reported),
+            answers,
+        }
     }
 }
 

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::driver::Driver;
+use crate::driver::{Driver, DriverError};
 use crate::status::AdapterStatus;
 
 /// Messages published in one round trip at most.
@@ -46,6 +47,19 @@ impl PublishQueue {
     }
 }
 
+/// Where the [`Publisher`] hands its batches: a [`Driver`] (classic pub/sub) or a sharded
+/// cluster connection.
+pub(crate) trait Publish: Send + Sync + 'static {
+    /// Publishes `messages` (channel, body) in order.
+    fn publish(&self, messages: Vec<(String, Bytes)>) -> BoxFuture<'_, Result<(), DriverError>>;
+}
+
+impl<D: Driver> Publish for D {
+    fn publish(&self, messages: Vec<(String, Bytes)>) -> BoxFuture<'_, Result<(), DriverError>> {
+        Driver::publish(self, messages)
+    }
+}
+
 /// The task draining the [`PublishQueue`] into Redis.
 pub(crate) struct Publisher<D> {
     pub(crate) driver: Arc<D>,
@@ -54,7 +68,7 @@ pub(crate) struct Publisher<D> {
     pub(crate) cancel: CancellationToken,
 }
 
-impl<D: Driver> Publisher<D> {
+impl<D: Publish> Publisher<D> {
     /// Publishes the queue in batches until cancelled. After a failure, what is queued before
     /// the next attempt (backing off) is dropped: a bounded loss instead of an unbounded buffer.
     pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Message>) {

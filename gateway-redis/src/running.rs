@@ -2,8 +2,7 @@
 //! parts together: the [`Subscription`] feeding [`Inbound`], [`Outbound`] for the app's calls,
 //! and the [`Publisher`] behind the [`PublishQueue`] both of those publish through.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use gateway_core::{AdapterError, Namespace};
 use tokio_util::sync::CancellationToken;
@@ -15,6 +14,7 @@ use crate::config::Config;
 use crate::driver::Driver;
 use crate::dynamic::DynamicSubscriptions;
 use crate::inbound::Inbound;
+use crate::local::LocalNamespaces;
 use crate::outbound::Outbound;
 use crate::pending::PendingRequests;
 use crate::publisher::{PublishQueue, Publisher};
@@ -47,10 +47,6 @@ impl<D: Driver> RunningAdapter<D> {
             &uid,
             namespaces.iter().map(Namespace::name),
         ));
-        let namespaces: HashMap<String, Namespace> = namespaces
-            .into_iter()
-            .map(|ns| (ns.name().to_owned(), ns))
-            .collect();
         let (publish_queue, queued) =
             PublishQueue::new(config.publish_queue_capacity, status.clone());
         let pending = PendingRequests::default();
@@ -61,7 +57,7 @@ impl<D: Driver> RunningAdapter<D> {
             uid: uid.clone(),
             requests_timeout: config.requests_timeout,
             channels: channels.clone(),
-            namespaces: RwLock::new(namespaces),
+            namespaces: LocalNamespaces::new(namespaces),
             publish_queue: publish_queue.clone(),
             pending: pending.clone(),
             cancel: cancel.clone(),
@@ -159,7 +155,7 @@ impl<D: Driver> RunningAdapter<D> {
         self.tasks.close();
         self.tasks.wait().await;
         self.status.set_connected(false);
-        self.inbound.forget_namespaces();
+        self.inbound.namespaces.clear();
         self.pending.clear();
     }
 }

@@ -2,7 +2,7 @@
 //! request-response bodies. The channel names are in `channels.rs`.
 
 use bytes::Bytes;
-use gateway_core::{BroadcastMessage, EventData, Payload, Recipients, Room};
+use gateway_core::{BroadcastMessage, EventData, Payload, Recipients, Room, SocketInfo};
 use rmpv::Value as Pack;
 use serde_json::{Map, Value};
 
@@ -202,6 +202,16 @@ pub(crate) fn decode_event_packet(
         payload = payload.with_attachment(attachment);
     }
     Ok((namespace, event.clone(), payload))
+}
+
+/// A socket of a `fetchSockets` answer.
+pub(crate) fn socket_info(value: &Value) -> Option<SocketInfo> {
+    Some(SocketInfo {
+        id: value.get("id")?.as_str()?.parse().ok()?,
+        rooms: rooms_of(value.get("rooms")),
+        handshake: value.get("handshake").cloned().unwrap_or_default(),
+        data: value.get("data").cloned().unwrap_or_default(),
+    })
 }
 
 /// The `{rooms, except}` of a request's or broadcast's options; rooms may be numbers.

@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod eio;
 pub mod logs;
+pub mod redis_cluster;
 pub mod serving;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,6 +168,16 @@ pub const BROWSER_PATIENCE: Duration = Duration::from_secs(120);
 
 /// [`run_node`] for a script that may take up to `patience` (e.g. [`BROWSER_PATIENCE`]).
 pub async fn run_node_within(script: &str, args: &[&str], patience: Duration) -> String {
+    run_node_with_env(script, args, &[], patience).await
+}
+
+/// [`run_node_within`] with environment variables `env` set for the script.
+pub async fn run_node_with_env(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    patience: Duration,
+) -> String {
     static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let dir = node_dir();
     {
@@ -175,7 +186,7 @@ pub async fn run_node_within(script: &str, args: &[&str], patience: Duration) ->
             run_checked("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
         }
     }
-    run_script("node".as_ref(), script, args, &dir, patience).await
+    run_script("node".as_ref(), script, args, env, &dir, patience).await
 }
 
 /// Whether the npm packages of `dir` need installing: `node_modules` is missing, or was
@@ -206,7 +217,15 @@ pub async fn run_parity(args: &[&str]) -> String {
         run_checked("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
     }
     run_checked("npm", &["run", "build", "--silent"], &dir).await;
-    run_script("node".as_ref(), "compare.mjs", args, &dir, PARITY_PATIENCE).await
+    run_script(
+        "node".as_ref(),
+        "compare.mjs",
+        args,
+        &[],
+        &dir,
+        PARITY_PATIENCE,
+    )
+    .await
 }
 
 /// Runs `python <script> <args…>` from `tests/python` in its virtualenv (`tests/python/.venv`),
@@ -225,7 +244,7 @@ pub async fn run_python(script: &str, args: &[&str]) -> String {
             run_checked(pip, &["install", "-q", "-r", "requirements.txt"], &dir).await;
         }
     }
-    run_script(python.as_os_str(), script, args, &dir, PATIENCE).await
+    run_script(python.as_os_str(), script, args, &[], &dir, PATIENCE).await
 }
 
 /// Runs `<program> <script> <args…>` in `dir` within `patience`; returns its stdout, or fails
@@ -234,12 +253,14 @@ async fn run_script(
     program: &std::ffi::OsStr,
     script: &str,
     args: &[&str],
+    env: &[(&str, &str)],
     dir: &std::path::Path,
     patience: Duration,
 ) -> String {
     let run = tokio::process::Command::new(program)
         .arg(script)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .kill_on_drop(true)
         .output();

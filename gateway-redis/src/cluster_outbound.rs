@@ -1,0 +1,250 @@
+//! [`ClusterOutbound`]: the app's cluster-wide calls as socket.io-adapter `ClusterAdapter`
+//! messages, handed to a [`Transport`] (the sharded Redis one), and the answers gathered
+//! through [`PendingRequests`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use gateway_core::{AdapterError, BroadcastMessage, Recipients, RemoteAcks, Room, SocketInfo};
+use rmpv::Value as Pack;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::cluster_wire::{self, message_type as kind};
+use crate::ids::random_hex;
+use crate::pending::PendingRequests;
+use crate::wire::{self, Flags};
+
+/// How the messages of the cluster protocol reach the other instances.
+pub(crate) trait Transport: Send + Sync + 'static {
+    /// Publishes `body` for every other instance serving `namespace`. `room` is the one room
+    /// of a broadcast without acks (which may have a channel of its own). False if dropped.
+    fn publish(&self, namespace: &str, room: Option<&Room>, body: Vec<u8>) -> bool;
+
+    /// Publishes `body` for instance `uid` only.
+    fn publish_response(&self, namespace: &str, uid: &str, body: Vec<u8>);
+
+    /// How many instances serve `namespace`, this one included.
+    fn server_count(&self, namespace: &str) -> BoxFuture<'static, Result<usize, AdapterError>>;
+}
+
+/// Publishes this instance's broadcasts and requests, and gathers the answers.
+pub(crate) struct ClusterOutbound<T> {
+    pub(crate) transport: Arc<T>,
+    pub(crate) uid: String,
+    pub(crate) requests_timeout: Duration,
+    pub(crate) pending: PendingRequests,
+}
+
+impl<T: Transport> ClusterOutbound<T> {
+    pub(crate) fn broadcast(&self, namespace: &str, message: &BroadcastMessage<'_>) {
+        let flags = Flags {
+            timeout_ms: None,
+            volatile: message.volatile,
+        };
+        match cluster_wire::encode_broadcast(&self.uid, namespace, message, None, flags) {
+            Ok(body) => {
+                let room = match message.recipients.rooms.as_slice() {
+                    [room] => Some(room),
+                    _ => None,
+                };
+                self.transport.publish(namespace, room, body);
+            }
+            Err(err) => tracing::warn!(%err, event = message.event, "broadcast not published"),
+        }
+    }
+
+    pub(crate) fn change_rooms(
+        &self,
+        namespace: &str,
+        recipients: &Recipients,
+        rooms: &[Room],
+        join: bool,
+    ) {
+        let rooms = rooms.iter().map(|r| Pack::from(r.as_str())).collect();
+        let data = Pack::Map(vec![
+            ("opts".into(), cluster_wire::options(recipients)),
+            ("rooms".into(), Pack::Array(rooms)),
+        ]);
+        let kind = if join {
+            kind::SOCKETS_JOIN
+        } else {
+            kind::SOCKETS_LEAVE
+        };
+        self.publish(namespace, kind, data);
+    }
+
+    pub(crate) fn disconnect_sockets(&self, namespace: &str, recipients: &Recipients) {
+        let data = Pack::Map(vec![
+            ("opts".into(), cluster_wire::options(recipients)),
+            ("close".into(), false.into()),
+        ]);
+        self.publish(namespace, kind::DISCONNECT_SOCKETS, data);
+    }
+
+    pub(crate) fn server_side_emit(&self, namespace: &str, event: &str, args: &[Value]) {
+        let data = Pack::Map(vec![("packet".into(), server_event(event, args))]);
+        self.publish(namespace, kind::SERVER_SIDE_EMIT, data);
+    }
+
+    fn publish(&self, namespace: &str, kind: u64, data: Pack) -> bool {
+        let body = cluster_wire::encode(kind, &self.uid, namespace, data);
+        self.transport.publish(namespace, None, body)
+    }
+
+    pub(crate) fn server_count(
+        &self,
+        namespace: &str,
+    ) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        self.transport.server_count(namespace)
+    }
+
+    pub(crate) fn fetch_sockets(
+        self: Arc<Self>,
+        namespace: &str,
+        recipients: &Recipients,
+    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, AdapterError>> {
+        let request_id = random_hex(8);
+        let data = Pack::Map(vec![
+            ("opts".into(), cluster_wire::options(recipients)),
+            ("requestId".into(), request_id.as_str().into()),
+        ]);
+        let namespace = namespace.to_owned();
+        Box::pin(async move {
+            let timeout = self.requests_timeout;
+            let answers = self
+                .ask_every_instance(&namespace, kind::FETCH_SOCKETS, request_id, data, timeout)
+                .await?;
+            let mut sockets = Vec::new();
+            for answer in answers {
+                let Some(Value::Array(found)) = answer.get("sockets") else {
+                    continue;
+                };
+                sockets.extend(found.iter().filter_map(wire::socket_info));
+            }
+            Ok(sockets)
+        })
+    }
+
+    pub(crate) fn server_side_emit_with_ack(
+        self: Arc<Self>,
+        namespace: &str,
+        event: &str,
+        args: &[Value],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
+        let request_id = random_hex(8);
+        let data = Pack::Map(vec![
+            ("requestId".into(), request_id.as_str().into()),
+            ("packet".into(), server_event(event, args)),
+        ]);
+        let namespace = namespace.to_owned();
+        Box::pin(async move {
+            let answers = self
+                .ask_every_instance(
+                    &namespace,
+                    kind::SERVER_SIDE_EMIT,
+                    request_id,
+                    data,
+                    timeout,
+                )
+                .await?;
+            Ok(answers
+                .into_iter()
+                .map(|mut answer| {
+                    answer
+                        .get_mut("packet")
+                        .map(Value::take)
+                        .unwrap_or_default()
+                })
+                .collect())
+        })
+    }
+
+    /// Publishes a request and waits up to `timeout` (server count included) for one answer
+    /// from every other instance.
+    async fn ask_every_instance(
+        &self,
+        namespace: &str,
+        kind: u64,
+        request_id: String,
+        data: Pack,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, AdapterError> {
+        let deadline = Instant::now() + timeout;
+        let count = tokio::time::timeout_at(deadline, self.transport.server_count(namespace));
+        let expected = count
+            .await
+            .map_err(|_| AdapterError::timeout("the server count did not come in time"))??
+            .saturating_sub(1);
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let pending = self.pending.register(request_id);
+        if !self.publish(namespace, kind, data) {
+            return Err(AdapterError::unavailable("the publish queue is full"));
+        }
+        pending.gather(expected, deadline).await
+    }
+
+    pub(crate) fn broadcast_with_ack(
+        self: Arc<Self>,
+        namespace: &str,
+        message: &BroadcastMessage<'_>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, RemoteAcks> {
+        let request_id = random_hex(8);
+        let flags = Flags {
+            timeout_ms: Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+            volatile: message.volatile,
+        };
+        let body =
+            cluster_wire::encode_broadcast(&self.uid, namespace, message, Some(&request_id), flags);
+        let body = match body {
+            Ok(body) => body,
+            Err(err) => {
+                tracing::warn!(%err, "broadcast with acks not published");
+                return Box::pin(async { RemoteAcks::default() });
+            }
+        };
+        // Published now, as the local sockets get it now: delivery must not wait for the
+        // server count, nor depend on the caller polling for the acks.
+        let deadline = Instant::now() + timeout;
+        let pending = self.pending.register(request_id);
+        let published = self.transport.publish(namespace, None, body);
+        let count = self.transport.server_count(namespace);
+        Box::pin(async move {
+            let servers = match tokio::time::timeout_at(deadline, count).await {
+                Ok(Ok(servers)) => servers.saturating_sub(1),
+                Ok(Err(err)) => {
+                    tracing::warn!(%err, "broadcast with acks: the other instances' acks are unknown");
+                    return RemoteAcks::default();
+                }
+                Err(_) => {
+                    tracing::warn!("broadcast with acks: no server count in time");
+                    return RemoteAcks::default();
+                }
+            };
+            if servers == 0 {
+                return RemoteAcks::default();
+            }
+            if !published {
+                return RemoteAcks {
+                    answers: Vec::new(),
+                    missing: servers,
+                };
+            }
+            let (count, ack) = (kind::BROADCAST_CLIENT_COUNT, kind::BROADCAST_ACK);
+            pending.gather_acks(servers, deadline, count, ack).await
+        })
+    }
+}
+
+/// socket.io's server-side emit packet: the event name, then its arguments.
+fn server_event(event: &str, args: &[Value]) -> Pack {
+    let mut packet = Vec::with_capacity(args.len() + 1);
+    packet.push(Pack::from(event));
+    packet.extend(args.iter().map(|arg| wire::json_to_pack(arg, &[])));
+    Pack::Array(packet)
+}

@@ -1,0 +1,370 @@
+//! [`ShardedRedisAdapter`]: the public face of the sharded adapter. Its settings become a
+//! [`ShardedRunning`] when the app starts, and each [`Adapter`] call goes on to
+//! [`ClusterOutbound`](crate::cluster_outbound::ClusterOutbound).
+
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use gateway_core::{
+    Adapter, AdapterError, BroadcastMessage, Namespace, Recipients, RemoteAcks, Room, SocketInfo,
+};
+use redis::PushInfo;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::ids::random_hex;
+use crate::sharded_connection::ShardedConnection;
+use crate::sharded_running::{ShardedRunning, Start};
+use crate::sharded_transport::{ShardChannels, SubscriptionMode};
+use crate::status::AdapterStatus;
+
+/// An [`Adapter`] over a Redis Cluster's sharded pub/sub (Redis 7 and later), wire-compatible
+/// with `createShardedAdapter` of `@socket.io/redis-adapter` 8.3: Node socket.io instances
+/// with that adapter and these instances form one cluster.
+///
+/// Each namespace has a shard channel; with the default [`SubscriptionMode::Dynamic`] each
+/// room with members on an instance has one too, so a broadcast to one room reaches only the
+/// instances with members in it, and the channels spread over the cluster's masters. Instances
+/// are counted with `PUBSUB SHARDNUMSUB` on every master.
+///
+/// While the cluster (or one of its masters) is unreachable the instance keeps serving its own
+/// clients, drops what it would publish there (the queue is bounded), and reconnects; the
+/// cluster client follows MOVED and ASK redirections and subscribes again when slots move.
+///
+/// ```no_run
+/// use gateway_core::GatewayApp;
+/// use gateway_redis::ShardedRedisAdapter;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let adapter = ShardedRedisAdapter::new(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])?;
+/// let server = GatewayApp::builder()
+///     .with_adapter(adapter)
+///     .build()?
+///     .listen(("0.0.0.0", 3000))
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub struct ShardedRedisAdapter {
+    urls: Vec<String>,
+    config: Config,
+    mode: SubscriptionMode,
+    uid: String,
+    status: AdapterStatus,
+    running: Arc<OnceLock<ShardedRunning>>,
+    /// Taken when the app starts: the connection and where its pushes arrive.
+    unstarted: Mutex<Option<(Arc<ShardedConnection>, mpsc::UnboundedReceiver<PushInfo>)>>,
+}
+
+impl ShardedRedisAdapter {
+    /// An adapter for the cluster reachable at any of the seed nodes `urls`
+    /// (`redis://[:password@]host:port`); it connects when the app starts listening. Fails only
+    /// on a malformed URL or no URL at all.
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"]).unwrap();
+    /// assert!(!adapter.is_connected());
+    /// assert!(gateway_redis::ShardedRedisAdapter::new(Vec::<String>::new()).is_err());
+    /// ```
+    pub fn new<I>(urls: I) -> Result<Self, AdapterError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let urls: Vec<String> = urls.into_iter().map(|u| u.as_ref().to_owned()).collect();
+        if urls.is_empty() {
+            return Err(AdapterError::invalid("no Redis cluster node given"));
+        }
+        let (connection, pushes) =
+            ShardedConnection::new(&urls).map_err(|e| AdapterError::invalid(e.to_string()))?;
+        Ok(Self {
+            urls,
+            config: Config::default(),
+            mode: SubscriptionMode::default(),
+            uid: random_hex(8),
+            status: AdapterStatus::default(),
+            running: Arc::default(),
+            unstarted: Mutex::new(Some((Arc::new(connection), pushes))),
+        })
+    }
+
+    /// The prefix of every channel name (`channelPrefix` in the JS adapter; default
+    /// `socket.io`). Instances talk to each other only if they use the same prefix.
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
+    ///     .unwrap()
+    ///     .with_channel_prefix("my-app");
+    /// ```
+    pub fn with_channel_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.key_prefix = prefix.into();
+        self
+    }
+
+    /// Which rooms get a channel of their own (default [`SubscriptionMode::Dynamic`]). Every
+    /// instance of a cluster must use the same mode.
+    ///
+    /// ```
+    /// use gateway_redis::{ShardedRedisAdapter, SubscriptionMode};
+    /// let adapter = ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
+    ///     .unwrap()
+    ///     .with_subscription_mode(SubscriptionMode::Static);
+    /// ```
+    pub fn with_subscription_mode(mut self, mode: SubscriptionMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How long fetching sockets, server-side emits with acks and counting instances wait for
+    /// the other instances (default 5 s, as `requestsTimeout` in the JS adapter).
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
+    ///     .unwrap()
+    ///     .with_requests_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    pub fn with_requests_timeout(mut self, timeout: Duration) -> Self {
+        self.config.requests_timeout = timeout;
+        self
+    }
+
+    /// Whether the app must fail to start when the cluster is unreachable (default `false`:
+    /// it starts serving its own clients only, says so in the log, and keeps trying).
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
+    ///     .unwrap()
+    ///     .with_required_at_startup(true);
+    /// ```
+    pub fn with_required_at_startup(mut self, required: bool) -> Self {
+        self.config.required_at_startup = required;
+        self
+    }
+
+    /// The first and the longest wait between attempts to subscribe again (default 100 ms and
+    /// 2 s; each failed attempt doubles the wait, with jitter).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
+    ///     .unwrap()
+    ///     .with_reconnect_delay(Duration::from_millis(50), Duration::from_secs(5));
+    /// ```
+    pub fn with_reconnect_delay(mut self, min: Duration, max: Duration) -> Self {
+        self.config.reconnect_delay_min = min.max(Duration::from_millis(1));
+        self.config.reconnect_delay_max = max.max(self.config.reconnect_delay_min);
+        self
+    }
+
+    /// How many messages for other instances may wait to be published (default 16 384);
+    /// beyond that, new ones are dropped and counted in [`AdapterStatus::dropped_messages`].
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
+    ///     .unwrap()
+    ///     .with_publish_queue_capacity(1024);
+    /// ```
+    pub fn with_publish_queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.publish_queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// A handle on this adapter's connection state and counters, for health checks.
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"]).unwrap();
+    /// let status = adapter.status();
+    /// assert!(!status.is_connected());
+    /// ```
+    pub fn status(&self) -> AdapterStatus {
+        self.status.clone()
+    }
+
+    /// Whether the cluster is reachable and this instance's channels are subscribed.
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"]).unwrap();
+    /// assert!(!adapter.is_connected());
+    /// ```
+    pub fn is_connected(&self) -> bool {
+        self.status.is_connected()
+    }
+
+    fn running(&self) -> Option<&ShardedRunning> {
+        self.running.get().filter(|running| !running.is_closed())
+    }
+}
+
+impl Adapter for ShardedRedisAdapter {
+    fn start(&self, namespaces: Vec<Namespace>) -> BoxFuture<'_, Result<(), AdapterError>> {
+        Box::pin(async move {
+            let unstarted = self
+                .unstarted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            let Some((connection, pushes)) = unstarted else {
+                return Err(AdapterError::invalid("this adapter was already started"));
+            };
+            let channels = ShardChannels {
+                prefix: self.config.key_prefix.clone(),
+                uid: self.uid.clone(),
+                mode: self.mode,
+            };
+            let running = ShardedRunning::start(Start {
+                connection,
+                pushes,
+                config: self.config.clone(),
+                channels,
+                status: self.status.clone(),
+                namespaces,
+            })
+            .await?;
+            let _ = self.running.set(running);
+            Ok(())
+        })
+    }
+
+    fn namespace_created(&self, namespace: Namespace) -> BoxFuture<'_, ()> {
+        if let Some(running) = self.running() {
+            let channels = running.channels.of_namespace(namespace.name()).to_vec();
+            running.change(channels, true);
+            running.inbound.namespaces.add(namespace);
+        }
+        Box::pin(async {})
+    }
+
+    fn namespace_dropped(&self, namespace: &str) {
+        if let Some(running) = self.running() {
+            running.inbound.namespaces.remove(namespace);
+            running.change(running.channels.of_namespace(namespace).to_vec(), false);
+        }
+    }
+
+    fn room_created(&self, namespace: &str, room: &Room, own: bool) {
+        if let Some(running) = self.running() {
+            if let Some(channel) = running.channels.subscribed_for(namespace, room, own) {
+                running.change(vec![channel], true);
+            }
+        }
+    }
+
+    fn room_deleted(&self, namespace: &str, room: &Room, own: bool) {
+        if let Some(running) = self.running() {
+            if let Some(channel) = running.channels.subscribed_for(namespace, room, own) {
+                running.change(vec![channel], false);
+            }
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(running) = self.running() {
+                running.close().await;
+            }
+        })
+    }
+
+    fn broadcast(&self, namespace: &str, message: &BroadcastMessage<'_>) {
+        if let Some(running) = self.running() {
+            running.outbound.broadcast(namespace, message);
+        }
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        namespace: &str,
+        message: &BroadcastMessage<'_>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, RemoteAcks> {
+        match self.running() {
+            Some(running) => running
+                .outbound
+                .clone()
+                .broadcast_with_ack(namespace, message, timeout),
+            None => Box::pin(async { RemoteAcks::default() }),
+        }
+    }
+
+    fn fetch_sockets(
+        &self,
+        namespace: &str,
+        recipients: &Recipients,
+    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, AdapterError>> {
+        match self.running() {
+            Some(running) => running
+                .outbound
+                .clone()
+                .fetch_sockets(namespace, recipients),
+            None => Box::pin(async { Err(not_started()) }),
+        }
+    }
+
+    fn add_sockets(&self, namespace: &str, recipients: &Recipients, rooms: &[Room]) {
+        if let Some(running) = self.running() {
+            running
+                .outbound
+                .change_rooms(namespace, recipients, rooms, true);
+        }
+    }
+
+    fn del_sockets(&self, namespace: &str, recipients: &Recipients, rooms: &[Room]) {
+        if let Some(running) = self.running() {
+            running
+                .outbound
+                .change_rooms(namespace, recipients, rooms, false);
+        }
+    }
+
+    fn disconnect_sockets(&self, namespace: &str, recipients: &Recipients) {
+        if let Some(running) = self.running() {
+            running.outbound.disconnect_sockets(namespace, recipients);
+        }
+    }
+
+    fn server_side_emit(&self, namespace: &str, event: &str, args: &[Value]) {
+        if let Some(running) = self.running() {
+            running.outbound.server_side_emit(namespace, event, args);
+        }
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        namespace: &str,
+        event: &str,
+        args: &[Value],
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
+        match self.running() {
+            Some(running) => running
+                .outbound
+                .clone()
+                .server_side_emit_with_ack(namespace, event, args, timeout),
+            None => Box::pin(async { Err(not_started()) }),
+        }
+    }
+
+    fn server_count(&self, namespace: &str) -> BoxFuture<'static, Result<usize, AdapterError>> {
+        match self.running() {
+            Some(running) => running.outbound.server_count(namespace),
+            None => Box::pin(async { Err(not_started()) }),
+        }
+    }
+}
+
+fn not_started() -> AdapterError {
+    AdapterError::unavailable("the sharded Redis adapter is not started")
+}
+
+impl fmt::Debug for ShardedRedisAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShardedRedisAdapter")
+            .field("nodes", &self.urls)
+            .field("uid", &self.uid)
+            .field("mode", &self.mode)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}

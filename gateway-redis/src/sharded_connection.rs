@@ -1,0 +1,184 @@
+//! [`ShardedConnection`]: Redis Cluster's sharded pub/sub (Redis 7: SPUBLISH, SSUBSCRIBE,
+//! `PUBSUB SHARDNUMSUB`) through the `redis` crate's cluster client, which routes each
+//! channel to the master owning its slot, follows MOVED and ASK, and subscribes again on the
+//! new owner when slots move or a node comes back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::{self, BoxFuture};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+use redis::{PushInfo, PushKind, Value};
+use tokio::sync::{mpsc, Mutex};
+
+use crate::driver::{DriverError, Incoming};
+use crate::publisher::Publish;
+
+/// How long connecting, or waiting for one answer, may take before the attempt fails.
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the cluster pushes to this instance: messages on its shard channels, and news of its
+/// connections.
+pub(crate) enum Push {
+    Message(Incoming),
+    /// A node connection was lost (the client reconnects and subscribes again by itself).
+    Disconnected,
+}
+
+/// One cluster connection (multiplexed, one link per master), opened on first use.
+pub(crate) struct ShardedConnection {
+    client: ClusterClient,
+    conn: Mutex<Option<ClusterConnection>>,
+    /// Set by [`close`](Self::close): no connection is opened again.
+    closed: AtomicBool,
+}
+
+impl ShardedConnection {
+    /// A connection to the cluster whose seed nodes are `urls`; the pushes arrive on the
+    /// returned receiver.
+    pub(crate) fn new(
+        urls: &[String],
+    ) -> Result<(Self, mpsc::UnboundedReceiver<PushInfo>), DriverError> {
+        let (pushes, received) = mpsc::unbounded_channel();
+        let client = redis::cluster::ClusterClientBuilder::new(urls.to_vec())
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .connection_timeout(IO_TIMEOUT)
+            .response_timeout(IO_TIMEOUT)
+            .push_sender(pushes)
+            .build()
+            .map_err(error)?;
+        let conn = Mutex::new(None);
+        let closed = AtomicBool::new(false);
+        Ok((
+            Self {
+                client,
+                conn,
+                closed,
+            },
+            received,
+        ))
+    }
+
+    async fn connection(&self) -> Result<ClusterConnection, DriverError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(DriverError::new("the adapter is closed"));
+        }
+        let conn = tokio::time::timeout(IO_TIMEOUT * 2, self.client.get_async_connection())
+            .await
+            .map_err(|_| DriverError::new("timed out connecting to the cluster"))?
+            .map_err(error)?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Closes the connection to every node (their subscriptions end with it) for good.
+    pub(crate) async fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.conn.lock().await.take();
+    }
+
+    /// SSUBSCRIBE (or SUNSUBSCRIBE) `channels`, each on the master owning its slot.
+    pub(crate) async fn set_subscribed(
+        &self,
+        channels: &[String],
+        subscribed: bool,
+    ) -> Result<(), DriverError> {
+        if channels.is_empty() {
+            return Ok(());
+        }
+        let conn = self.connection().await?;
+        // One command per channel: a command's channels must share a slot.
+        let commands = channels.iter().map(|channel| {
+            let mut conn = conn.clone();
+            async move {
+                if subscribed {
+                    conn.ssubscribe(channel).await
+                } else {
+                    conn.sunsubscribe(channel).await
+                }
+            }
+        });
+        for result in future::join_all(commands).await {
+            result.map_err(error)?;
+        }
+        Ok(())
+    }
+
+    /// `PUBSUB SHARDNUMSUB channel` summed over every master (each counts its own
+    /// subscribers), as the JS adapter counts instances.
+    pub(crate) async fn shard_num_sub(&self, channel: &str) -> Result<usize, DriverError> {
+        let mut conn = self.connection().await?;
+        let mut cmd = redis::cmd("PUBSUB");
+        cmd.arg("SHARDNUMSUB").arg(channel);
+        let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        let answer = conn.route_command(cmd, routing).await.map_err(error)?;
+        let per_node = match answer {
+            Value::Map(per_node) => per_node.into_iter().map(|(_, v)| v).collect(),
+            single => vec![single],
+        };
+        let mut total = 0;
+        for answer in per_node {
+            let (_, count): (String, usize) =
+                redis::from_redis_value(answer).map_err(|e| error(e.into()))?;
+            total += count;
+        }
+        Ok(total)
+    }
+}
+
+impl Publish for ShardedConnection {
+    fn publish(&self, messages: Vec<(String, Bytes)>) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async move {
+            let conn = self.connection().await?;
+            // Queued in order on one multiplexed link per master: a channel's messages stay
+            // in order.
+            let sends = messages.iter().map(|(channel, body)| {
+                let mut conn = conn.clone();
+                let mut cmd = redis::cmd("SPUBLISH");
+                cmd.arg(channel).arg(body.as_ref());
+                async move { cmd.query_async::<()>(&mut conn).await }
+            });
+            for result in future::join_all(sends).await {
+                result.map_err(error)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// What a push from the cluster means to the adapter; `None` for what it ignores.
+pub(crate) fn push_of(push: PushInfo) -> Option<Push> {
+    match push.kind {
+        PushKind::SMessage => {
+            let mut data = push.data.into_iter();
+            let (Some(channel), Some(payload)) = (data.next(), data.next()) else {
+                return None;
+            };
+            let channel: String = redis::from_redis_value(channel).ok()?;
+            let payload: Vec<u8> = redis::from_redis_value(payload).ok()?;
+            Some(Push::Message(Incoming {
+                channel,
+                payload: Bytes::from(payload),
+            }))
+        }
+        PushKind::Disconnection => Some(Push::Disconnected),
+        _ => None,
+    }
+}
+
+fn error(err: redis::RedisError) -> DriverError {
+    DriverError::new(err.to_string())
+}
+
+impl std::fmt::Debug for ShardedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardedConnection").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,242 @@
+//! Instances on a real Redis Cluster (three masters started by the test on free loopback
+//! ports) with the sharded adapter: broadcasts and rooms across instances, every cluster-wide
+//! operation, a master killed and restarted mid-run, and a mixed cluster with Node socket.io
+//! instances using `createShardedAdapter`.
+
+use std::time::Duration;
+
+use gateway_redis::{AdapterStatus, ShardedRedisAdapter, SubscriptionMode};
+use gateway_tests::cluster::{
+    check_broadcasts, instance, json_client, members, namespace, wait_for_delivery, SioClient,
+};
+use gateway_tests::redis_cluster::RedisCluster;
+use gateway_tests::{run_node_with_env, wait_until, TestServer, PATIENCE};
+use serde_json::{json, Value};
+
+fn adapter(cluster: &RedisCluster, mode: SubscriptionMode) -> ShardedRedisAdapter {
+    ShardedRedisAdapter::new(cluster.urls())
+        .unwrap()
+        .with_subscription_mode(mode)
+        .with_reconnect_delay(Duration::from_millis(20), Duration::from_millis(500))
+}
+
+async fn sharded_instance(
+    cluster: &RedisCluster,
+    mode: SubscriptionMode,
+) -> (TestServer, AdapterStatus) {
+    let adapter = adapter(cluster, mode);
+    let status = adapter.status();
+    (instance(adapter).await, status)
+}
+
+/// Waits until every instance counts `n` instances (each subscribes in the background).
+async fn wait_for_servers(servers: &[TestServer], n: usize) {
+    for server in servers {
+        let ns = namespace(server);
+        let counted = async {
+            while ns.server_count().await.ok() != Some(n) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(PATIENCE, counted)
+            .await
+            .expect("every instance counted");
+    }
+}
+
+#[tokio::test]
+async fn broadcasts_and_rooms_cross_instances_in_every_subscription_mode() {
+    let cluster = RedisCluster::start().await;
+    for mode in [
+        SubscriptionMode::Dynamic,
+        SubscriptionMode::Static,
+        SubscriptionMode::DynamicPrivate,
+    ] {
+        let mut servers = Vec::new();
+        for _ in 0..3 {
+            servers.push(sharded_instance(&cluster, mode).await.0);
+        }
+        wait_for_servers(&servers, 3).await;
+        let mut members = members(&servers).await;
+        // Room channels are subscribed in the background as rooms get members: probe each
+        // instance's rooms from the next one until a broadcast crosses.
+        for (i, member) in members.iter_mut().enumerate() {
+            let from = &servers[(member.instance + 1) % servers.len()];
+            let room = format!("probe:{mode:?}:{i}");
+            member.client.emit("join", [room.as_str()]).await;
+            assert_eq!(member.client.recv().await, json!("ok"));
+            wait_for_delivery(from, &mut member.client, &room).await;
+        }
+        check_broadcasts(&servers, &mut members).await;
+        for server in servers {
+            server.shutdown().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn cluster_wide_operations_between_rust_instances() {
+    let cluster = RedisCluster::start().await;
+    let (a, _) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let (b, _) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let servers = [a, b];
+    wait_for_servers(&servers, 2).await;
+    let (mut alice, alice_id) = json_client(&servers[0], &["a"]).await;
+    let (mut bob, bob_id) = json_client(&servers[1], &["b"]).await;
+    let ns_a = namespace(&servers[0]);
+
+    // fetch_sockets sees both instances' sockets, with rooms and data.
+    let mut ids: Vec<String> = ns_a
+        .fetch_sockets()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    ids.sort();
+    let mut want = vec![alice_id.clone(), bob_id.clone()];
+    want.sort();
+    assert_eq!(ids, want);
+    let in_b = ns_a.to("b").fetch_sockets().await.unwrap();
+    assert_eq!(in_b.len(), 1);
+    assert_eq!(in_b[0].data, json!({"joined": ["b"]}));
+
+    // server_side_emit with acks: the other instance answers.
+    let answers = ns_a
+        .server_side_emit_with_ack::<_, Value>("hello-servers", &7, PATIENCE)
+        .await
+        .unwrap();
+    let port = servers[1].local_addr().port();
+    assert_eq!(answers, [json!({"from": "rust", "port": port, "got": [7]})]);
+
+    // Remote join and leave, then a broadcast to the joined room reaches bob.
+    ns_a.to("b").sockets_join("c");
+    wait_until_fetched(&servers[0], "c", 1).await;
+    wait_for_delivery(&servers[0], &mut bob, "c").await;
+    ns_a.to("c").sockets_leave("c");
+    wait_until_fetched(&servers[0], "c", 0).await;
+
+    // Broadcast with acks across instances.
+    let mut voter = SioClient::connect(servers[1].local_addr()).await;
+    let operator = ns_a.to(voter.id.clone()).timeout(PATIENCE);
+    let acks =
+        tokio::spawn(async move { operator.emit_with_ack::<_, Value>("vote", "lunch?").await });
+    let asked = voter.next_event().await;
+    assert_eq!(asked.event, "vote");
+    voter
+        .ack(asked.ack.expect("an ack id"), &json!("pizza"))
+        .await;
+    let answers: Vec<Value> = acks
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|(_, answer)| answer.unwrap())
+        .collect();
+    assert_eq!(answers, [json!("pizza")]);
+
+    // Remote disconnect.
+    ns_a.to(bob_id.as_str()).disconnect();
+    bob.expect_close().await;
+    wait_until_fetched(&servers[0], &bob_id, 0).await;
+    alice.emit("whoami", ()).await;
+    assert_eq!(alice.recv().await, json!(alice_id));
+}
+
+/// Waits until `fetch_sockets` in `room` (from `server`) finds `n` sockets.
+async fn wait_until_fetched(server: &TestServer, room: &str, n: usize) {
+    let ns = namespace(server);
+    let found = async {
+        while ns.to(room).fetch_sockets().await.map(|s| s.len()).ok() != Some(n) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, found)
+        .await
+        .unwrap_or_else(|_| panic!("{n} sockets in {room}"));
+}
+
+#[tokio::test]
+async fn delivery_survives_a_master_killed_and_restarted() {
+    let mut cluster = RedisCluster::start().await;
+    let (a, a_status) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let (b, b_status) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let servers = [a, b];
+    wait_for_servers(&servers, 2).await;
+    let mut members = members(&servers).await;
+    for member in members.iter_mut() {
+        let room = format!("probe:{}", member.id);
+        member.client.emit("join", [room.as_str()]).await;
+        assert_eq!(member.client.recv().await, json!("ok"));
+        let from = &servers[(member.instance + 1) % 2];
+        wait_for_delivery(from, &mut member.client, &room).await;
+    }
+    check_broadcasts(&servers, &mut members).await;
+
+    cluster.kill(1).await;
+    cluster.wait_failed(1).await;
+    // Local delivery never stops.
+    let (mut local, _) = json_client(&servers[0], &["local"]).await;
+    namespace(&servers[0])
+        .to("local")
+        .emit("during", &1)
+        .unwrap();
+    assert_eq!(local.recv_event("during").await, json!(1));
+
+    cluster.restart(1).await;
+    wait_until("both adapters connected again", || {
+        a_status.is_connected() && b_status.is_connected()
+    })
+    .await;
+    // Every channel is heard again: probe each member's rooms across instances.
+    for member in members.iter_mut() {
+        let from = &servers[(member.instance + 1) % 2];
+        let room = format!("probe:{}", member.id);
+        wait_for_delivery(from, &mut member.client, &room).await;
+        wait_for_delivery(from, &mut member.client, &member.id.clone()).await;
+    }
+    check_broadcasts(&servers, &mut members).await;
+    wait_for_servers(&servers, 2).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_leaves_delivery_local() {
+    let (server, status) = {
+        let adapter = ShardedRedisAdapter::new(["redis://127.0.0.1:1/"])
+            .unwrap()
+            .with_reconnect_delay(Duration::from_millis(20), Duration::from_millis(200));
+        let status = adapter.status();
+        (instance(adapter).await, status)
+    };
+    assert!(!status.is_connected());
+    let (mut client, _) = json_client(&server, &["r"]).await;
+    namespace(&server).to("r").emit("local", &1).unwrap();
+    assert_eq!(client.recv_event("local").await, json!(1));
+    let err = namespace(&server).fetch_sockets().await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+}
+
+#[tokio::test]
+async fn a_mixed_cluster_with_node_sharded_adapters() {
+    let cluster = RedisCluster::start().await;
+    for mode in ["dynamic", "static", "dynamic-private"] {
+        let rust_mode = match mode {
+            "static" => SubscriptionMode::Static,
+            "dynamic-private" => SubscriptionMode::DynamicPrivate,
+            _ => SubscriptionMode::Dynamic,
+        };
+        let (a, _) = sharded_instance(&cluster, rust_mode).await;
+        let (b, _) = sharded_instance(&cluster, rust_mode).await;
+        let urls = [&a, &b].map(|s| format!("http://{}", s.local_addr()));
+        let out = run_node_with_env(
+            "redis_cluster.mjs",
+            &[&cluster.urls_joined(), &urls[0], &urls[1]],
+            &[("ADAPTER", "sharded"), ("SUBSCRIPTION_MODE", mode)],
+            Duration::from_secs(90),
+        )
+        .await;
+        assert!(out.contains("redis cluster passed"), "{mode}: {out}");
+        a.shutdown().await;
+        b.shutdown().await;
+    }
+}
