@@ -135,6 +135,49 @@ kill "$redis" 2>/dev/null || true
 wait "$redis" 2>/dev/null || true
 count_smoke "redis_cluster example"
 
+step "example smoke test: two redis_cluster instances on a three-master Redis Cluster (REDIS_CLUSTER_URLS), alice on one, bob on the other"
+smoke=0
+cluster_dir=$(mktemp -d)
+cluster_nodes=() cluster_pids=()
+for _ in 1 2 3; do
+  read -r port bus < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+  mkdir -p "$cluster_dir/$port"
+  (cd "$cluster_dir/$port" && exec redis-server --port "$port" --cluster-port "$bus" --bind 127.0.0.1 \
+    --cluster-enabled yes --cluster-config-file nodes.conf --save "" --appendonly no >/dev/null) &
+  cluster_pids+=($!) cluster_nodes+=("127.0.0.1:$port")
+done
+for node in "${cluster_nodes[@]}"; do
+  until redis-cli -p "${node#*:}" ping 2>/dev/null | grep -q PONG; do sleep 0.1; done
+done
+redis-cli --cluster create "${cluster_nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null || smoke=1
+for node in "${cluster_nodes[@]}"; do
+  until redis-cli -p "${node#*:}" cluster info 2>/dev/null | grep -q "cluster_state:ok"; do sleep 0.1; done
+done
+urls=$(printf 'redis://%s,' "${cluster_nodes[@]}")
+export REDIS_CLUSTER_URLS="${urls%,}"
+if start_example redis_cluster -- --port 0; then
+  first_pid=$started_pid first_port=$started_port
+  if start_example redis_cluster -- --port 0; then
+    node tests/node/chat_flow.mjs "ws://127.0.0.1:$first_port" "$alice" "$bob" "ws://127.0.0.1:$started_port" || smoke=1
+    kill -INT "$started_pid"
+    wait "$started_pid" || smoke=1
+  else
+    smoke=1
+  fi
+  kill -INT "$first_pid"
+  wait "$first_pid" || smoke=1
+else
+  smoke=1
+fi
+unset REDIS_CLUSTER_URLS
+kill "${cluster_pids[@]}" 2>/dev/null || true
+wait "${cluster_pids[@]}" 2>/dev/null || true
+rm -rf "$cluster_dir"
+count_smoke "redis_cluster example on a Redis Cluster"
+
 echo
 echo "summary: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -21,6 +21,12 @@ use crate::sharded_running::{ShardedRunning, Start};
 use crate::sharded_transport::{ShardChannels, SubscriptionMode};
 use crate::status::AdapterStatus;
 
+/// The connection and where its pushes arrive, until the app starts.
+type Unstarted = (
+    Arc<ShardedConnection>,
+    mpsc::UnboundedReceiver<(u64, PushInfo)>,
+);
+
 /// An [`Adapter`] over a Redis Cluster's sharded pub/sub (Redis 7 and later), wire-compatible
 /// with `createShardedAdapter` of `@socket.io/redis-adapter` 8.3: Node socket.io instances
 /// with that adapter and these instances form one cluster.
@@ -55,7 +61,7 @@ pub struct ShardedRedisAdapter {
     status: AdapterStatus,
     running: Arc<OnceLock<ShardedRunning>>,
     /// Taken when the app starts: the connection and where its pushes arrive.
-    unstarted: Mutex<Option<(Arc<ShardedConnection>, mpsc::UnboundedReceiver<PushInfo>)>>,
+    unstarted: Mutex<Option<Unstarted>>,
 }
 
 impl ShardedRedisAdapter {
@@ -169,6 +175,17 @@ impl ShardedRedisAdapter {
     pub fn with_publish_queue_capacity(mut self, capacity: usize) -> Self {
         self.config.publish_queue_capacity = capacity.max(1);
         self
+    }
+
+    /// This instance's id in the cluster (`uid` in the messages; 16 hex digits, as the JS
+    /// cluster adapter draws them).
+    ///
+    /// ```
+    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"]).unwrap();
+    /// assert_eq!(adapter.uid().len(), 16);
+    /// ```
+    pub fn uid(&self) -> &str {
+        &self.uid
     }
 
     /// A handle on this adapter's connection state and counters, for health checks.

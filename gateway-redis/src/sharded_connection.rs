@@ -3,12 +3,11 @@
 //! channel to the master owning its slot, follows MOVED and ASK, and subscribes again on the
 //! new owner when slots move or a node comes back.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{self, BoxFuture};
-use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
 use redis::{PushInfo, PushKind, Value};
@@ -26,40 +25,49 @@ pub(crate) enum Push {
     Message(Incoming),
     /// A node connection was lost (the client reconnects and subscribes again by itself).
     Disconnected,
+    /// A node confirmed the subscription to a shard channel.
+    Subscribed(String),
 }
 
-/// One cluster connection (multiplexed, one link per master), opened on first use.
+/// One cluster connection (multiplexed, one link per master), opened on first use and
+/// opened afresh after [`reset`](Self::reset). Each opening is a generation: its pushes come
+/// tagged with it, so news of a replaced connection is told apart from the current one's.
 pub(crate) struct ShardedConnection {
-    client: ClusterClient,
+    urls: Vec<String>,
+    pushes: mpsc::UnboundedSender<(u64, PushInfo)>,
     conn: Mutex<Option<ClusterConnection>>,
+    generation: AtomicU64,
     /// Set by [`close`](Self::close): no connection is opened again.
     closed: AtomicBool,
 }
 
 impl ShardedConnection {
     /// A connection to the cluster whose seed nodes are `urls`; the pushes arrive on the
-    /// returned receiver.
+    /// returned receiver, with the generation of the connection they came from.
     pub(crate) fn new(
         urls: &[String],
-    ) -> Result<(Self, mpsc::UnboundedReceiver<PushInfo>), DriverError> {
+    ) -> Result<(Self, mpsc::UnboundedReceiver<(u64, PushInfo)>), DriverError> {
+        // Built once here so that a malformed URL fails now.
+        redis::cluster::ClusterClient::new(urls.to_vec()).map_err(error)?;
         let (pushes, received) = mpsc::unbounded_channel();
-        let client = redis::cluster::ClusterClientBuilder::new(urls.to_vec())
-            .use_protocol(redis::ProtocolVersion::RESP3)
-            .connection_timeout(IO_TIMEOUT)
-            .response_timeout(IO_TIMEOUT)
-            .push_sender(pushes)
-            .build()
-            .map_err(error)?;
-        let conn = Mutex::new(None);
-        let closed = AtomicBool::new(false);
-        Ok((
-            Self {
-                client,
-                conn,
-                closed,
-            },
-            received,
-        ))
+        let connection = Self {
+            urls: urls.to_vec(),
+            pushes,
+            conn: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+        };
+        Ok((connection, received))
+    }
+
+    /// The generation of the current connection.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// Drops the current connection: the next use opens a new one (subscribing nothing).
+    pub(crate) async fn reset(&self) {
+        self.conn.lock().await.take();
     }
 
     async fn connection(&self) -> Result<ClusterConnection, DriverError> {
@@ -70,7 +78,16 @@ impl ShardedConnection {
         if self.closed.load(Ordering::Relaxed) {
             return Err(DriverError::new("the adapter is closed"));
         }
-        let conn = tokio::time::timeout(IO_TIMEOUT * 2, self.client.get_async_connection())
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let pushes = self.pushes.clone();
+        let client = redis::cluster::ClusterClientBuilder::new(self.urls.clone())
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .connection_timeout(IO_TIMEOUT)
+            .response_timeout(IO_TIMEOUT)
+            .push_sender(move |push: PushInfo| pushes.send((generation, push)).map_err(|_| ()))
+            .build()
+            .map_err(error)?;
+        let conn = tokio::time::timeout(IO_TIMEOUT * 2, client.get_async_connection())
             .await
             .map_err(|_| DriverError::new("timed out connecting to the cluster"))?
             .map_err(error)?;
@@ -169,6 +186,10 @@ pub(crate) fn push_of(push: PushInfo) -> Option<Push> {
             }))
         }
         PushKind::Disconnection => Some(Push::Disconnected),
+        PushKind::SSubscribe => {
+            let channel = push.data.into_iter().next()?;
+            Some(Push::Subscribed(redis::from_redis_value(channel).ok()?))
+        }
         _ => None,
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use gateway_core::{AdapterError, Namespace};
 use redis::PushInfo;
 use tokio::sync::mpsc;
+use tokio::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -32,6 +33,8 @@ pub(crate) enum SubscriptionChange {
     /// A node connection was lost: subscribe every channel again until it works (which tells
     /// that the cluster is whole again).
     Resync,
+    /// The current connection's node confirmed the subscription to this channel.
+    Confirmed(String),
 }
 
 /// The started adapter: its tasks, and the parts the app's calls and the tasks share.
@@ -52,7 +55,7 @@ pub(crate) struct ShardedRunning {
 /// What starting needs.
 pub(crate) struct Start {
     pub(crate) connection: Arc<ShardedConnection>,
-    pub(crate) pushes: mpsc::UnboundedReceiver<PushInfo>,
+    pub(crate) pushes: mpsc::UnboundedReceiver<(u64, PushInfo)>,
     pub(crate) config: Config,
     pub(crate) channels: ShardChannels,
     pub(crate) status: AdapterStatus,
@@ -122,16 +125,18 @@ impl ShardedRunning {
             pending: pending.clone(),
         });
         let (changes, changed) = mpsc::unbounded_channel();
+        let wanted: HashSet<String> = initial.into_iter().collect();
         let subscriptions = Subscriptions {
             connection: connection.clone(),
-            wanted: initial.into_iter().collect(),
-            in_step: subscribed.is_ok(),
+            unconfirmed: wanted.clone(),
+            wanted,
             status: status.clone(),
             backoff: backoff(),
         };
         tasks.spawn(subscriptions.run(changed, cancel.clone()));
         tasks.spawn(read_pushes(
             pushes,
+            connection.clone(),
             inbound.clone(),
             changes.clone(),
             status.clone(),
@@ -183,7 +188,8 @@ impl ShardedRunning {
 
 /// Hands the messages the cluster pushes to `inbound`, and tracks the connection's state.
 async fn read_pushes(
-    mut pushes: mpsc::UnboundedReceiver<PushInfo>,
+    mut pushes: mpsc::UnboundedReceiver<(u64, PushInfo)>,
+    connection: Arc<ShardedConnection>,
     inbound: Arc<ClusterInbound<ShardedTransport>>,
     resync: mpsc::UnboundedSender<SubscriptionChange>,
     status: AdapterStatus,
@@ -194,103 +200,115 @@ async fn read_pushes(
             () = cancel.cancelled() => return,
             push = pushes.recv() => push,
         };
-        let Some(push) = push else { return };
+        let Some((generation, push)) = push else {
+            return;
+        };
         match push_of(push) {
             Some(Push::Message(message)) => inbound.handle(&message.payload),
-            Some(Push::Disconnected) => {
+            // A connection replaced on purpose says so too: only the current one's matter.
+            Some(Push::Disconnected) if generation == connection.generation() => {
                 if status.is_connected() {
                     tracing::warn!("lost a Redis cluster connection; reconnecting");
                 }
                 status.set_connected(false);
                 let _ = resync.send(SubscriptionChange::Resync);
             }
-            None => {}
+            Some(Push::Subscribed(channel)) if generation == connection.generation() => {
+                let _ = resync.send(SubscriptionChange::Confirmed(channel));
+            }
+            Some(Push::Disconnected | Push::Subscribed(_)) | None => {}
         }
     }
 }
 
+/// How long a subscription may go unconfirmed (no `ssubscribe` push from its node) before it
+/// is made again.
+const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The shard channels this instance wants to hear, and the task applying changes to them.
+///
+/// A subscription counts once its node confirms it (an `ssubscribe` push): the cluster client
+/// answers SSUBSCRIBE without waiting for that, and one sent while the cluster's topology
+/// changes can be lost (redirected, or made on a link being replaced). What is not confirmed
+/// in time is subscribed again, on a fresh connection, with backoff.
 struct Subscriptions {
     connection: Arc<ShardedConnection>,
     wanted: HashSet<String>,
-    /// Whether every wanted channel is known to be subscribed.
-    in_step: bool,
+    unconfirmed: HashSet<String>,
     status: AdapterStatus,
     backoff: Backoff,
 }
 
 impl Subscriptions {
-    /// Applies changes in order. After a failure, subscribes every wanted channel again (with
-    /// backoff) until it succeeds; the cluster client keeps them subscribed after that, across
-    /// reconnections and slot moves.
     async fn run(
         mut self,
         mut changes: mpsc::UnboundedReceiver<SubscriptionChange>,
         cancel: CancellationToken,
     ) {
+        let mut retry_at = Some(Instant::now() + CONFIRMATION_TIMEOUT);
         loop {
-            if !self.in_step {
-                let delay = self.backoff.next();
-                let wanted: Vec<String> = self.wanted.iter().cloned().collect();
-                let attempt = async {
-                    tokio::time::sleep(delay).await;
-                    self.connection.set_subscribed(&wanted, true).await
-                };
-                let result = tokio::select! {
-                    () = cancel.cancelled() => return,
-                    result = attempt => result,
-                };
-                match result {
-                    Ok(()) => {
-                        tracing::info!("sharded Redis adapter subscribed again");
-                        self.status.set_connected(true);
-                        self.backoff.reset();
-                        self.in_step = true;
-                    }
-                    Err(err) => {
-                        tracing::debug!(%err, ?delay, "Redis cluster still unreachable");
-                        // Apply what came meanwhile to the wanted set before trying again.
-                        while let Ok(change) = changes.try_recv() {
-                            let _ = self.note(change);
-                        }
-                        continue;
-                    }
+            let retry = async {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
-            }
+            };
             let change = tokio::select! {
                 () = cancel.cancelled() => return,
-                change = changes.recv() => change,
+                () = retry => None,
+                change = changes.recv() => match change {
+                    Some(change) => Some(change),
+                    None => return,
+                },
             };
-            let Some(change) = change else { return };
-            let Some((channels, subscribe)) = self.note(change) else {
-                continue;
-            };
-            if let Err(err) = self.connection.set_subscribed(&channels, subscribe).await {
-                tracing::warn!(%err, "shard subscription change failed; retrying");
-                self.in_step = !subscribe;
-            }
-        }
-    }
-
-    /// Updates the wanted channels; returns the change to make now, if any.
-    fn note(&mut self, change: SubscriptionChange) -> Option<(Vec<String>, bool)> {
-        match change {
-            SubscriptionChange::Channels {
-                channels,
-                subscribe,
-            } => {
-                for channel in &channels {
-                    if subscribe {
-                        self.wanted.insert(channel.clone());
-                    } else {
-                        self.wanted.remove(channel);
+            match change {
+                None => {
+                    // Not all confirmed in time: all again, on a fresh connection.
+                    self.status.set_connected(false);
+                    self.connection.reset().await;
+                    self.unconfirmed = self.wanted.clone();
+                    let wanted: Vec<String> = self.wanted.iter().cloned().collect();
+                    if let Err(err) = self.connection.set_subscribed(&wanted, true).await {
+                        tracing::debug!(%err, "Redis cluster still unreachable");
+                    }
+                    retry_at = Some(Instant::now() + CONFIRMATION_TIMEOUT + self.backoff.next());
+                }
+                Some(SubscriptionChange::Channels {
+                    channels,
+                    subscribe,
+                }) => {
+                    for channel in &channels {
+                        if subscribe {
+                            self.wanted.insert(channel.clone());
+                            self.unconfirmed.insert(channel.clone());
+                        } else {
+                            self.wanted.remove(channel);
+                            self.unconfirmed.remove(channel);
+                        }
+                    }
+                    if let Err(err) = self.connection.set_subscribed(&channels, subscribe).await {
+                        tracing::debug!(%err, "shard subscription change failed");
+                    }
+                    if subscribe && retry_at.is_none() {
+                        retry_at = Some(Instant::now() + CONFIRMATION_TIMEOUT);
                     }
                 }
-                Some((channels, subscribe))
+                Some(SubscriptionChange::Confirmed(channel)) => {
+                    self.unconfirmed.remove(&channel);
+                }
+                Some(SubscriptionChange::Resync) => {
+                    self.status.set_connected(false);
+                    self.unconfirmed = self.wanted.clone();
+                    retry_at = Some(Instant::now() + self.backoff.next());
+                }
             }
-            SubscriptionChange::Resync => {
-                self.in_step = false;
-                None
+            if self.unconfirmed.is_empty() && retry_at.is_some() {
+                if !self.status.is_connected() {
+                    tracing::info!("sharded Redis adapter subscribed again");
+                }
+                self.status.set_connected(true);
+                self.backoff.reset();
+                retry_at = None;
             }
         }
     }
