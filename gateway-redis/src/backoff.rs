@@ -5,6 +5,7 @@ use std::time::Duration;
 use rand::Rng;
 
 /// Exponential backoff with jitter between reconnection attempts.
+#[derive(Clone)]
 pub(crate) struct Backoff {
     min: Duration,
     max: Duration,

@@ -32,8 +32,12 @@ pub(crate) struct ClusterInbound<T> {
 impl<T: Transport> ClusterInbound<T> {
     /// Acts on one message received from Redis.
     pub(crate) fn handle(self: &Arc<Self>, body: &[u8]) {
-        let result = cluster_wire::decode(body).and_then(|message| self.on_message(message));
-        if let Err(err) = result {
+        self.handle_message(cluster_wire::decode(body));
+    }
+
+    /// Acts on one message already decoded (e.g. from a stream entry).
+    pub(crate) fn handle_message(self: &Arc<Self>, message: Result<ClusterMessage, WireError>) {
+        if let Err(err) = message.and_then(|message| self.on_message(message)) {
             tracing::debug!(%err, "ignored a Redis message");
         }
     }
@@ -157,17 +161,17 @@ impl<T: Transport> ClusterInbound<T> {
                 ("requestId".into(), request_id.as_str().into()),
                 ("packet".into(), wire::json_to_pack(&answer, &[])),
             ]);
-            let body = cluster_wire::encode(kind::BROADCAST_ACK, &inbound.uid, &namespace, data);
+            let kind = kind::BROADCAST_ACK;
             inbound
                 .transport
-                .publish_response(&namespace, &requester, body);
+                .publish_response(&namespace, &requester, kind, data);
         });
     }
 
     fn respond(&self, ns: &Namespace, requester: &str, kind: u64, answer: &Value) {
         let data = wire::json_to_pack(answer, &[]);
-        let body = cluster_wire::encode(kind, &self.uid, ns.name(), data);
-        self.transport.publish_response(ns.name(), requester, body);
+        self.transport
+            .publish_response(ns.name(), requester, kind, data);
     }
 }
 

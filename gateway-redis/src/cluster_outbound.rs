@@ -11,19 +11,19 @@ use rmpv::Value as Pack;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::cluster_wire::{self, message_type as kind};
+use crate::cluster_wire::{self, message_type as kind, Outgoing};
 use crate::ids::random_hex;
 use crate::pending::PendingRequests;
 use crate::wire::{self, Flags};
 
-/// How the messages of the cluster protocol reach the other instances.
+/// How the messages of the cluster protocol reach the other instances; each transport
+/// encodes them its own way.
 pub(crate) trait Transport: Send + Sync + 'static {
-    /// Publishes `body` for every other instance serving `namespace`. `room` is the one room
-    /// of a broadcast without acks (which may have a channel of its own). False if dropped.
-    fn publish(&self, namespace: &str, room: Option<&Room>, body: Vec<u8>) -> bool;
+    /// Publishes `message` for every other instance serving `namespace`. False if dropped.
+    fn publish(&self, namespace: &str, message: Outgoing<'_>) -> bool;
 
-    /// Publishes `body` for instance `uid` only.
-    fn publish_response(&self, namespace: &str, uid: &str, body: Vec<u8>);
+    /// Publishes the answer `data` (of type `kind`) for instance `uid` only.
+    fn publish_response(&self, namespace: &str, uid: &str, kind: u64, data: Pack);
 
     /// How many instances serve `namespace`, this one included.
     fn server_count(&self, namespace: &str) -> BoxFuture<'static, Result<usize, AdapterError>>;
@@ -32,7 +32,6 @@ pub(crate) trait Transport: Send + Sync + 'static {
 /// Publishes this instance's broadcasts and requests, and gathers the answers.
 pub(crate) struct ClusterOutbound<T> {
     pub(crate) transport: Arc<T>,
-    pub(crate) uid: String,
     pub(crate) requests_timeout: Duration,
     pub(crate) pending: PendingRequests,
 }
@@ -43,16 +42,12 @@ impl<T: Transport> ClusterOutbound<T> {
             timeout_ms: None,
             volatile: message.volatile,
         };
-        match cluster_wire::encode_broadcast(&self.uid, namespace, message, None, flags) {
-            Ok(body) => {
-                let room = match message.recipients.rooms.as_slice() {
-                    [room] => Some(room),
-                    _ => None,
-                };
-                self.transport.publish(namespace, room, body);
-            }
-            Err(err) => tracing::warn!(%err, event = message.event, "broadcast not published"),
-        }
+        let outgoing = Outgoing::Broadcast {
+            message,
+            request_id: None,
+            flags,
+        };
+        self.transport.publish(namespace, outgoing);
     }
 
     pub(crate) fn change_rooms(
@@ -89,8 +84,8 @@ impl<T: Transport> ClusterOutbound<T> {
     }
 
     fn publish(&self, namespace: &str, kind: u64, data: Pack) -> bool {
-        let body = cluster_wire::encode(kind, &self.uid, namespace, data);
-        self.transport.publish(namespace, None, body)
+        self.transport
+            .publish(namespace, Outgoing::Other { kind, data })
     }
 
     pub(crate) fn server_count(
@@ -199,20 +194,16 @@ impl<T: Transport> ClusterOutbound<T> {
             timeout_ms: Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
             volatile: message.volatile,
         };
-        let body =
-            cluster_wire::encode_broadcast(&self.uid, namespace, message, Some(&request_id), flags);
-        let body = match body {
-            Ok(body) => body,
-            Err(err) => {
-                tracing::warn!(%err, "broadcast with acks not published");
-                return Box::pin(async { RemoteAcks::default() });
-            }
-        };
         // Published now, as the local sockets get it now: delivery must not wait for the
         // server count, nor depend on the caller polling for the acks.
         let deadline = Instant::now() + timeout;
-        let pending = self.pending.register(request_id);
-        let published = self.transport.publish(namespace, None, body);
+        let pending = self.pending.register(request_id.clone());
+        let outgoing = Outgoing::Broadcast {
+            message,
+            request_id: Some(&request_id),
+            flags,
+        };
+        let published = self.transport.publish(namespace, outgoing);
         let count = self.transport.server_count(namespace);
         Box::pin(async move {
             let servers = match tokio::time::timeout_at(deadline, count).await {
@@ -247,4 +238,114 @@ fn server_event(event: &str, args: &[Value]) -> Pack {
     packet.push(Pack::from(event));
     packet.extend(args.iter().map(|arg| wire::json_to_pack(arg, &[])));
     Pack::Array(packet)
+}
+
+/// The [`Adapter`](gateway_core::Adapter) methods that only hand the call on to a
+/// [`ClusterOutbound`]. Expands inside `impl Adapter for X`, where
+/// `X::outbound(&self) -> Option<&Arc<ClusterOutbound<_>>>` (`None` until started or once
+/// closed).
+macro_rules! delegate_to_cluster_outbound {
+    () => {
+        fn broadcast(&self, namespace: &str, message: &gateway_core::BroadcastMessage<'_>) {
+            if let Some(outbound) = self.outbound() {
+                outbound.broadcast(namespace, message);
+            }
+        }
+
+        fn broadcast_with_ack(
+            &self,
+            namespace: &str,
+            message: &gateway_core::BroadcastMessage<'_>,
+            timeout: std::time::Duration,
+        ) -> futures_util::future::BoxFuture<'static, gateway_core::RemoteAcks> {
+            match self.outbound() {
+                Some(outbound) => outbound
+                    .clone()
+                    .broadcast_with_ack(namespace, message, timeout),
+                None => Box::pin(async { gateway_core::RemoteAcks::default() }),
+            }
+        }
+
+        fn fetch_sockets(
+            &self,
+            namespace: &str,
+            recipients: &gateway_core::Recipients,
+        ) -> futures_util::future::BoxFuture<
+            'static,
+            Result<Vec<gateway_core::SocketInfo>, gateway_core::AdapterError>,
+        > {
+            match self.outbound() {
+                Some(outbound) => outbound.clone().fetch_sockets(namespace, recipients),
+                None => Box::pin(async { Err($crate::cluster_outbound::not_started()) }),
+            }
+        }
+
+        fn add_sockets(
+            &self,
+            namespace: &str,
+            recipients: &gateway_core::Recipients,
+            rooms: &[gateway_core::Room],
+        ) {
+            if let Some(outbound) = self.outbound() {
+                outbound.change_rooms(namespace, recipients, rooms, true);
+            }
+        }
+
+        fn del_sockets(
+            &self,
+            namespace: &str,
+            recipients: &gateway_core::Recipients,
+            rooms: &[gateway_core::Room],
+        ) {
+            if let Some(outbound) = self.outbound() {
+                outbound.change_rooms(namespace, recipients, rooms, false);
+            }
+        }
+
+        fn disconnect_sockets(&self, namespace: &str, recipients: &gateway_core::Recipients) {
+            if let Some(outbound) = self.outbound() {
+                outbound.disconnect_sockets(namespace, recipients);
+            }
+        }
+
+        fn server_side_emit(&self, namespace: &str, event: &str, args: &[serde_json::Value]) {
+            if let Some(outbound) = self.outbound() {
+                outbound.server_side_emit(namespace, event, args);
+            }
+        }
+
+        fn server_side_emit_with_ack(
+            &self,
+            namespace: &str,
+            event: &str,
+            args: &[serde_json::Value],
+            timeout: std::time::Duration,
+        ) -> futures_util::future::BoxFuture<
+            'static,
+            Result<Vec<serde_json::Value>, gateway_core::AdapterError>,
+        > {
+            match self.outbound() {
+                Some(outbound) => outbound
+                    .clone()
+                    .server_side_emit_with_ack(namespace, event, args, timeout),
+                None => Box::pin(async { Err($crate::cluster_outbound::not_started()) }),
+            }
+        }
+
+        fn server_count(
+            &self,
+            namespace: &str,
+        ) -> futures_util::future::BoxFuture<'static, Result<usize, gateway_core::AdapterError>> {
+            match self.outbound() {
+                Some(outbound) => outbound.server_count(namespace),
+                None => Box::pin(async { Err($crate::cluster_outbound::not_started()) }),
+            }
+        }
+    };
+}
+pub(crate) use delegate_to_cluster_outbound;
+
+/// What cluster-wide requests answer before the adapter starts or after it closes.
+pub(crate) fn not_started() -> AdapterError {
+    AdapterError::unavailable("the Redis adapter is not running")
 }

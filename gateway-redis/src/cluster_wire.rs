@@ -3,7 +3,7 @@
 //! when `data` holds binary.
 
 use bytes::Bytes;
-use gateway_core::{BroadcastMessage, EventData, Payload, Recipients};
+use gateway_core::{BroadcastMessage, EventData, Payload, Recipients, Room};
 use rmpv::Value as Pack;
 use serde_json::Value;
 
@@ -39,12 +39,7 @@ pub(crate) struct ClusterMessage {
 /// `{type, data, uid, nsp}`: msgpack when `data` holds binary, JSON otherwise (as the JS
 /// adapter's `encode`).
 pub(crate) fn encode(kind: u64, uid: &str, namespace: &str, data: Pack) -> Vec<u8> {
-    let envelope = Pack::Map(vec![
-        (Pack::from("type"), Pack::from(kind)),
-        (Pack::from("data"), data),
-        (Pack::from("uid"), Pack::from(uid)),
-        (Pack::from("nsp"), Pack::from(namespace)),
-    ]);
+    let envelope = envelope(kind, uid, namespace, data);
     if has_binary(&envelope) {
         wire::to_msgpack(&envelope)
     } else {
@@ -52,32 +47,126 @@ pub(crate) fn encode(kind: u64, uid: &str, namespace: &str, data: Pack) -> Vec<u
     }
 }
 
-/// A BROADCAST: `{packet: {type: 2, data: [event, ...args]}, opts}`, with `requestId` when the
-/// sender waits for acks. Text-only data is written as JSON directly, the common case.
-pub(crate) fn encode_broadcast(
-    uid: &str,
-    namespace: &str,
+/// A message of this instance for the others, before encoding (each transport encodes it its
+/// own way).
+pub(crate) enum Outgoing<'a> {
+    /// A BROADCAST: `{packet: {type: 2, data: [event, ...args]}, opts}`, with `requestId` when
+    /// the sender waits for acks.
+    Broadcast {
+        message: &'a BroadcastMessage<'a>,
+        request_id: Option<&'a str>,
+        flags: Flags,
+    },
+    /// Any other message: its type and `data`.
+    Other { kind: u64, data: Pack },
+}
+
+impl Outgoing<'_> {
+    pub(crate) fn kind(&self) -> u64 {
+        match self {
+            Outgoing::Broadcast { .. } => message_type::BROADCAST,
+            Outgoing::Other { kind, .. } => *kind,
+        }
+    }
+
+    /// The one room of a broadcast without acks (which may have a channel of its own).
+    pub(crate) fn single_room(&self) -> Option<&Room> {
+        match self {
+            Outgoing::Broadcast {
+                message,
+                request_id: None,
+                ..
+            } => match message.recipients.rooms.as_slice() {
+                [room] => Some(room),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether it waits for answers, or is a broadcast with acks: the streams adapter sends
+    /// those over pub/sub rather than the stream.
+    pub(crate) fn is_ephemeral(&self) -> bool {
+        match self {
+            Outgoing::Broadcast { request_id, .. } => request_id.is_some(),
+            Outgoing::Other { kind, .. } => {
+                matches!(
+                    *kind,
+                    message_type::FETCH_SOCKETS | message_type::SERVER_SIDE_EMIT
+                )
+            }
+        }
+    }
+
+    /// Its `data` as msgpack values.
+    pub(crate) fn data(&self) -> Result<Pack, WireError> {
+        match self {
+            Outgoing::Broadcast {
+                message,
+                request_id,
+                flags,
+            } => broadcast_data(message, *request_id, *flags),
+            Outgoing::Other { data, .. } => Ok(data.clone()),
+        }
+    }
+
+    /// `{type, data, uid, nsp}`: JSON unless `data` holds binary, then msgpack (the sharded
+    /// adapter's `encode`). Text-only broadcasts are written as JSON directly, the common case.
+    pub(crate) fn encode(&self, uid: &str, namespace: &str) -> Result<Vec<u8>, WireError> {
+        if let Outgoing::Broadcast {
+            message,
+            request_id,
+            flags,
+        } = self
+        {
+            match message.data {
+                EventData::Json(json) => {
+                    let args = [json];
+                    return Ok(broadcast_json(
+                        uid,
+                        namespace,
+                        message,
+                        *request_id,
+                        *flags,
+                        &args,
+                    ));
+                }
+                EventData::Payload(payload) if payload.attachments().is_empty() => {
+                    let args: Vec<String> = payload.args().iter().map(Value::to_string).collect();
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    return Ok(broadcast_json(
+                        uid,
+                        namespace,
+                        message,
+                        *request_id,
+                        *flags,
+                        &args,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(encode(self.kind(), uid, namespace, self.data()?))
+    }
+
+    /// `{type, data, uid, nsp}` in msgpack whatever it holds (the streams adapter's pub/sub).
+    pub(crate) fn encode_msgpack(&self, uid: &str, namespace: &str) -> Result<Vec<u8>, WireError> {
+        Ok(wire::to_msgpack(&envelope(
+            self.kind(),
+            uid,
+            namespace,
+            self.data()?,
+        )))
+    }
+}
+
+/// A broadcast's `data`: `{packet, requestId?, opts}`.
+fn broadcast_data(
     message: &BroadcastMessage<'_>,
     request_id: Option<&str>,
     flags: Flags,
-) -> Result<Vec<u8>, WireError> {
-    match message.data {
-        EventData::Json(json) => {
-            let args = [json];
-            return Ok(broadcast_json(
-                uid, namespace, message, request_id, flags, &args,
-            ));
-        }
-        EventData::Payload(payload) if payload.attachments().is_empty() => {
-            let args: Vec<String> = payload.args().iter().map(Value::to_string).collect();
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            return Ok(broadcast_json(
-                uid, namespace, message, request_id, flags, &args,
-            ));
-        }
-        _ => {}
-    }
-    let mut packet = match wire::event_packet(namespace, message.event, message.data, None)? {
+) -> Result<Pack, WireError> {
+    let mut packet = match wire::event_packet("/", message.event, message.data, None)? {
         Pack::Map(entries) => entries,
         _ => return Err(WireError("event packet is not a map".into())),
     };
@@ -88,12 +177,7 @@ pub(crate) fn encode_broadcast(
         data.push((Pack::from("requestId"), Pack::from(id)));
     }
     data.push((Pack::from("opts"), wire::options(message.recipients, flags)));
-    Ok(encode(
-        message_type::BROADCAST,
-        uid,
-        namespace,
-        Pack::Map(data),
-    ))
+    Ok(Pack::Map(data))
 }
 
 fn broadcast_json(
@@ -127,6 +211,20 @@ fn broadcast_json(
     out.push_str(&quoted(namespace));
     out.push('}');
     out.into_bytes()
+}
+
+/// `{type, data, uid, nsp}` in msgpack whatever it holds.
+pub(crate) fn encode_msgpack(kind: u64, uid: &str, namespace: &str, data: Pack) -> Vec<u8> {
+    wire::to_msgpack(&envelope(kind, uid, namespace, data))
+}
+
+fn envelope(kind: u64, uid: &str, namespace: &str, data: Pack) -> Pack {
+    Pack::Map(vec![
+        (Pack::from("type"), Pack::from(kind)),
+        (Pack::from("data"), data),
+        (Pack::from("uid"), Pack::from(uid)),
+        (Pack::from("nsp"), Pack::from(namespace)),
+    ])
 }
 
 /// Decodes a message: JSON when it starts with `{`, msgpack otherwise.
@@ -168,7 +266,7 @@ pub(crate) fn options(recipients: &Recipients) -> Pack {
     wire::options(recipients, Flags::default())
 }
 
-fn has_binary(value: &Pack) -> bool {
+pub(crate) fn has_binary(value: &Pack) -> bool {
     match value {
         Pack::Binary(_) => true,
         Pack::Array(items) => items.iter().any(has_binary),
@@ -199,14 +297,13 @@ mod tests {
             rooms: vec![Room::from("room1")],
             except: vec![],
         };
-        let body = encode_broadcast(
-            "e611423ac5e106d0",
-            "/",
-            &message(&to_room, EventData::Json("1")),
-            None,
-            Flags::default(),
-        )
-        .unwrap();
+        let message = message(&to_room, EventData::Json("1"));
+        let outgoing = Outgoing::Broadcast {
+            message: &message,
+            request_id: None,
+            flags: Flags::default(),
+        };
+        let body = outgoing.encode("e611423ac5e106d0", "/").unwrap();
         assert_eq!(
             std::str::from_utf8(&body).unwrap(),
             r#"{"type":3,"data":{"packet":{"type":2,"data":["hello",1]},"opts":{"rooms":["room1"],"except":[],"flags":{}}},"uid":"e611423ac5e106d0","nsp":"/"}"#
@@ -226,14 +323,13 @@ mod tests {
             .with_arg(json!("bytes"))
             .with_binary(vec![1u8, 2, 3]);
         let everyone = Recipients::default();
-        let body = encode_broadcast(
-            "u",
-            "/chat",
-            &message(&everyone, EventData::Payload(&payload)),
-            Some("r1"),
-            Flags::default(),
-        )
-        .unwrap();
+        let message = message(&everyone, EventData::Payload(&payload));
+        let outgoing = Outgoing::Broadcast {
+            message: &message,
+            request_id: Some("r1"),
+            flags: Flags::default(),
+        };
+        let body = outgoing.encode("u", "/chat").unwrap();
         assert_ne!(body[0], b'{');
         let decoded = decode(&body).unwrap();
         assert_eq!(decoded.namespace, "/chat");

@@ -7,18 +7,17 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use gateway_core::{
-    Adapter, AdapterError, BroadcastMessage, Namespace, Recipients, RemoteAcks, Room, SocketInfo,
-};
+use gateway_core::{Adapter, AdapterError, Namespace, Room};
 use redis::PushInfo;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::cluster_channels::{ClusterChannels, SubscriptionMode};
+use crate::cluster_outbound::{delegate_to_cluster_outbound, ClusterOutbound};
 use crate::config::Config;
 use crate::ids::random_hex;
 use crate::sharded_connection::ShardedConnection;
 use crate::sharded_running::{ShardedRunning, Start};
-use crate::sharded_transport::{ShardChannels, SubscriptionMode};
+use crate::sharded_transport::ShardedTransport;
 use crate::status::AdapterStatus;
 
 /// The connection and where its pushes arrive, until the app starts.
@@ -212,6 +211,10 @@ impl ShardedRedisAdapter {
     fn running(&self) -> Option<&ShardedRunning> {
         self.running.get().filter(|running| !running.is_closed())
     }
+
+    fn outbound(&self) -> Option<&Arc<ClusterOutbound<ShardedTransport>>> {
+        self.running().map(|running| &running.outbound)
+    }
 }
 
 impl Adapter for ShardedRedisAdapter {
@@ -225,7 +228,7 @@ impl Adapter for ShardedRedisAdapter {
             let Some((connection, pushes)) = unstarted else {
                 return Err(AdapterError::invalid("this adapter was already started"));
             };
-            let channels = ShardChannels {
+            let channels = ClusterChannels {
                 prefix: self.config.key_prefix.clone(),
                 uid: self.uid.clone(),
                 mode: self.mode,
@@ -284,95 +287,7 @@ impl Adapter for ShardedRedisAdapter {
         })
     }
 
-    fn broadcast(&self, namespace: &str, message: &BroadcastMessage<'_>) {
-        if let Some(running) = self.running() {
-            running.outbound.broadcast(namespace, message);
-        }
-    }
-
-    fn broadcast_with_ack(
-        &self,
-        namespace: &str,
-        message: &BroadcastMessage<'_>,
-        timeout: Duration,
-    ) -> BoxFuture<'static, RemoteAcks> {
-        match self.running() {
-            Some(running) => running
-                .outbound
-                .clone()
-                .broadcast_with_ack(namespace, message, timeout),
-            None => Box::pin(async { RemoteAcks::default() }),
-        }
-    }
-
-    fn fetch_sockets(
-        &self,
-        namespace: &str,
-        recipients: &Recipients,
-    ) -> BoxFuture<'static, Result<Vec<SocketInfo>, AdapterError>> {
-        match self.running() {
-            Some(running) => running
-                .outbound
-                .clone()
-                .fetch_sockets(namespace, recipients),
-            None => Box::pin(async { Err(not_started()) }),
-        }
-    }
-
-    fn add_sockets(&self, namespace: &str, recipients: &Recipients, rooms: &[Room]) {
-        if let Some(running) = self.running() {
-            running
-                .outbound
-                .change_rooms(namespace, recipients, rooms, true);
-        }
-    }
-
-    fn del_sockets(&self, namespace: &str, recipients: &Recipients, rooms: &[Room]) {
-        if let Some(running) = self.running() {
-            running
-                .outbound
-                .change_rooms(namespace, recipients, rooms, false);
-        }
-    }
-
-    fn disconnect_sockets(&self, namespace: &str, recipients: &Recipients) {
-        if let Some(running) = self.running() {
-            running.outbound.disconnect_sockets(namespace, recipients);
-        }
-    }
-
-    fn server_side_emit(&self, namespace: &str, event: &str, args: &[Value]) {
-        if let Some(running) = self.running() {
-            running.outbound.server_side_emit(namespace, event, args);
-        }
-    }
-
-    fn server_side_emit_with_ack(
-        &self,
-        namespace: &str,
-        event: &str,
-        args: &[Value],
-        timeout: Duration,
-    ) -> BoxFuture<'static, Result<Vec<Value>, AdapterError>> {
-        match self.running() {
-            Some(running) => running
-                .outbound
-                .clone()
-                .server_side_emit_with_ack(namespace, event, args, timeout),
-            None => Box::pin(async { Err(not_started()) }),
-        }
-    }
-
-    fn server_count(&self, namespace: &str) -> BoxFuture<'static, Result<usize, AdapterError>> {
-        match self.running() {
-            Some(running) => running.outbound.server_count(namespace),
-            None => Box::pin(async { Err(not_started()) }),
-        }
-    }
-}
-
-fn not_started() -> AdapterError {
-    AdapterError::unavailable("the sharded Redis adapter is not started")
+    delegate_to_cluster_outbound!();
 }
 
 impl fmt::Debug for ShardedRedisAdapter {

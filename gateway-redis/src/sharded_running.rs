@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::backoff::Backoff;
+use crate::cluster_channels::ClusterChannels;
 use crate::cluster_inbound::ClusterInbound;
 use crate::cluster_outbound::ClusterOutbound;
 use crate::config::Config;
@@ -20,7 +21,7 @@ use crate::local::LocalNamespaces;
 use crate::pending::PendingRequests;
 use crate::publisher::{PublishQueue, Publisher};
 use crate::sharded_connection::{push_of, Push, ShardedConnection};
-use crate::sharded_transport::{ShardChannels, ShardedTransport};
+use crate::sharded_transport::ShardedTransport;
 use crate::status::AdapterStatus;
 
 /// What the subscription task is told.
@@ -42,7 +43,7 @@ pub(crate) struct ShardedRunning {
     pub(crate) outbound: Arc<ClusterOutbound<ShardedTransport>>,
     connection: Arc<ShardedConnection>,
     pub(crate) inbound: Arc<ClusterInbound<ShardedTransport>>,
-    pub(crate) channels: ShardChannels,
+    pub(crate) channels: ClusterChannels,
     /// Unbounded: fed under a namespace's lock, where waiting is not allowed; bounded by the
     /// number of rooms.
     pub(crate) changes: mpsc::UnboundedSender<SubscriptionChange>,
@@ -57,7 +58,7 @@ pub(crate) struct Start {
     pub(crate) connection: Arc<ShardedConnection>,
     pub(crate) pushes: mpsc::UnboundedReceiver<(u64, PushInfo)>,
     pub(crate) config: Config,
-    pub(crate) channels: ShardChannels,
+    pub(crate) channels: ClusterChannels,
     pub(crate) status: AdapterStatus,
     pub(crate) namespaces: Vec<Namespace>,
 }
@@ -120,7 +121,6 @@ impl ShardedRunning {
         });
         let outbound = Arc::new(ClusterOutbound {
             transport,
-            uid: channels.uid.clone(),
             requests_timeout: config.requests_timeout,
             pending: pending.clone(),
         });

@@ -100,7 +100,7 @@ pub(crate) fn event_packet(
 }
 
 /// A broadcast's `flags`, as socket.io's adapter sends them.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Flags {
     /// `timeout`, in milliseconds, for broadcasts with acks.
     pub(crate) timeout_ms: Option<u64>,

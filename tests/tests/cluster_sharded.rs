@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use gateway_redis::{AdapterStatus, ShardedRedisAdapter, SubscriptionMode};
 use gateway_tests::cluster::{
-    check_broadcasts, instance, json_client, members, namespace, wait_for_delivery, SioClient,
+    check_broadcasts, check_cluster_wide_operations, instance, json_client, members, namespace,
+    wait_for_delivery, wait_for_servers,
 };
 use gateway_tests::redis_cluster::RedisCluster;
-use gateway_tests::{run_node_with_env, wait_until, TestServer, PATIENCE};
-use serde_json::{json, Value};
+use gateway_tests::{run_node_with_env, wait_until, TestServer};
+use serde_json::json;
 
 fn adapter(cluster: &RedisCluster, mode: SubscriptionMode) -> ShardedRedisAdapter {
     ShardedRedisAdapter::new(cluster.urls())
@@ -27,21 +28,6 @@ async fn sharded_instance(
     let adapter = adapter(cluster, mode);
     let status = adapter.status();
     (instance(adapter).await, status)
-}
-
-/// Waits until every instance counts `n` instances (each subscribes in the background).
-async fn wait_for_servers(servers: &[TestServer], n: usize) {
-    for server in servers {
-        let ns = namespace(server);
-        let counted = async {
-            while ns.server_count().await.ok() != Some(n) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
-        tokio::time::timeout(PATIENCE, counted)
-            .await
-            .expect("every instance counted");
-    }
 }
 
 #[tokio::test]
@@ -81,79 +67,7 @@ async fn cluster_wide_operations_between_rust_instances() {
     let (b, _) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
     let servers = [a, b];
     wait_for_servers(&servers, 2).await;
-    let (mut alice, alice_id) = json_client(&servers[0], &["a"]).await;
-    let (mut bob, bob_id) = json_client(&servers[1], &["b"]).await;
-    let ns_a = namespace(&servers[0]);
-
-    // fetch_sockets sees both instances' sockets, with rooms and data.
-    let mut ids: Vec<String> = ns_a
-        .fetch_sockets()
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.id.to_string())
-        .collect();
-    ids.sort();
-    let mut want = vec![alice_id.clone(), bob_id.clone()];
-    want.sort();
-    assert_eq!(ids, want);
-    let in_b = ns_a.to("b").fetch_sockets().await.unwrap();
-    assert_eq!(in_b.len(), 1);
-    assert_eq!(in_b[0].data, json!({"joined": ["b"]}));
-
-    // server_side_emit with acks: the other instance answers.
-    let answers = ns_a
-        .server_side_emit_with_ack::<_, Value>("hello-servers", &7, PATIENCE)
-        .await
-        .unwrap();
-    let port = servers[1].local_addr().port();
-    assert_eq!(answers, [json!({"from": "rust", "port": port, "got": [7]})]);
-
-    // Remote join and leave, then a broadcast to the joined room reaches bob.
-    ns_a.to("b").sockets_join("c");
-    wait_until_fetched(&servers[0], "c", 1).await;
-    wait_for_delivery(&servers[0], &mut bob, "c").await;
-    ns_a.to("c").sockets_leave("c");
-    wait_until_fetched(&servers[0], "c", 0).await;
-
-    // Broadcast with acks across instances.
-    let mut voter = SioClient::connect(servers[1].local_addr()).await;
-    let operator = ns_a.to(voter.id.clone()).timeout(PATIENCE);
-    let acks =
-        tokio::spawn(async move { operator.emit_with_ack::<_, Value>("vote", "lunch?").await });
-    let asked = voter.next_event().await;
-    assert_eq!(asked.event, "vote");
-    voter
-        .ack(asked.ack.expect("an ack id"), &json!("pizza"))
-        .await;
-    let answers: Vec<Value> = acks
-        .await
-        .unwrap()
-        .unwrap()
-        .into_iter()
-        .map(|(_, answer)| answer.unwrap())
-        .collect();
-    assert_eq!(answers, [json!("pizza")]);
-
-    // Remote disconnect.
-    ns_a.to(bob_id.as_str()).disconnect();
-    bob.expect_close().await;
-    wait_until_fetched(&servers[0], &bob_id, 0).await;
-    alice.emit("whoami", ()).await;
-    assert_eq!(alice.recv().await, json!(alice_id));
-}
-
-/// Waits until `fetch_sockets` in `room` (from `server`) finds `n` sockets.
-async fn wait_until_fetched(server: &TestServer, room: &str, n: usize) {
-    let ns = namespace(server);
-    let found = async {
-        while ns.to(room).fetch_sockets().await.map(|s| s.len()).ok() != Some(n) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(PATIENCE, found)
-        .await
-        .unwrap_or_else(|_| panic!("{n} sockets in {room}"));
+    check_cluster_wide_operations(&servers).await;
 }
 
 #[tokio::test]

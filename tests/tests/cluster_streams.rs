@@ -1,0 +1,101 @@
+//! Instances on a real `redis-server` with the Redis Streams adapter: broadcasts and rooms
+//! across instances, every cluster-wide operation, Redis killed and restarted mid-run (the
+//! readers go on from the last entry they read), and a mixed cluster with Node socket.io
+//! instances using `@socket.io/redis-streams-adapter` 0.3.
+
+use std::time::Duration;
+
+use gateway_redis::{AdapterStatus, RedisStreamsAdapter};
+use gateway_tests::cluster::{
+    check_broadcasts, check_cluster_wide_operations, events_until, instance, json_client, members,
+    namespace, wait_for_delivery, wait_for_servers, RedisServer,
+};
+use gateway_tests::{run_node_with_env, wait_until, TestServer};
+use serde_json::json;
+
+fn adapter(redis: &RedisServer) -> RedisStreamsAdapter {
+    RedisStreamsAdapter::new(&redis.url())
+        .unwrap()
+        .with_reconnect_delay(Duration::from_millis(20), Duration::from_millis(500))
+}
+
+async fn streams_instance(redis: &RedisServer) -> (TestServer, AdapterStatus) {
+    let adapter = adapter(redis);
+    let status = adapter.status();
+    (instance(adapter).await, status)
+}
+
+#[tokio::test]
+async fn broadcasts_and_operations_cross_instances() {
+    let redis = RedisServer::start().await;
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(streams_instance(&redis).await.0);
+    }
+    wait_for_servers(&servers, 3).await;
+    let mut members = members(&servers).await;
+    // Each reader starts at the stream's end (`$`) once its first XREAD is in: probe until a
+    // broadcast from each instance crosses to each other one.
+    for member in members.iter_mut() {
+        let from = &servers[(member.instance + 1) % servers.len()];
+        wait_for_delivery(from, &mut member.client, &member.id.clone()).await;
+    }
+    check_broadcasts(&servers, &mut members).await;
+}
+
+#[tokio::test]
+async fn cluster_wide_operations_between_rust_instances() {
+    let redis = RedisServer::start().await;
+    let (a, _) = streams_instance(&redis).await;
+    let (b, _) = streams_instance(&redis).await;
+    let servers = [a, b];
+    wait_for_servers(&servers, 2).await;
+    check_cluster_wide_operations(&servers).await;
+}
+
+#[tokio::test]
+async fn broadcasts_added_while_a_reader_was_away_are_not_lost() {
+    let mut redis = RedisServer::start().await;
+    let (a, a_status) = streams_instance(&redis).await;
+    // b's reader comes back seconds after Redis does: what a adds meanwhile waits in the
+    // stream (a's reader, back at once, shows when it is there).
+    let slow = adapter(&redis).with_reconnect_delay(Duration::from_secs(3), Duration::from_secs(3));
+    let b_status = slow.status();
+    let b = instance(slow).await;
+    let servers = [a, b];
+    wait_for_servers(&servers, 2).await;
+    let (mut on_a, a_id) = json_client(&servers[0], &["r"]).await;
+    let (mut on_b, b_id) = json_client(&servers[1], &["r"]).await;
+    wait_for_delivery(&servers[0], &mut on_b, &b_id).await;
+
+    redis.kill().await;
+    wait_until("both adapters see Redis gone", || {
+        !a_status.is_connected() && !b_status.is_connected()
+    })
+    .await;
+    redis.restart().await;
+    // From b, for a: once it crosses, a's reader and b's writer are back.
+    wait_for_delivery(&servers[1], &mut on_a, &a_id).await;
+    let ns = namespace(&servers[0]);
+    ns.to("r").emit("meanwhile", &1).unwrap();
+    ns.to("r").emit("marker", &0).unwrap();
+    let events = events_until(&mut on_b, "marker", 1).await;
+    let meanwhile: Vec<_> = events.iter().filter(|(e, _)| e == "meanwhile").collect();
+    assert_eq!(meanwhile.len(), 1, "{events:?}");
+}
+
+#[tokio::test]
+async fn a_mixed_cluster_with_node_streams_adapters() {
+    let redis = RedisServer::start().await;
+    let (a, _) = streams_instance(&redis).await;
+    let (b, _) = streams_instance(&redis).await;
+    let urls = [&a, &b].map(|s| format!("http://{}", s.local_addr()));
+    let out = run_node_with_env(
+        "redis_cluster.mjs",
+        &[&redis.url(), &urls[0], &urls[1]],
+        &[("ADAPTER", "streams")],
+        Duration::from_secs(90),
+    )
+    .await;
+    assert!(out.contains("redis cluster passed"), "{out}");
+}
