@@ -305,6 +305,18 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = (namespace, room, own);
     }
 
+    /// The store that keeps connection state recovery across instances, if this adapter has
+    /// one (the Redis Streams adapter). The default has none: each instance keeps its own
+    /// record, and a client recovers only on the instance it left.
+    ///
+    /// ```
+    /// use gateway_core::{Adapter, LocalAdapter};
+    /// assert!(LocalAdapter.session_store().is_none());
+    /// ```
+    fn session_store(&self) -> Option<&dyn crate::SessionStore> {
+        None
+    }
+
     /// Disconnects; the app is shutting down.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})

@@ -152,10 +152,84 @@ impl BroadcastOperator {
 
     /// Sends `event` with `data` (already JSON) to every recipient.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> usize {
+        if let Some(offset) = self.publish_recorded(event, EventData::Json(data)) {
+            let (event, data) = (event.to_owned(), data.to_owned());
+            return self.deliver_recorded(offset, move |op, offset| {
+                let sent = op.deliver(
+                    |wire| OutFrame::Text(Utf8Bytes::from(wire.event_frame(&event, &data, offset))),
+                    |socket| socket.notify_sent(&event, || Cow::Borrowed(&data)),
+                );
+                op.ns.count_sent(&event, sent);
+            });
+        }
         self.send_remote(event, EventData::Json(data));
         let sent = self.emit_frames(
             |wire, offset| OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, offset))),
             |socket| socket.notify_sent(event, || Cow::Borrowed(data)),
+        );
+        self.ns.count_sent(event, sent);
+        sent
+    }
+
+    /// With the adapter's [`SessionStore`](crate::SessionStore) (recovery across instances),
+    /// publishes the event there and returns its offset to come; `None` when this emit goes
+    /// the usual way (no store, a volatile or local emit).
+    fn publish_recorded(
+        &self,
+        event: &str,
+        data: EventData<'_>,
+    ) -> Option<futures_util::future::BoxFuture<'static, Option<String>>> {
+        if self.volatile || self.local {
+            return None;
+        }
+        let store = self.ns.session_store()?;
+        let message = BroadcastMessage {
+            recipients: &self.target,
+            event,
+            data,
+            volatile: false,
+        };
+        Some(store.publish_recorded(self.ns.name(), &message))
+    }
+
+    /// Has `deliver` run once the offset is known, after this namespace's earlier recorded
+    /// emits; returns how many recipients there are now.
+    fn deliver_recorded(
+        &self,
+        offset: futures_util::future::BoxFuture<'static, Option<String>>,
+        deliver: impl FnOnce(&Self, Option<&str>) + Send + 'static,
+    ) -> usize {
+        let mut recipients = 0;
+        self.ns
+            .for_each_recipient(&self.target, |_| recipients += 1);
+        let op = self.clone();
+        self.ns.deliver_recorded(
+            offset,
+            Box::new(move |offset| {
+                // Socket.IO clients get the offset as the event's last argument.
+                deliver(&op, offset);
+            }),
+        );
+        recipients
+    }
+
+    /// Delivers to this instance's recipients an event another instance recorded at `offset`
+    /// in the adapter's [`SessionStore`](crate::SessionStore): with connection state recovery
+    /// on, Socket.IO clients get the offset as the event's last argument. For adapters; it
+    /// does not go to other instances.
+    ///
+    /// ```
+    /// # fn demo(server: gateway_core::Namespace) {
+    /// use gateway_core::Payload;
+    /// let payload = Payload::new().with_arg(serde_json::json!("hello"));
+    /// server.local().emit_payload_recorded("news", &payload, "1796646022798-0");
+    /// # }
+    /// ```
+    pub fn emit_payload_recorded(&self, event: &str, payload: &Payload, offset: &str) -> usize {
+        let offset = (self.ns.recovery().is_some() && !self.volatile).then_some(offset);
+        let sent = self.deliver(
+            |wire| wire.payload_event_frame(payload, event, None, offset),
+            |socket| socket.notify_sent(event, || Cow::Owned(payload.args_json())),
         );
         self.ns.count_sent(event, sent);
         sent
@@ -241,6 +315,16 @@ impl BroadcastOperator {
     /// # }
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> usize {
+        if let Some(offset) = self.publish_recorded(event, EventData::Payload(payload)) {
+            let (event, payload) = (event.to_owned(), payload.clone());
+            return self.deliver_recorded(offset, move |op, offset| {
+                let sent = op.deliver(
+                    |wire| wire.payload_event_frame(&payload, &event, None, offset),
+                    |socket| socket.notify_sent(&event, || Cow::Owned(payload.args_json())),
+                );
+                op.ns.count_sent(&event, sent);
+            });
+        }
         self.send_remote(event, EventData::Payload(payload));
         let sent = self.emit_frames(
             |wire, offset| wire.payload_event_frame(payload, event, None, offset),

@@ -8,7 +8,7 @@ use futures_util::FutureExt;
 use crate::pipeline::filter::send_exception;
 use crate::registry::NamespaceState;
 use crate::ws_io::CLOSE_GRACE;
-use crate::{DisconnectReason, Handshake, Socket, WsException};
+use crate::{ClusterData, DisconnectReason, Handshake, PersistedSession, Socket, WsException};
 
 /// Releases everything a socket owns: `handle_disconnecting` (its rooms still joined), its
 /// registry entry and room memberships, then `handle_disconnect` (each hook bounded after a
@@ -41,7 +41,22 @@ pub(crate) async fn finish_socket(
         run_leaving_hook(hook, ns, deadline, "handle_disconnect").await;
     }
     if let (Some((recovery, pid)), Some(rooms)) = (recoverable, rooms) {
-        recovery.persist(pid, socket.id(), rooms, socket.data().take_all());
+        match (ns.session_store(), ns.recovery_window()) {
+            (Some(store), Some(keep_for)) => store.persist(
+                ns.name(),
+                PersistedSession {
+                    sid: socket.id(),
+                    pid: pid.to_owned(),
+                    rooms,
+                    data: socket
+                        .data()
+                        .get::<ClusterData>()
+                        .map_or_else(|| serde_json::json!({}), |data| data.0),
+                    keep_for,
+                },
+            ),
+            _ => recovery.persist(pid, socket.id(), rooms, socket.data().take_all()),
+        }
     }
     socket.data().clear();
     tracing::debug!(gateway = ns.gateway(), socket = %socket.id(), %reason, "disconnected");

@@ -13,9 +13,10 @@ use crate::gateway_parts::{GatewayParts, HandlerChain};
 use crate::metrics::NamespaceMetrics;
 use crate::pipeline::DynConnectionGuard;
 use crate::recipients::Recipients;
+use crate::recorded::RecordedEmits;
 use crate::recovery::Recovery;
 use crate::runtime::Runtime;
-use crate::{GatewayOptions, NamespaceParams, Room, Socket, SocketId};
+use crate::{GatewayOptions, NamespaceParams, Room, SessionStore, Socket, SocketId};
 
 /// What created a namespace and drops it once it is empty: a dynamic gateway's table of live
 /// namespaces (a trait, so that this module does not depend on the one that creates it).
@@ -40,6 +41,8 @@ pub(crate) struct NamespaceState {
     registry: RwLock<Registry>,
     /// Connection state recovery, when the app turned it on.
     recovery: Option<Recovery>,
+    /// Emits waiting for their offset from the adapter's session store.
+    recorded: RecordedEmits,
     /// Handlers of events other instances send (`Namespace::on_server_event`).
     server_events: RwLock<HashMap<Box<str>, ServerEventHandler>>,
 }
@@ -98,6 +101,7 @@ impl NamespaceState {
             owner,
             ready: tokio::sync::OnceCell::new(),
             recovery: app.config.recovery_window.map(Recovery::new),
+            recorded: RecordedEmits::default(),
             app,
             registry: RwLock::default(),
             server_events: RwLock::default(),
@@ -152,6 +156,30 @@ impl NamespaceState {
 
     pub(crate) fn recovery(&self) -> Option<&Recovery> {
         self.recovery.as_ref()
+    }
+
+    /// The adapter's store of connection state recovery across instances, when recovery is on
+    /// and the adapter keeps one: then it replaces [`recovery`](Self::recovery)'s record.
+    pub(crate) fn session_store(&self) -> Option<&dyn SessionStore> {
+        self.recovery.as_ref()?;
+        if !self.app.clustered {
+            return None;
+        }
+        self.app.adapter.session_store()
+    }
+
+    /// How long a dropped socket's session is kept, when recovery is on.
+    pub(crate) fn recovery_window(&self) -> Option<std::time::Duration> {
+        self.app.config.recovery_window
+    }
+
+    /// Delivers, once `offset` resolves and after this namespace's earlier such emits.
+    pub(crate) fn deliver_recorded(
+        &self,
+        offset: BoxFuture<'static, Option<String>>,
+        deliver: crate::recorded::Delivery,
+    ) {
+        self.recorded.push(&self.app.tasks, offset, deliver);
     }
 
     pub(crate) fn route(&self, event: &str) -> Option<&Arc<HandlerChain>> {

@@ -291,9 +291,13 @@ impl Socket {
 
     /// A broadcast to the room holding only this socket.
     fn own_room(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.0.ns.clone())
-            .local()
-            .to(self.0.id)
+        let own = BroadcastOperator::new(self.0.ns.clone()).to(self.0.id);
+        // Recorded in the adapter's shared store too, as socket.io publishes it then.
+        if self.0.ns.session_store().is_some() {
+            own
+        } else {
+            own.local()
+        }
     }
 
     /// Sends `event` with the arguments and binary attachments of `payload` to this socket only.

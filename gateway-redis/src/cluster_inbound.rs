@@ -32,17 +32,26 @@ pub(crate) struct ClusterInbound<T> {
 impl<T: Transport> ClusterInbound<T> {
     /// Acts on one message received from Redis.
     pub(crate) fn handle(self: &Arc<Self>, body: &[u8]) {
-        self.handle_message(cluster_wire::decode(body));
+        self.handle_message(cluster_wire::decode(body), None);
     }
 
-    /// Acts on one message already decoded (e.g. from a stream entry).
-    pub(crate) fn handle_message(self: &Arc<Self>, message: Result<ClusterMessage, WireError>) {
-        if let Err(err) = message.and_then(|message| self.on_message(message)) {
+    /// Acts on one message already decoded, recorded at `offset` if it comes from a stream
+    /// (its broadcasts carry the offset to Socket.IO clients for connection state recovery).
+    pub(crate) fn handle_message(
+        self: &Arc<Self>,
+        message: Result<ClusterMessage, WireError>,
+        offset: Option<&str>,
+    ) {
+        if let Err(err) = message.and_then(|message| self.on_message(message, offset)) {
             tracing::debug!(%err, "ignored a Redis message");
         }
     }
 
-    fn on_message(self: &Arc<Self>, message: ClusterMessage) -> Result<(), WireError> {
+    fn on_message(
+        self: &Arc<Self>,
+        message: ClusterMessage,
+        offset: Option<&str>,
+    ) -> Result<(), WireError> {
         if message.uid == self.uid {
             return Ok(());
         }
@@ -96,7 +105,12 @@ impl<T: Transport> ClusterInbound<T> {
                         if opts.pointer("/flags/volatile") == Some(&Value::Bool(true)) {
                             operator = operator.volatile();
                         }
-                        operator.emit_payload(&event, &payload);
+                        match offset {
+                            Some(offset) => {
+                                operator.emit_payload_recorded(&event, &payload, offset)
+                            }
+                            None => operator.emit_payload(&event, &payload),
+                        };
                     }
                 }
             }

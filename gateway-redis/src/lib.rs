@@ -68,6 +68,7 @@ mod status;
 mod streams;
 mod streams_connection;
 mod streams_running;
+mod streams_sessions;
 mod streams_transport;
 mod streams_wire;
 mod subscription;

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use gateway_core::{Adapter, AdapterError, Namespace};
+use gateway_core::{Adapter, AdapterError, Namespace, SessionStore};
 
 use crate::cluster_channels::{ClusterChannels, SubscriptionMode};
 use crate::cluster_outbound::{delegate_to_cluster_outbound, ClusterOutbound};
@@ -69,6 +69,7 @@ impl RedisStreamsAdapter {
                 max_len: 10_000,
                 read_count: 100,
                 block: Duration::from_secs(5),
+                session_key_prefix: "sio:session:".into(),
             },
             uid: random_hex(8),
             status: AdapterStatus::default(),
@@ -131,6 +132,18 @@ impl RedisStreamsAdapter {
     /// ```
     pub fn with_read_count(mut self, count: usize) -> Self {
         self.streams.read_count = count.max(1);
+        self
+    }
+
+    /// The prefix of the keys keeping dropped sockets' sessions (`sessionKeyPrefix`; default
+    /// `sio:session:`).
+    ///
+    /// ```
+    /// let adapter = gateway_redis::RedisStreamsAdapter::new("redis://127.0.0.1/").unwrap()
+    ///     .with_session_key_prefix("my-app:session:");
+    /// ```
+    pub fn with_session_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.streams.session_key_prefix = prefix.into();
         self
     }
 
@@ -245,6 +258,11 @@ impl Adapter for RedisStreamsAdapter {
         if let Some(running) = self.running() {
             running.remove_namespace(namespace);
         }
+    }
+
+    fn session_store(&self) -> Option<&dyn SessionStore> {
+        self.running()
+            .map(|running| &running.sessions as &dyn SessionStore)
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -73,7 +73,7 @@ impl StreamsConnection {
         }
     }
 
-    async fn pipeline<T: redis::FromRedisValue>(
+    pub(crate) async fn pipeline<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, DriverError> {

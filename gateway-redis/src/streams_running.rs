@@ -23,6 +23,7 @@ use crate::publisher::{PublishQueue, Publisher};
 use crate::redis_driver::RedisDriver;
 use crate::status::AdapterStatus;
 use crate::streams_connection::{read_stream, EntryQueue, StreamWriter, StreamsConnection};
+use crate::streams_sessions::StreamsSessions;
 use crate::streams_transport::{Streams, StreamsTransport};
 use crate::streams_wire;
 
@@ -33,11 +34,15 @@ pub(crate) struct StreamsConfig {
     pub(crate) max_len: usize,
     pub(crate) read_count: usize,
     pub(crate) block: Duration,
+    /// `sessionKeyPrefix`.
+    pub(crate) session_key_prefix: String,
 }
 
 /// The started adapter: its tasks, and the parts the app's calls and the tasks share.
 pub(crate) struct StreamsRunning {
     pub(crate) outbound: Arc<ClusterOutbound<StreamsTransport>>,
+    /// Connection state recovery across instances.
+    pub(crate) sessions: StreamsSessions,
     pub(crate) inbound: Arc<ClusterInbound<StreamsTransport>>,
     channels: ClusterChannels,
     driver: Arc<RedisDriver>,
@@ -104,6 +109,14 @@ impl StreamsRunning {
         let cancel = CancellationToken::new();
         let tasks = TaskTracker::new();
         let backoff = Backoff::new(config.reconnect_delay_min, config.reconnect_delay_max);
+        let sessions = StreamsSessions {
+            connection: connection.clone(),
+            entries: entries.clone(),
+            streams: streams.streams.clone(),
+            uid: channels.uid.clone(),
+            key_prefix: streams.session_key_prefix.clone(),
+            tasks: tasks.clone(),
+        };
         let transport = Arc::new(StreamsTransport {
             channels: channels.clone(),
             streams: streams.streams.clone(),
@@ -147,7 +160,8 @@ impl StreamsRunning {
                 cancel.clone(),
                 move |entry| {
                     if entry.map.contains_key("nsp") {
-                        inbound.handle_message(streams_wire::decode_entry(&entry.map));
+                        let message = streams_wire::decode_entry(&entry.map);
+                        inbound.handle_message(message, Some(&entry.id));
                     }
                 },
             ));
@@ -169,6 +183,7 @@ impl StreamsRunning {
         tasks.spawn(publisher.run(queued));
         Ok(Self {
             outbound,
+            sessions,
             inbound,
             channels,
             driver,

@@ -5,13 +5,14 @@
 
 use std::time::Duration;
 
+use gateway_core::{gateway, GatewayApp, MessageBody, Namespace, Socket, WsResponse};
 use gateway_redis::{AdapterStatus, RedisStreamsAdapter};
 use gateway_tests::cluster::{
     check_broadcasts, check_cluster_wide_operations, events_until, instance, json_client, members,
     namespace, wait_for_delivery, wait_for_servers, RedisServer,
 };
-use gateway_tests::{run_node_with_env, wait_until, TestServer};
-use serde_json::json;
+use gateway_tests::{run_node, run_node_with_env, serve, wait_until, TestServer};
+use serde_json::{json, Value};
 
 fn adapter(redis: &RedisServer) -> RedisStreamsAdapter {
     RedisStreamsAdapter::new(&redis.url())
@@ -98,4 +99,74 @@ async fn a_mixed_cluster_with_node_streams_adapters() {
     )
     .await;
     assert!(out.contains("redis cluster passed"), "{out}");
+}
+
+/// The `/recovery` namespace of `streams_recovery.mjs`: `join` joins `news`, `announce` sends
+/// `missed` to `news`, `whereAmI` tells the socket's id, rooms and whether it was recovered.
+struct Recovery;
+
+#[gateway(namespace = "/recovery")]
+impl Recovery {
+    #[subscribe_message("join")]
+    async fn join(&self, client: Socket) -> WsResponse<&'static str> {
+        client.join("news");
+        WsResponse::new("joined", "news")
+    }
+
+    #[subscribe_message("announce")]
+    async fn announce(
+        &self,
+        server: Namespace,
+        MessageBody(text): MessageBody<String>,
+    ) -> &'static str {
+        let _ = server.to("news").emit("missed", &text);
+        "ok"
+    }
+
+    #[subscribe_message("whereAmI")]
+    async fn where_am_i(&self, client: Socket) -> Value {
+        let mut rooms: Vec<String> = client.rooms().iter().map(|r| r.to_string()).collect();
+        rooms.sort();
+        json!({ "id": client.id().to_string(), "rooms": rooms, "recovered": client.recovered() })
+    }
+}
+
+async fn recovery_instance(redis: &RedisServer) -> TestServer {
+    serve(
+        GatewayApp::builder()
+            .with_adapter(adapter(redis))
+            .gateway(Recovery)
+            .with_connection_state_recovery(Duration::from_secs(60)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_client_recovers_its_session_on_another_instance() {
+    let redis = RedisServer::start().await;
+    let a = recovery_instance(&redis).await;
+    let b = recovery_instance(&redis).await;
+    let [a, b] = [&a, &b].map(|s| format!("http://{}", s.local_addr()));
+    let out = run_node("streams_recovery.mjs", &[&redis.url(), &a, &b]).await;
+    assert!(
+        out.contains("streams recovery passed (rust -> rust)"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_recover_between_rust_and_node_instances() {
+    let redis = RedisServer::start().await;
+    let rust = recovery_instance(&redis).await;
+    let rust = format!("http://{}", rust.local_addr());
+    let out = run_node("streams_recovery.mjs", &[&redis.url(), &rust, "node"]).await;
+    assert!(
+        out.contains("streams recovery passed (rust -> node)"),
+        "{out}"
+    );
+    let out = run_node("streams_recovery.mjs", &[&redis.url(), "node", &rust]).await;
+    assert!(
+        out.contains("streams recovery passed (node -> rust)"),
+        "{out}"
+    );
 }

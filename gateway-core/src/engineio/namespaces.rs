@@ -19,7 +19,7 @@ use crate::protocol::json::IncomingMessage;
 use crate::protocol::socketio::{self, ParseError, SioPacket};
 use crate::protocol::Wire;
 use crate::registry::NamespaceState;
-use crate::{DisconnectReason, Handshake, Socket, SocketId, WsException};
+use crate::{ClusterData, DisconnectReason, Handshake, Socket, SocketId, WsException};
 
 /// How long `handle_connection` waits for the CONNECT reply to be written (a long-polling
 /// client takes it with its next poll).
@@ -230,28 +230,53 @@ impl Multiplexer {
             let _ = outbox.push_text(Utf8Bytes::from(connect));
             socket
         };
-        let recovered = ns.recovery().zip(recovery_request(&handshake)).and_then(
-            |(recovery, (pid, offset))| {
-                recovery.restore(
-                    pid,
-                    offset,
-                    |session| {
-                        data.restore(session.data);
-                        let socket = new_socket(Identity {
-                            id: session.sid,
-                            pid: Some(pid.into()),
-                            recovered: true,
-                            leave: Some(leave.clone()),
-                        });
-                        ns.join(&socket, session.rooms);
-                        socket
-                    },
-                    |socket, missed| {
-                        let _ = socket.push_frame(missed.clone());
-                    },
-                )
-            },
-        );
+        // Recovery across instances: the adapter's store has the session and what it missed.
+        let shared = match (ns.session_store(), recovery_request(&handshake)) {
+            (Some(store), Some((pid, offset))) => {
+                let restoring = store.restore(ns.name(), pid, offset);
+                restoring.await.map(|session| (pid.to_owned(), session))
+            }
+            _ => None,
+        };
+        let shared = shared.map(|(pid, session)| {
+            let socket = new_socket(Identity {
+                id: session.sid,
+                pid: Some(pid.into()),
+                recovered: true,
+                leave: Some(leave.clone()),
+            });
+            socket.data().insert(ClusterData(session.data));
+            ns.join(&socket, session.rooms);
+            for missed in session.missed {
+                let frame = wire.payload_event_frame(&missed.payload, &missed.event, None, None);
+                let _ = socket.push_frame(frame);
+            }
+            socket
+        });
+        let recovered = shared.or_else(|| {
+            ns.recovery()
+                .zip(recovery_request(&handshake))
+                .and_then(|(recovery, (pid, offset))| {
+                    recovery.restore(
+                        pid,
+                        offset,
+                        |session| {
+                            data.restore(session.data);
+                            let socket = new_socket(Identity {
+                                id: session.sid,
+                                pid: Some(pid.into()),
+                                recovered: true,
+                                leave: Some(leave.clone()),
+                            });
+                            ns.join(&socket, session.rooms);
+                            socket
+                        },
+                        |socket, missed| {
+                            let _ = socket.push_frame(missed.clone());
+                        },
+                    )
+                })
+        });
         let socket = match recovered {
             Some(socket) => socket,
             None => new_socket(Identity::new(ns.recovery().is_some(), Some(leave.clone()))),
