@@ -82,6 +82,25 @@ count_smoke() {
   if [ "$smoke" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $1"; fi
 }
 
+# two_redis_cluster_instances: starts two redis_cluster examples (the environment picks their
+# adapter) and plays the chat flow with alice on one and bob on the other (`|| smoke=1`).
+two_redis_cluster_instances() {
+  if start_example redis_cluster -- --port 0; then
+    first_pid=$started_pid first_port=$started_port
+    if start_example redis_cluster -- --port 0; then
+      node tests/node/chat_flow.mjs "ws://127.0.0.1:$first_port" "$alice" "$bob" "ws://127.0.0.1:$started_port" || smoke=1
+      kill -INT "$started_pid"
+      wait "$started_pid" || smoke=1
+    else
+      smoke=1
+    fi
+    kill -INT "$first_pid"
+    wait "$first_pid" || smoke=1
+  else
+    smoke=1
+  fi
+}
+
 alice=$(cargo run -q -j 2 --example mint_token -- alice)
 bob=$(cargo run -q -j 2 --example mint_token -- bob)
 
@@ -117,23 +136,15 @@ until redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; do
   sleep 0.1
 done
 export REDIS_URL="redis://127.0.0.1:$redis_port"
-if start_example redis_cluster -- --port 0; then
-  first_pid=$started_pid first_port=$started_port
-  if start_example redis_cluster -- --port 0; then
-    node tests/node/chat_flow.mjs "ws://127.0.0.1:$first_port" "$alice" "$bob" "ws://127.0.0.1:$started_port" || smoke=1
-    kill -INT "$started_pid"
-    wait "$started_pid" || smoke=1
-  else
-    smoke=1
-  fi
-  kill -INT "$first_pid"
-  wait "$first_pid" || smoke=1
-else
-  smoke=1
-fi
+two_redis_cluster_instances
+count_smoke "redis_cluster example"
+
+step "example smoke test: two redis_cluster instances with the Redis Streams adapter (REDIS_STREAMS_URL)"
+smoke=0
+REDIS_STREAMS_URL="$REDIS_URL" two_redis_cluster_instances
 kill "$redis" 2>/dev/null || true
 wait "$redis" 2>/dev/null || true
-count_smoke "redis_cluster example"
+count_smoke "redis_cluster example with Redis Streams"
 
 step "example smoke test: two redis_cluster instances on a three-master Redis Cluster (REDIS_CLUSTER_URLS), alice on one, bob on the other"
 smoke=0
@@ -158,20 +169,7 @@ for node in "${cluster_nodes[@]}"; do
 done
 urls=$(printf 'redis://%s,' "${cluster_nodes[@]}")
 export REDIS_CLUSTER_URLS="${urls%,}"
-if start_example redis_cluster -- --port 0; then
-  first_pid=$started_pid first_port=$started_port
-  if start_example redis_cluster -- --port 0; then
-    node tests/node/chat_flow.mjs "ws://127.0.0.1:$first_port" "$alice" "$bob" "ws://127.0.0.1:$started_port" || smoke=1
-    kill -INT "$started_pid"
-    wait "$started_pid" || smoke=1
-  else
-    smoke=1
-  fi
-  kill -INT "$first_pid"
-  wait "$first_pid" || smoke=1
-else
-  smoke=1
-fi
+two_redis_cluster_instances
 unset REDIS_CLUSTER_URLS
 kill "${cluster_pids[@]}" 2>/dev/null || true
 wait "${cluster_pids[@]}" 2>/dev/null || true

@@ -153,14 +153,23 @@ impl BroadcastOperator {
     /// Sends `event` with `data` (already JSON) to every recipient.
     pub(crate) fn emit_json(&self, event: &str, data: &str) -> usize {
         if let Some(offset) = self.publish_recorded(event, EventData::Json(data)) {
+            let sent = self.deliver_to(
+                Some(false),
+                |wire| OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, None))),
+                |socket| socket.notify_sent(event, || Cow::Borrowed(data)),
+            );
             let (event, data) = (event.to_owned(), data.to_owned());
-            return self.deliver_recorded(offset, move |op, offset| {
-                let sent = op.deliver(
-                    |wire| OutFrame::Text(Utf8Bytes::from(wire.event_frame(&event, &data, offset))),
-                    |socket| socket.notify_sent(&event, || Cow::Borrowed(&data)),
-                );
-                op.ns.count_sent(&event, sent);
-            });
+            return sent
+                + self.deliver_recorded(offset, move |op, offset| {
+                    let sent = op.deliver_to(
+                        Some(true),
+                        |wire| {
+                            OutFrame::Text(Utf8Bytes::from(wire.event_frame(&event, &data, offset)))
+                        },
+                        |socket| socket.notify_sent(&event, || Cow::Borrowed(&data)),
+                    );
+                    op.ns.count_sent(&event, sent);
+                });
         }
         self.send_remote(event, EventData::Json(data));
         let sent = self.emit_frames(
@@ -193,15 +202,17 @@ impl BroadcastOperator {
     }
 
     /// Has `deliver` run once the offset is known, after this namespace's earlier recorded
-    /// emits; returns how many recipients there are now.
+    /// emits; returns how many Socket.IO recipients there are now. (JSON-format clients have
+    /// no offsets and get the event at once.)
     fn deliver_recorded(
         &self,
         offset: futures_util::future::BoxFuture<'static, Option<String>>,
         deliver: impl FnOnce(&Self, Option<&str>) + Send + 'static,
     ) -> usize {
         let mut recipients = 0;
-        self.ns
-            .for_each_recipient(&self.target, |_| recipients += 1);
+        self.ns.for_each_recipient(&self.target, |socket| {
+            recipients += usize::from(socket.wire().is_socketio());
+        });
         let op = self.clone();
         self.ns.deliver_recorded(
             offset,
@@ -282,9 +293,23 @@ impl BroadcastOperator {
 
     /// Queues one frame per wire format, each built once on first use, to every recipient.
     fn deliver(&self, frame: impl Fn(&Wire) -> OutFrame, queued: impl Fn(&Socket)) -> usize {
+        self.deliver_to(None, frame, queued)
+    }
+
+    /// [`deliver`](Self::deliver) to the recipients of one wire format only (`Some(true)`:
+    /// Socket.IO; `Some(false)`: the JSON format).
+    fn deliver_to(
+        &self,
+        socketio: Option<bool>,
+        frame: impl Fn(&Wire) -> OutFrame,
+        queued: impl Fn(&Socket),
+    ) -> usize {
         let (mut as_json, mut as_socketio) = (None, None);
         let mut sent = 0;
         self.ns.for_each_recipient(&self.target, |socket| {
+            if socketio.is_some_and(|s| s != socket.wire().is_socketio()) {
+                return;
+            }
             let slot = if socket.wire().is_socketio() {
                 &mut as_socketio
             } else {
@@ -316,14 +341,21 @@ impl BroadcastOperator {
     /// ```
     pub fn emit_payload(&self, event: &str, payload: &Payload) -> usize {
         if let Some(offset) = self.publish_recorded(event, EventData::Payload(payload)) {
+            let sent = self.deliver_to(
+                Some(false),
+                |wire| wire.payload_event_frame(payload, event, None, None),
+                |socket| socket.notify_sent(event, || Cow::Owned(payload.args_json())),
+            );
             let (event, payload) = (event.to_owned(), payload.clone());
-            return self.deliver_recorded(offset, move |op, offset| {
-                let sent = op.deliver(
-                    |wire| wire.payload_event_frame(&payload, &event, None, offset),
-                    |socket| socket.notify_sent(&event, || Cow::Owned(payload.args_json())),
-                );
-                op.ns.count_sent(&event, sent);
-            });
+            return sent
+                + self.deliver_recorded(offset, move |op, offset| {
+                    let sent = op.deliver_to(
+                        Some(true),
+                        |wire| wire.payload_event_frame(&payload, &event, None, offset),
+                        |socket| socket.notify_sent(&event, || Cow::Owned(payload.args_json())),
+                    );
+                    op.ns.count_sent(&event, sent);
+                });
         }
         self.send_remote(event, EventData::Payload(payload));
         let sent = self.emit_frames(
