@@ -1,6 +1,9 @@
 //! `cargo run --release --example bench_server -- --port 3000`: the benchmark contract
 //! (`bench/README.md`) on both wire formats, JSON at `ws://127.0.0.1:PORT/` and Socket.IO
-//! namespace `/`. With `--redis URL`, broadcasts span every instance on that Redis.
+//! namespace `/`. With `--redis URL`, broadcasts span every instance on that Redis; with
+//! `--redis-cluster URL,URL,…`, every instance on that Redis Cluster (sharded pub/sub); with
+//! `--redis-streams URL`, every instance on that Redis through its stream. `--recovery SECONDS`
+//! turns connection state recovery on (with `--redis-streams`, across instances).
 //! `READ_BUFFER_SIZE` overrides the per-connection read buffer (bytes). With `--axum`, the
 //! gateways are layered in front of an axum `Router` (one `GET /health` route) served by
 //! `axum::serve`, instead of `listen()`. With `--routes`, the same `Router` is served by
@@ -18,7 +21,7 @@ use std::io::Write;
 
 use gateway_core::{GatewayApp, PerMessageDeflate};
 use gateway_examples::{bench::BenchGateway, port_from_args};
-use gateway_redis::RedisAdapter;
+use gateway_redis::{RedisAdapter, RedisStreamsAdapter, ShardedRedisAdapter};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,6 +69,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(url) = arg_after("--redis") {
         app = app.with_adapter(RedisAdapter::new(&url)?.with_required_at_startup(true));
+    }
+    if let Some(urls) = arg_after("--redis-cluster") {
+        let adapter = ShardedRedisAdapter::new(urls.split(','))?;
+        app = app.with_adapter(adapter.with_required_at_startup(true));
+    }
+    if let Some(url) = arg_after("--redis-streams") {
+        let adapter = RedisStreamsAdapter::new(&url)?.with_required_at_startup(true);
+        app = app.with_adapter(adapter);
+    }
+    if let Some(seconds) = arg_after("--recovery") {
+        let window = std::time::Duration::from_secs(seconds.parse()?);
+        app = app.with_connection_state_recovery(window);
     }
     let mut app = app.build()?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
