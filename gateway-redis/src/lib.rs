@@ -1,10 +1,17 @@
-//! Redis adapter for gateway-core: rooms, broadcasts and cluster-wide operations across many
-//! instances, wire-compatible with `@socket.io/redis-adapter` 8.3 (classic pub/sub).
+//! Redis adapters for gateway-core: rooms, broadcasts and cluster-wide operations across many
+//! instances, each wire-compatible with socket.io's adapter of the same kind, so Node socket.io
+//! instances can join the cluster:
 //!
-//! Give the app a [`RedisAdapter`] and every broadcast (`server.to("room").emit(..)`) reaches
-//! the matching clients of every instance on the same Redis, Node socket.io instances with the
-//! JS adapter included. Each instance delivers to its own clients directly; the others get one
-//! message through Redis.
+//! - [`RedisAdapter`]: classic pub/sub on one Redis (`@socket.io/redis-adapter` 8.3,
+//!   `createAdapter`);
+//! - [`ShardedRedisAdapter`]: sharded pub/sub on a Redis Cluster (`createShardedAdapter` of the
+//!   same package);
+//! - [`RedisStreamsAdapter`]: Redis Streams (`@socket.io/redis-streams-adapter` 0.3), which
+//!   survives Redis restarts and carries connection state recovery across instances.
+//!
+//! Give the app one and every broadcast (`server.to("room").emit(..)`) reaches the matching
+//! clients of every instance. Each instance delivers to its own clients directly; the others
+//! get one message through Redis.
 //!
 //! ```no_run
 //! use gateway_core::GatewayApp;
@@ -32,12 +39,16 @@
 //! While Redis is unreachable each instance keeps serving its own clients; messages for other
 //! instances are dropped (never buffered without bound) and cluster-wide requests fail fast
 //! with [`AdapterError::is_unavailable`](gateway_core::AdapterError::is_unavailable). The
-//! adapter resubscribes with backoff; nothing published during the outage is replayed.
+//! adapters reconnect with backoff.
 //!
 //! For tests without a Redis server, [`MemoryBroker`] stands in for one.
 
-// From the app's call to Redis: `adapter` -> `outbound` -> `publisher` -> `driver` /
+// Classic, from the app's call to Redis: `adapter` -> `outbound` -> `publisher` -> `driver` /
 // `redis_driver`; and back: `subscription` -> `inbound`. `running` wires them together.
+// Sharded and streams speak socket.io-adapter's cluster protocol (`cluster_wire`): `sharded` /
+// `streams` -> `cluster_outbound` -> their transport (`sharded_transport`, `streams_transport`)
+// -> their connection; and back: the connection's readers -> `cluster_inbound`. `local` holds
+// what every flavour does on this instance for the others.
 mod adapter;
 mod backoff;
 mod channels;

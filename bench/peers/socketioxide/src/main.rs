@@ -4,9 +4,10 @@
 //! - `42<id>["join"]`        → joins room "bench", ack `43<id>["ok"]`
 //! - `42<id>["broadcast",D]` → `42["bcast",D]` to every member of "bench", then ack `43<id>["ok"]`
 //!
-//! Usage: `bench-socketioxide [--port N] [--redis URL] [--jwt SECRET]` (port also from env
-//! `PORT`; 0 picks a free port). With `--redis`, the socketioxide-redis adapter makes broadcasts
-//! span instances. With `--jwt`, a connect middleware refuses (CONNECT_ERROR) a namespace
+//! Usage: `bench-socketioxide [--port N] [--redis URL | --redis-cluster URL,URL,…] [--jwt SECRET]`
+//! (port also from env `PORT`; 0 picks a free port). With `--redis`, the socketioxide-redis
+//! adapter makes broadcasts span instances; with `--redis-cluster`, its cluster driver does, over
+//! a Redis Cluster (sharded pub/sub). With `--jwt`, a connect middleware refuses (CONNECT_ERROR) a namespace
 //! connect whose `auth.token` is not an HS256 token signed with SECRET with an `exp` claim (the
 //! reconnect storm's JWT variant). Prints `listening on 127.0.0.1:PORT` once ready.
 
@@ -21,7 +22,7 @@ use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::SocketIo;
 use socketioxide_redis::drivers::redis::redis_client as redis;
-use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
+use socketioxide_redis::{ClusterAdapter, RedisAdapter, RedisAdapterCtr};
 
 /// Registers the event handlers. A connect middleware, not the connect handler: socketioxide
 /// sends the CONNECT reply before it spawns the connect handler, so a client's first event (the
@@ -99,18 +100,21 @@ const SEND_QUEUE: usize = 1024;
 struct Args {
     port: u16,
     redis: Option<String>,
+    redis_cluster: Option<String>,
     jwt: Option<Arc<Jwt>>,
 }
 
 fn args() -> Args {
     let mut port = None;
     let mut redis = None;
+    let mut redis_cluster = None;
     let mut jwt = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--port" => port = it.next(),
             "--redis" => redis = it.next(),
+            "--redis-cluster" => redis_cluster = it.next(),
             "--jwt" => jwt = it.next(),
             _ => {
                 if let Some(v) = a.strip_prefix("--port=") {
@@ -118,7 +122,9 @@ fn args() -> Args {
                 } else if let Some(v) = a.strip_prefix("--redis=") {
                     redis = Some(v.to_owned());
                 } else {
-                    eprintln!("usage: bench-socketioxide [--port N] [--redis URL] [--jwt SECRET]");
+                    eprintln!(
+                        "usage: bench-socketioxide [--port N] [--redis URL | --redis-cluster URLS] [--jwt SECRET]"
+                    );
                     std::process::exit(2);
                 }
             }
@@ -134,15 +140,50 @@ fn args() -> Args {
             validation: jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
         })
     });
-    Args { port, redis, jwt }
+    Args {
+        port,
+        redis,
+        redis_cluster,
+        jwt,
+    }
+}
+
+/// The adapter's redis drivers need RESP3 (pub/sub pushes on a multiplexed connection); the
+/// redis crate defaults to RESP2, so ask for it in the URL.
+fn resp3(url: &str) -> String {
+    if url.contains("protocol=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else {
+        format!("{url}?protocol=resp3")
+    }
+}
+
+/// Namespace "/" with a Redis adapter (its `ns` is async: it subscribes first).
+async fn mount<A: Adapter>(
+    io: &SocketIo<A>,
+    jwt: Option<Arc<Jwt>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match jwt {
+        None => io.ns("/", on_connect.with(register_handlers)).await?,
+        Some(jwt) => {
+            io.ns(
+                "/",
+                on_connect.with(register_handlers).with(verify_with(jwt)),
+            )
+            .await?
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = args();
 
-    let app: axum::Router = match args.redis {
-        None => {
+    let app: axum::Router = match (args.redis, args.redis_cluster) {
+        (None, None) => {
             let (layer, io) = SocketIo::builder()
                 .max_buffer_size(SEND_QUEUE)
                 .build_layer();
@@ -156,32 +197,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             axum::Router::new().layer(layer)
         }
-        Some(url) => {
-            // The adapter's redis driver needs RESP3 (pub/sub pushes on a multiplexed
-            // connection); the redis crate defaults to RESP2, so ask for it in the URL.
-            let url = if url.contains("protocol=") {
-                url
-            } else if url.contains('?') {
-                format!("{url}&protocol=resp3")
-            } else {
-                format!("{url}?protocol=resp3")
-            };
-            let client = redis::Client::open(url)?;
+        (Some(url), _) => {
+            let client = redis::Client::open(resp3(&url))?;
             let adapter = RedisAdapterCtr::new_with_redis(&client).await?;
             let (layer, io) = SocketIo::builder()
                 .max_buffer_size(SEND_QUEUE)
                 .with_adapter::<RedisAdapter<_>>(adapter)
                 .build_layer();
-            match args.jwt {
-                None => io.ns("/", on_connect.with(register_handlers)).await?,
-                Some(jwt) => {
-                    io.ns(
-                        "/",
-                        on_connect.with(register_handlers).with(verify_with(jwt)),
-                    )
-                    .await?
-                }
-            }
+            mount(&io, args.jwt).await?;
+            axum::Router::new().layer(layer)
+        }
+        (None, Some(urls)) => {
+            let client = redis::cluster::ClusterClient::new(urls.split(',').map(resp3))?;
+            let adapter = RedisAdapterCtr::new_with_cluster(&client).await?;
+            let (layer, io) = SocketIo::builder()
+                .max_buffer_size(SEND_QUEUE)
+                .with_adapter::<ClusterAdapter<_>>(adapter)
+                .build_layer();
+            mount(&io, args.jwt).await?;
             axum::Router::new().layer(layer)
         }
     };
