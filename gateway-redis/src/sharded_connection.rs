@@ -27,6 +27,9 @@ pub(crate) enum Push {
     Disconnected,
     /// A node confirmed the subscription to a shard channel.
     Subscribed(String),
+    /// A node ended the subscription to a shard channel (this instance unsubscribed, or the
+    /// channel's slot moved to another master).
+    Unsubscribed(String),
 }
 
 /// One cluster connection (multiplexed, one link per master), opened on first use and
@@ -189,6 +192,10 @@ pub(crate) fn push_of(push: PushInfo) -> Option<Push> {
         PushKind::SSubscribe => {
             let channel = push.data.into_iter().next()?;
             Some(Push::Subscribed(redis::from_redis_value(channel).ok()?))
+        }
+        PushKind::SUnsubscribe => {
+            let channel = push.data.into_iter().next()?;
+            Some(Push::Unsubscribed(redis::from_redis_value(channel).ok()?))
         }
         _ => None,
     }

@@ -36,6 +36,8 @@ pub(crate) enum SubscriptionChange {
     Resync,
     /// The current connection's node confirmed the subscription to this channel.
     Confirmed(String),
+    /// The current connection's node ended the subscription to this channel.
+    Ended(String),
 }
 
 /// The started adapter: its tasks, and the parts the app's calls and the tasks share.
@@ -216,7 +218,10 @@ async fn read_pushes(
             Some(Push::Subscribed(channel)) if generation == connection.generation() => {
                 let _ = resync.send(SubscriptionChange::Confirmed(channel));
             }
-            Some(Push::Disconnected | Push::Subscribed(_)) | None => {}
+            Some(Push::Unsubscribed(channel)) if generation == connection.generation() => {
+                let _ = resync.send(SubscriptionChange::Ended(channel));
+            }
+            Some(Push::Disconnected | Push::Subscribed(_) | Push::Unsubscribed(_)) | None => {}
         }
     }
 }
@@ -295,6 +300,14 @@ impl Subscriptions {
                 }
                 Some(SubscriptionChange::Confirmed(channel)) => {
                     self.unconfirmed.remove(&channel);
+                }
+                Some(SubscriptionChange::Ended(channel)) => {
+                    // A wanted channel's slot moved: the cluster client subscribes on the new
+                    // owner, which must confirm it in time.
+                    if self.wanted.contains(&channel) {
+                        self.unconfirmed.insert(channel);
+                        retry_at.get_or_insert(Instant::now() + CONFIRMATION_TIMEOUT);
+                    }
                 }
                 Some(SubscriptionChange::Resync) => {
                     self.status.set_connected(false);

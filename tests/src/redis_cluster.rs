@@ -83,6 +83,40 @@ impl RedisCluster {
         );
     }
 
+    /// Moves `slots` hash slots from node `from` to node `to` with `redis-cli --cluster
+    /// reshard` (slot by slot: MIGRATE, with ASK redirections while a slot is on its way), then
+    /// waits until every node sees the new layout.
+    pub async fn move_slots(&self, from: usize, to: usize, slots: usize) {
+        let id = |i: usize| async move {
+            command(self.nodes[i].port, "CLUSTER MYID")
+                .await
+                .unwrap_or_else(|| panic!("node {i} tells its id"))
+        };
+        let (from_id, to_id) = (id(from).await, id(to).await);
+        let run = Command::new("redis-cli")
+            .args([
+                "--cluster",
+                "reshard",
+                &format!("127.0.0.1:{}", self.nodes[to].port),
+            ])
+            .args(["--cluster-from", &from_id, "--cluster-to", &to_id])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(PATIENCE, run)
+            .await
+            .unwrap_or_else(|_| panic!("redis-cli --cluster reshard finished within {PATIENCE:?}"))
+            .expect("redis-cli runs");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster reshard failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.wait_ok().await;
+    }
+
     /// `redis://127.0.0.1:PORT/` of every node, in node order.
     pub fn urls(&self) -> Vec<String> {
         self.nodes

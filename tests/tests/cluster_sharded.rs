@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use gateway_core::test::TestClient;
 use gateway_redis::{AdapterStatus, ShardedRedisAdapter, SubscriptionMode};
 use gateway_tests::cluster::{
     check_broadcasts, check_cluster_wide_operations, instance, json_client, members, namespace,
@@ -111,6 +112,47 @@ async fn delivery_survives_a_master_killed_and_restarted() {
     }
     check_broadcasts(&servers, &mut members).await;
     wait_for_servers(&servers, 2).await;
+}
+
+#[tokio::test]
+async fn delivery_follows_slots_moved_between_masters() {
+    let cluster = RedisCluster::start().await;
+    let (a, _) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let (b, _) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let servers = [a, b];
+    wait_for_servers(&servers, 2).await;
+    // Two clients per instance, each alone in a room of its own: a channel per room, and the
+    // namespace's channel for what goes to one socket.
+    let mut clients = Vec::new();
+    for (instance, server) in servers.iter().enumerate() {
+        for n in 0..2 {
+            let room = format!("moving:{instance}:{n}");
+            let (client, id) = json_client(server, &[room.as_str()]).await;
+            clients.push((instance, client, id, room));
+        }
+    }
+    cross_every_channel(&servers, &mut clients).await;
+    // Most of node 1's slots go to node 0, then most of node 0's to node 2: channels change
+    // masters under the subscriptions and the publishers (MOVED, and ASK while a slot
+    // migrates).
+    for (from, to) in [(1, 0), (0, 2)] {
+        cluster.move_slots(from, to, 5000).await;
+        cross_every_channel(&servers, &mut clients).await;
+        wait_for_servers(&servers, 2).await;
+    }
+}
+
+/// A client with its instance, socket id and room of its own.
+type Alone = (usize, TestClient, String, String);
+
+/// Broadcasts from the other instance to each client's room, then to its socket id, until one
+/// crosses each time: every channel is heard again.
+async fn cross_every_channel(servers: &[TestServer; 2], clients: &mut [Alone]) {
+    for (instance, client, id, room) in clients.iter_mut() {
+        let from = &servers[(*instance + 1) % 2];
+        wait_for_delivery(from, client, room).await;
+        wait_for_delivery(from, client, id).await;
+    }
 }
 
 #[tokio::test]
