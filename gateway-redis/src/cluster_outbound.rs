@@ -111,14 +111,7 @@ impl<T: Transport> ClusterOutbound<T> {
             let answers = self
                 .ask_every_instance(&namespace, kind::FETCH_SOCKETS, request_id, data, timeout)
                 .await?;
-            let mut sockets = Vec::new();
-            for answer in answers {
-                let Some(Value::Array(found)) = answer.get("sockets") else {
-                    continue;
-                };
-                sockets.extend(found.iter().filter_map(wire::socket_info));
-            }
-            Ok(sockets)
+            Ok(wire::sockets_of(answers))
         })
     }
 
@@ -145,15 +138,7 @@ impl<T: Transport> ClusterOutbound<T> {
                     timeout,
                 )
                 .await?;
-            Ok(answers
-                .into_iter()
-                .map(|mut answer| {
-                    answer
-                        .get_mut("packet")
-                        .map(Value::take)
-                        .unwrap_or_default()
-                })
-                .collect())
+            Ok(wire::fields_of(answers, "packet"))
         })
     }
 
@@ -168,19 +153,9 @@ impl<T: Transport> ClusterOutbound<T> {
         timeout: Duration,
     ) -> Result<Vec<Value>, AdapterError> {
         let deadline = Instant::now() + timeout;
-        let count = tokio::time::timeout_at(deadline, self.transport.server_count(namespace));
-        let expected = count
-            .await
-            .map_err(|_| AdapterError::timeout("the server count did not come in time"))??
-            .saturating_sub(1);
-        if expected == 0 {
-            return Ok(Vec::new());
-        }
-        let pending = self.pending.register(request_id);
-        if !self.publish(namespace, kind, data) {
-            return Err(AdapterError::unavailable("the publish queue is full"));
-        }
-        pending.gather(expected, deadline).await
+        let count = self.transport.server_count(namespace);
+        let publish = || self.publish(namespace, kind, data);
+        self.pending.ask(request_id, deadline, count, publish).await
     }
 
     pub(crate) fn broadcast_with_ack(
@@ -205,30 +180,8 @@ impl<T: Transport> ClusterOutbound<T> {
         };
         let published = self.transport.publish(namespace, outgoing);
         let count = self.transport.server_count(namespace);
-        Box::pin(async move {
-            let servers = match tokio::time::timeout_at(deadline, count).await {
-                Ok(Ok(servers)) => servers.saturating_sub(1),
-                Ok(Err(err)) => {
-                    tracing::warn!(%err, "broadcast with acks: the other instances' acks are unknown");
-                    return RemoteAcks::default();
-                }
-                Err(_) => {
-                    tracing::warn!("broadcast with acks: no server count in time");
-                    return RemoteAcks::default();
-                }
-            };
-            if servers == 0 {
-                return RemoteAcks::default();
-            }
-            if !published {
-                return RemoteAcks {
-                    answers: Vec::new(),
-                    missing: servers,
-                };
-            }
-            let (count, ack) = (kind::BROADCAST_CLIENT_COUNT, kind::BROADCAST_ACK);
-            pending.gather_acks(servers, deadline, count, ack).await
-        })
+        let types = (kind::BROADCAST_CLIENT_COUNT, kind::BROADCAST_ACK);
+        Box::pin(pending.acks(deadline, count, published, types))
     }
 }
 
@@ -238,114 +191,4 @@ fn server_event(event: &str, args: &[Value]) -> Pack {
     packet.push(Pack::from(event));
     packet.extend(args.iter().map(|arg| wire::json_to_pack(arg, &[])));
     Pack::Array(packet)
-}
-
-/// The [`Adapter`](gateway_core::Adapter) methods that only hand the call on to a
-/// [`ClusterOutbound`]. Expands inside `impl Adapter for X`, where
-/// `X::outbound(&self) -> Option<&Arc<ClusterOutbound<_>>>` (`None` until started or once
-/// closed).
-macro_rules! delegate_to_cluster_outbound {
-    () => {
-        fn broadcast(&self, namespace: &str, message: &gateway_core::BroadcastMessage<'_>) {
-            if let Some(outbound) = self.outbound() {
-                outbound.broadcast(namespace, message);
-            }
-        }
-
-        fn broadcast_with_ack(
-            &self,
-            namespace: &str,
-            message: &gateway_core::BroadcastMessage<'_>,
-            timeout: std::time::Duration,
-        ) -> futures_util::future::BoxFuture<'static, gateway_core::RemoteAcks> {
-            match self.outbound() {
-                Some(outbound) => outbound
-                    .clone()
-                    .broadcast_with_ack(namespace, message, timeout),
-                None => Box::pin(async { gateway_core::RemoteAcks::default() }),
-            }
-        }
-
-        fn fetch_sockets(
-            &self,
-            namespace: &str,
-            recipients: &gateway_core::Recipients,
-        ) -> futures_util::future::BoxFuture<
-            'static,
-            Result<Vec<gateway_core::SocketInfo>, gateway_core::AdapterError>,
-        > {
-            match self.outbound() {
-                Some(outbound) => outbound.clone().fetch_sockets(namespace, recipients),
-                None => Box::pin(async { Err($crate::cluster_outbound::not_started()) }),
-            }
-        }
-
-        fn add_sockets(
-            &self,
-            namespace: &str,
-            recipients: &gateway_core::Recipients,
-            rooms: &[gateway_core::Room],
-        ) {
-            if let Some(outbound) = self.outbound() {
-                outbound.change_rooms(namespace, recipients, rooms, true);
-            }
-        }
-
-        fn del_sockets(
-            &self,
-            namespace: &str,
-            recipients: &gateway_core::Recipients,
-            rooms: &[gateway_core::Room],
-        ) {
-            if let Some(outbound) = self.outbound() {
-                outbound.change_rooms(namespace, recipients, rooms, false);
-            }
-        }
-
-        fn disconnect_sockets(&self, namespace: &str, recipients: &gateway_core::Recipients) {
-            if let Some(outbound) = self.outbound() {
-                outbound.disconnect_sockets(namespace, recipients);
-            }
-        }
-
-        fn server_side_emit(&self, namespace: &str, event: &str, args: &[serde_json::Value]) {
-            if let Some(outbound) = self.outbound() {
-                outbound.server_side_emit(namespace, event, args);
-            }
-        }
-
-        fn server_side_emit_with_ack(
-            &self,
-            namespace: &str,
-            event: &str,
-            args: &[serde_json::Value],
-            timeout: std::time::Duration,
-        ) -> futures_util::future::BoxFuture<
-            'static,
-            Result<Vec<serde_json::Value>, gateway_core::AdapterError>,
-        > {
-            match self.outbound() {
-                Some(outbound) => outbound
-                    .clone()
-                    .server_side_emit_with_ack(namespace, event, args, timeout),
-                None => Box::pin(async { Err($crate::cluster_outbound::not_started()) }),
-            }
-        }
-
-        fn server_count(
-            &self,
-            namespace: &str,
-        ) -> futures_util::future::BoxFuture<'static, Result<usize, gateway_core::AdapterError>> {
-            match self.outbound() {
-                Some(outbound) => outbound.server_count(namespace),
-                None => Box::pin(async { Err($crate::cluster_outbound::not_started()) }),
-            }
-        }
-    };
-}
-pub(crate) use delegate_to_cluster_outbound;
-
-/// What cluster-wide requests answer before the adapter starts or after it closes.
-pub(crate) fn not_started() -> AdapterError {
-    AdapterError::unavailable("the Redis adapter is not running")
 }

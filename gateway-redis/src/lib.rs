@@ -50,13 +50,16 @@
 // -> their connection; and back: the connection's readers -> `cluster_inbound`. `local` holds
 // what every flavour does on this instance for the others.
 mod adapter;
+mod background;
 mod backoff;
 mod channels;
 mod cluster_channels;
 mod cluster_inbound;
+mod cluster_node;
 mod cluster_outbound;
 mod cluster_wire;
 mod config;
+mod delegate;
 mod driver;
 mod dynamic;
 #[cfg(feature = "fuzzing")]
@@ -71,10 +74,12 @@ mod pending;
 mod publisher;
 mod redis_driver;
 mod running;
+mod settings;
 mod sharded;
 mod sharded_connection;
 mod sharded_running;
 mod sharded_transport;
+mod shared_connection;
 mod status;
 mod streams;
 mod streams_connection;

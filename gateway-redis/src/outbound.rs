@@ -125,14 +125,7 @@ impl<D: Driver> Outbound<D> {
             let answers = self
                 .ask_every_instance(&channels, request_id, request, timeout)
                 .await?;
-            let mut sockets = Vec::new();
-            for answer in answers {
-                let Some(Value::Array(found)) = answer.get("sockets") else {
-                    continue;
-                };
-                sockets.extend(found.iter().filter_map(wire::socket_info));
-            }
-            Ok(sockets)
+            Ok(wire::sockets_of(answers))
         })
     }
 
@@ -156,10 +149,7 @@ impl<D: Driver> Outbound<D> {
             let answers = self
                 .ask_every_instance(&channels, request_id, request, timeout)
                 .await?;
-            Ok(answers
-                .into_iter()
-                .map(|mut answer| answer.get_mut("data").map(Value::take).unwrap_or_default())
-                .collect())
+            Ok(wire::fields_of(answers, "data"))
         })
     }
 
@@ -173,19 +163,9 @@ impl<D: Driver> Outbound<D> {
         timeout: Duration,
     ) -> Result<Vec<Value>, AdapterError> {
         let deadline = Instant::now() + timeout;
-        let count = tokio::time::timeout_at(deadline, self.count_servers(channels.request.clone()));
-        let expected = count
-            .await
-            .map_err(|_| AdapterError::timeout("PUBSUB NUMSUB did not answer in time"))??
-            - 1;
-        if expected == 0 {
-            return Ok(Vec::new());
-        }
-        let pending = self.pending.register(request_id);
-        if !self.publish_queue.push(channels.request.clone(), request) {
-            return Err(AdapterError::unavailable("the publish queue is full"));
-        }
-        pending.gather(expected, deadline).await
+        let count = self.count_servers(channels.request.clone());
+        let publish = || self.publish_queue.push(channels.request.clone(), request);
+        self.pending.ask(request_id, deadline, count, publish).await
     }
 
     pub(crate) fn broadcast_with_ack(
@@ -228,36 +208,10 @@ impl<D: Driver> Outbound<D> {
         };
         let pending = self.pending.register(request_id);
         let published = self.publish_queue.push(channels.request.clone(), request);
+        let types = (kind::BROADCAST_CLIENT_COUNT, kind::BROADCAST_ACK);
         Box::pin(async move {
-            let count = tokio::time::timeout_at(deadline, self.count_servers(channels.request));
-            let servers = match count.await {
-                Ok(Ok(servers)) => servers - 1,
-                Ok(Err(err)) => {
-                    tracing::warn!(%err, "broadcast with acks: the other instances' acks are unknown");
-                    return RemoteAcks::default();
-                }
-                Err(_) => {
-                    tracing::warn!("broadcast with acks: no server count in time");
-                    return RemoteAcks::default();
-                }
-            };
-            if servers == 0 {
-                return RemoteAcks::default();
-            }
-            if !published {
-                return RemoteAcks {
-                    answers: Vec::new(),
-                    missing: servers,
-                };
-            }
-            pending
-                .gather_acks(
-                    servers,
-                    deadline,
-                    kind::BROADCAST_CLIENT_COUNT,
-                    kind::BROADCAST_ACK,
-                )
-                .await
+            let count = self.count_servers(channels.request);
+            pending.acks(deadline, count, published, types).await
         })
     }
 }

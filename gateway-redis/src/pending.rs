@@ -38,6 +38,30 @@ impl PendingRequests {
         }
     }
 
+    /// Asks every other instance and gathers one answer from each, all by `deadline`: `count`
+    /// says how many instances there are (this one included), then the request is registered
+    /// as `request_id` and `publish`ed (false: it was dropped).
+    pub(crate) async fn ask(
+        &self,
+        request_id: String,
+        deadline: Instant,
+        count: impl std::future::Future<Output = Result<usize, AdapterError>>,
+        publish: impl FnOnce() -> bool,
+    ) -> Result<Vec<Value>, AdapterError> {
+        let expected = tokio::time::timeout_at(deadline, count)
+            .await
+            .map_err(|_| AdapterError::timeout("the server count did not come in time"))??
+            .saturating_sub(1);
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let pending = self.register(request_id);
+        if !publish() {
+            return Err(AdapterError::unavailable("the publish queue is full"));
+        }
+        pending.gather(expected, deadline).await
+    }
+
     /// Forgets every request: their waiters see the end of their answers.
     pub(crate) fn clear(&self) {
         lock(&self.0).clear();
@@ -76,6 +100,40 @@ impl PendingRequest {
             }
         }
         Ok(answers)
+    }
+
+    /// The acks of a broadcast with acks (`published`: it was not dropped), by `deadline`,
+    /// once `count` says how many instances there are (this one included): see
+    /// [`gather_acks`](Self::gather_acks).
+    pub(crate) async fn acks(
+        self,
+        deadline: Instant,
+        count: impl std::future::Future<Output = Result<usize, AdapterError>>,
+        published: bool,
+        (count_type, ack_type): (u64, u64),
+    ) -> RemoteAcks {
+        let servers = match tokio::time::timeout_at(deadline, count).await {
+            Ok(Ok(servers)) => servers.saturating_sub(1),
+            Ok(Err(err)) => {
+                tracing::warn!(%err, "broadcast with acks: the other instances' acks are unknown");
+                return RemoteAcks::default();
+            }
+            Err(_) => {
+                tracing::warn!("broadcast with acks: no server count in time");
+                return RemoteAcks::default();
+            }
+        };
+        if servers == 0 {
+            return RemoteAcks::default();
+        }
+        if !published {
+            return RemoteAcks {
+                answers: Vec::new(),
+                missing: servers,
+            };
+        }
+        self.gather_acks(servers, deadline, count_type, ack_type)
+            .await
     }
 
     /// The acks of a broadcast with acks, by `deadline`: each of the `servers` other instances

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use gateway_core::{AdapterError, Namespace};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
+use crate::background::Background;
 use crate::backoff::Backoff;
 use crate::channels::ChannelMap;
 use crate::config::Config;
@@ -16,7 +15,6 @@ use crate::dynamic::DynamicSubscriptions;
 use crate::inbound::Inbound;
 use crate::local::LocalNamespaces;
 use crate::outbound::Outbound;
-use crate::pending::PendingRequests;
 use crate::publisher::{PublishQueue, Publisher};
 use crate::status::AdapterStatus;
 use crate::subscription::Subscription;
@@ -26,10 +24,7 @@ pub(crate) struct RunningAdapter<D> {
     outbound: Arc<Outbound<D>>,
     dynamic: DynamicSubscriptions<D>,
     inbound: Arc<Inbound>,
-    pending: PendingRequests,
-    status: AdapterStatus,
-    cancel: CancellationToken,
-    tasks: TaskTracker,
+    background: Background,
 }
 
 impl<D: Driver> RunningAdapter<D> {
@@ -49,9 +44,9 @@ impl<D: Driver> RunningAdapter<D> {
         ));
         let (publish_queue, queued) =
             PublishQueue::new(config.publish_queue_capacity, status.clone());
-        let pending = PendingRequests::default();
-        let cancel = CancellationToken::new();
-        let tasks = TaskTracker::new();
+        let background = Background::new(status.clone());
+        let pending = background.pending.clone();
+        let (cancel, tasks) = (background.cancel.clone(), background.tasks.clone());
         let backoff = || Backoff::new(config.reconnect_delay_min, config.reconnect_delay_max);
         let inbound = Arc::new(Inbound {
             uid: uid.clone(),
@@ -122,10 +117,7 @@ impl<D: Driver> RunningAdapter<D> {
             outbound,
             dynamic,
             inbound,
-            pending,
-            status,
-            cancel,
-            tasks,
+            background,
         })
     }
 
@@ -146,16 +138,11 @@ impl<D: Driver> RunningAdapter<D> {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.background.is_closed()
     }
 
     /// Stops the tasks and lets go of the app's namespaces.
     pub(crate) async fn close(&self) {
-        self.cancel.cancel();
-        self.tasks.close();
-        self.tasks.wait().await;
-        self.status.set_connected(false);
-        self.inbound.namespaces.clear();
-        self.pending.clear();
+        self.background.stop(&self.inbound.namespaces).await;
     }
 }

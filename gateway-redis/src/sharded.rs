@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use gateway_core::{Adapter, AdapterError, Namespace, Room};
@@ -12,9 +11,11 @@ use redis::PushInfo;
 use tokio::sync::mpsc;
 
 use crate::cluster_channels::{ClusterChannels, SubscriptionMode};
-use crate::cluster_outbound::{delegate_to_cluster_outbound, ClusterOutbound};
+use crate::cluster_outbound::ClusterOutbound;
 use crate::config::Config;
+use crate::delegate::delegate_to_outbound;
 use crate::ids::random_hex;
+use crate::settings::common_settings;
 use crate::sharded_connection::ShardedConnection;
 use crate::sharded_running::{ShardedRunning, Start};
 use crate::sharded_transport::ShardedTransport;
@@ -62,6 +63,8 @@ pub struct ShardedRedisAdapter {
     /// Taken when the app starts: the connection and where its pushes arrive.
     unstarted: Mutex<Option<Unstarted>>,
 }
+
+common_settings!(impl [] ShardedRedisAdapter, new: "gateway_redis::ShardedRedisAdapter::new([\"redis://127.0.0.1:7000\"]).unwrap()");
 
 impl ShardedRedisAdapter {
     /// An adapter for the cluster reachable at any of the seed nodes `urls`
@@ -122,98 +125,12 @@ impl ShardedRedisAdapter {
         self
     }
 
-    /// How long fetching sockets, server-side emits with acks and counting instances wait for
-    /// the other instances (default 5 s, as `requestsTimeout` in the JS adapter).
-    ///
-    /// ```
-    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
-    ///     .unwrap()
-    ///     .with_requests_timeout(std::time::Duration::from_secs(2));
-    /// ```
-    pub fn with_requests_timeout(mut self, timeout: Duration) -> Self {
-        self.config.requests_timeout = timeout;
-        self
-    }
-
-    /// Whether the app must fail to start when the cluster is unreachable (default `false`:
-    /// it starts serving its own clients only, says so in the log, and keeps trying).
-    ///
-    /// ```
-    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
-    ///     .unwrap()
-    ///     .with_required_at_startup(true);
-    /// ```
-    pub fn with_required_at_startup(mut self, required: bool) -> Self {
-        self.config.required_at_startup = required;
-        self
-    }
-
-    /// The first and the longest wait between attempts to subscribe again (default 100 ms and
-    /// 2 s; each failed attempt doubles the wait, with jitter).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
-    ///     .unwrap()
-    ///     .with_reconnect_delay(Duration::from_millis(50), Duration::from_secs(5));
-    /// ```
-    pub fn with_reconnect_delay(mut self, min: Duration, max: Duration) -> Self {
-        self.config.reconnect_delay_min = min.max(Duration::from_millis(1));
-        self.config.reconnect_delay_max = max.max(self.config.reconnect_delay_min);
-        self
-    }
-
-    /// How many messages for other instances may wait to be published (default 16 384);
-    /// beyond that, new ones are dropped and counted in [`AdapterStatus::dropped_messages`].
-    ///
-    /// ```
-    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"])
-    ///     .unwrap()
-    ///     .with_publish_queue_capacity(1024);
-    /// ```
-    pub fn with_publish_queue_capacity(mut self, capacity: usize) -> Self {
-        self.config.publish_queue_capacity = capacity.max(1);
-        self
-    }
-
-    /// This instance's id in the cluster (`uid` in the messages; 16 hex digits, as the JS
-    /// cluster adapter draws them).
-    ///
-    /// ```
-    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"]).unwrap();
-    /// assert_eq!(adapter.uid().len(), 16);
-    /// ```
-    pub fn uid(&self) -> &str {
-        &self.uid
-    }
-
-    /// A handle on this adapter's connection state and counters, for health checks.
-    ///
-    /// ```
-    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"]).unwrap();
-    /// let status = adapter.status();
-    /// assert!(!status.is_connected());
-    /// ```
-    pub fn status(&self) -> AdapterStatus {
-        self.status.clone()
-    }
-
-    /// Whether the cluster is reachable and this instance's channels are subscribed.
-    ///
-    /// ```
-    /// let adapter = gateway_redis::ShardedRedisAdapter::new(["redis://127.0.0.1:7000"]).unwrap();
-    /// assert!(!adapter.is_connected());
-    /// ```
-    pub fn is_connected(&self) -> bool {
-        self.status.is_connected()
-    }
-
     fn running(&self) -> Option<&ShardedRunning> {
         self.running.get().filter(|running| !running.is_closed())
     }
 
     fn outbound(&self) -> Option<&Arc<ClusterOutbound<ShardedTransport>>> {
-        self.running().map(|running| &running.outbound)
+        self.running().map(|running| &running.node.outbound)
     }
 }
 
@@ -251,14 +168,14 @@ impl Adapter for ShardedRedisAdapter {
         if let Some(running) = self.running() {
             let channels = running.channels.of_namespace(namespace.name()).to_vec();
             running.change(channels, true);
-            running.inbound.namespaces.add(namespace);
+            running.node.inbound.namespaces.add(namespace);
         }
         Box::pin(async {})
     }
 
     fn namespace_dropped(&self, namespace: &str) {
         if let Some(running) = self.running() {
-            running.inbound.namespaces.remove(namespace);
+            running.node.inbound.namespaces.remove(namespace);
             running.change(running.channels.of_namespace(namespace).to_vec(), false);
         }
     }
@@ -287,7 +204,7 @@ impl Adapter for ShardedRedisAdapter {
         })
     }
 
-    delegate_to_cluster_outbound!();
+    delegate_to_outbound!();
 }
 
 impl fmt::Debug for ShardedRedisAdapter {

@@ -157,13 +157,28 @@ impl Publish for ShardedConnection {
     fn publish(&self, messages: Vec<(String, Bytes)>) -> BoxFuture<'_, Result<(), DriverError>> {
         Box::pin(async move {
             let conn = self.connection().await?;
-            // Queued in order on one multiplexed link per master: a channel's messages stay
-            // in order.
-            let sends = messages.iter().map(|(channel, body)| {
+            // One pipeline per channel (its commands share a slot, so one master gets it in
+            // order), the channels at once: the cluster client runs concurrent requests in
+            // any order, and a channel's messages must keep theirs.
+            let mut by_channel: Vec<(&str, redis::Pipeline)> = Vec::new();
+            for (channel, body) in &messages {
+                let at = match by_channel.iter().position(|(c, _)| *c == channel.as_str()) {
+                    Some(at) => at,
+                    None => {
+                        by_channel.push((channel, redis::pipe()));
+                        by_channel.len() - 1
+                    }
+                };
+                by_channel[at]
+                    .1
+                    .cmd("SPUBLISH")
+                    .arg(channel)
+                    .arg(body.as_ref())
+                    .ignore();
+            }
+            let sends = by_channel.into_iter().map(|(_, pipe)| {
                 let mut conn = conn.clone();
-                let mut cmd = redis::cmd("SPUBLISH");
-                cmd.arg(channel).arg(body.as_ref());
-                async move { cmd.query_async::<()>(&mut conn).await }
+                async move { pipe.query_async::<()>(&mut conn).await }
             });
             for result in future::join_all(sends).await {
                 result.map_err(error)?;

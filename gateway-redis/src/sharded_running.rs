@@ -10,15 +10,13 @@ use redis::PushInfo;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
+use crate::background::Background;
 use crate::backoff::Backoff;
 use crate::cluster_channels::ClusterChannels;
 use crate::cluster_inbound::ClusterInbound;
-use crate::cluster_outbound::ClusterOutbound;
+use crate::cluster_node::ClusterNode;
 use crate::config::Config;
-use crate::local::LocalNamespaces;
-use crate::pending::PendingRequests;
 use crate::publisher::{PublishQueue, Publisher};
 use crate::sharded_connection::{push_of, Push, ShardedConnection};
 use crate::sharded_transport::ShardedTransport;
@@ -42,17 +40,12 @@ pub(crate) enum SubscriptionChange {
 
 /// The started adapter: its tasks, and the parts the app's calls and the tasks share.
 pub(crate) struct ShardedRunning {
-    pub(crate) outbound: Arc<ClusterOutbound<ShardedTransport>>,
+    pub(crate) node: ClusterNode<ShardedTransport>,
     connection: Arc<ShardedConnection>,
-    pub(crate) inbound: Arc<ClusterInbound<ShardedTransport>>,
     pub(crate) channels: ClusterChannels,
     /// Unbounded: fed under a namespace's lock, where waiting is not allowed; bounded by the
     /// number of rooms.
-    pub(crate) changes: mpsc::UnboundedSender<SubscriptionChange>,
-    pending: PendingRequests,
-    status: AdapterStatus,
-    cancel: CancellationToken,
-    tasks: TaskTracker,
+    changes: mpsc::UnboundedSender<SubscriptionChange>,
 }
 
 /// What starting needs.
@@ -101,9 +94,8 @@ impl ShardedRunning {
         }
         let (publish_queue, queued) =
             PublishQueue::new(config.publish_queue_capacity, status.clone());
-        let pending = PendingRequests::default();
-        let cancel = CancellationToken::new();
-        let tasks = TaskTracker::new();
+        let background = Background::new(status.clone());
+        let (cancel, tasks) = (background.cancel.clone(), background.tasks.clone());
         let backoff = || Backoff::new(config.reconnect_delay_min, config.reconnect_delay_max);
         let transport = Arc::new(ShardedTransport {
             channels: channels.clone(),
@@ -112,20 +104,13 @@ impl ShardedRunning {
             status: status.clone(),
             requests_timeout: config.requests_timeout,
         });
-        let inbound = Arc::new(ClusterInbound {
-            uid: channels.uid.clone(),
-            requests_timeout: config.requests_timeout,
-            namespaces: LocalNamespaces::new(namespaces),
-            transport: transport.clone(),
-            pending: pending.clone(),
-            cancel: cancel.clone(),
-            tasks: tasks.clone(),
-        });
-        let outbound = Arc::new(ClusterOutbound {
+        let node = ClusterNode::new(
             transport,
-            requests_timeout: config.requests_timeout,
-            pending: pending.clone(),
-        });
+            &channels.uid,
+            config.requests_timeout,
+            namespaces,
+            background,
+        );
         let (changes, changed) = mpsc::unbounded_channel();
         let wanted: HashSet<String> = initial.into_iter().collect();
         let subscriptions = Subscriptions {
@@ -139,7 +124,7 @@ impl ShardedRunning {
         tasks.spawn(read_pushes(
             pushes,
             connection.clone(),
-            inbound.clone(),
+            node.inbound.clone(),
             changes.clone(),
             status.clone(),
             cancel.clone(),
@@ -152,15 +137,10 @@ impl ShardedRunning {
         };
         tasks.spawn(publisher.run(queued));
         Ok(Self {
-            outbound,
-            connection: connection.clone(),
-            inbound,
+            node,
+            connection,
             channels,
             changes,
-            pending,
-            status,
-            cancel,
-            tasks,
         })
     }
 
@@ -173,18 +153,14 @@ impl ShardedRunning {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.node.is_closed()
     }
 
-    /// Stops the tasks and lets go of the app's namespaces.
+    /// Stops the tasks, closes the cluster connection (its subscriptions end with it) and lets
+    /// go of the app's namespaces.
     pub(crate) async fn close(&self) {
-        self.cancel.cancel();
-        self.tasks.close();
-        self.tasks.wait().await;
+        self.node.close().await;
         self.connection.close().await;
-        self.status.set_connected(false);
-        self.inbound.namespaces.clear();
-        self.pending.clear();
     }
 }
 

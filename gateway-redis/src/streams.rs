@@ -10,9 +10,11 @@ use futures_util::future::BoxFuture;
 use gateway_core::{Adapter, AdapterError, Namespace, SessionStore};
 
 use crate::cluster_channels::{ClusterChannels, SubscriptionMode};
-use crate::cluster_outbound::{delegate_to_cluster_outbound, ClusterOutbound};
+use crate::cluster_outbound::ClusterOutbound;
 use crate::config::Config;
+use crate::delegate::delegate_to_outbound;
 use crate::ids::random_hex;
+use crate::settings::common_settings;
 use crate::status::AdapterStatus;
 use crate::streams_running::{Start, StreamsConfig, StreamsRunning};
 use crate::streams_transport::{Streams, StreamsTransport};
@@ -46,6 +48,8 @@ pub struct RedisStreamsAdapter {
     status: AdapterStatus,
     running: Arc<OnceLock<StreamsRunning>>,
 }
+
+common_settings!(impl [] RedisStreamsAdapter, new: "gateway_redis::RedisStreamsAdapter::new(\"redis://127.0.0.1/\").unwrap()");
 
 impl RedisStreamsAdapter {
     /// An adapter for the Redis server at `url` (`redis://[:password@]host:port[/db]`); it
@@ -147,78 +151,12 @@ impl RedisStreamsAdapter {
         self
     }
 
-    /// How long fetching sockets, server-side emits with acks and counting instances wait for
-    /// the other instances (default 5 s).
-    ///
-    /// ```
-    /// let adapter = gateway_redis::RedisStreamsAdapter::new("redis://127.0.0.1/").unwrap()
-    ///     .with_requests_timeout(std::time::Duration::from_secs(2));
-    /// ```
-    pub fn with_requests_timeout(mut self, timeout: Duration) -> Self {
-        self.config.requests_timeout = timeout;
-        self
-    }
-
-    /// Whether the app must fail to start when Redis is unreachable (default `false`).
-    ///
-    /// ```
-    /// let adapter = gateway_redis::RedisStreamsAdapter::new("redis://127.0.0.1/").unwrap()
-    ///     .with_required_at_startup(true);
-    /// ```
-    pub fn with_required_at_startup(mut self, required: bool) -> Self {
-        self.config.required_at_startup = required;
-        self
-    }
-
-    /// The first and the longest wait between reconnection attempts (default 100 ms and 2 s).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let adapter = gateway_redis::RedisStreamsAdapter::new("redis://127.0.0.1/").unwrap()
-    ///     .with_reconnect_delay(Duration::from_millis(50), Duration::from_secs(5));
-    /// ```
-    pub fn with_reconnect_delay(mut self, min: Duration, max: Duration) -> Self {
-        self.config.reconnect_delay_min = min.max(Duration::from_millis(1));
-        self.config.reconnect_delay_max = max.max(self.config.reconnect_delay_min);
-        self
-    }
-
-    /// This instance's id in the cluster (`uid` in the messages; 16 hex digits).
-    ///
-    /// ```
-    /// let adapter = gateway_redis::RedisStreamsAdapter::new("redis://127.0.0.1/").unwrap();
-    /// assert_eq!(adapter.uid().len(), 16);
-    /// ```
-    pub fn uid(&self) -> &str {
-        &self.uid
-    }
-
-    /// A handle on this adapter's connection state and counters, for health checks.
-    ///
-    /// ```
-    /// let adapter = gateway_redis::RedisStreamsAdapter::new("redis://127.0.0.1/").unwrap();
-    /// assert!(!adapter.status().is_connected());
-    /// ```
-    pub fn status(&self) -> AdapterStatus {
-        self.status.clone()
-    }
-
-    /// Whether Redis is reachable and this instance's channels are subscribed.
-    ///
-    /// ```
-    /// let adapter = gateway_redis::RedisStreamsAdapter::new("redis://127.0.0.1/").unwrap();
-    /// assert!(!adapter.is_connected());
-    /// ```
-    pub fn is_connected(&self) -> bool {
-        self.status.is_connected()
-    }
-
     fn running(&self) -> Option<&StreamsRunning> {
         self.running.get().filter(|running| !running.is_closed())
     }
 
     fn outbound(&self) -> Option<&Arc<ClusterOutbound<StreamsTransport>>> {
-        self.running().map(|running| &running.outbound)
+        self.running().map(|running| &running.node.outbound)
     }
 }
 
@@ -242,7 +180,11 @@ impl Adapter for RedisStreamsAdapter {
                 namespaces,
             })
             .await?;
-            let _ = self.running.set(running);
+            // Another start won the race meanwhile: stop this one's tasks.
+            if let Err(running) = self.running.set(running) {
+                running.close().await;
+                return Err(AdapterError::invalid("this adapter was already started"));
+            }
             Ok(())
         })
     }
@@ -273,7 +215,7 @@ impl Adapter for RedisStreamsAdapter {
         })
     }
 
-    delegate_to_cluster_outbound!();
+    delegate_to_outbound!();
 }
 
 impl fmt::Debug for RedisStreamsAdapter {

@@ -8,83 +8,50 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::driver::DriverError;
+use crate::shared_connection::{SharedConnection, IO_TIMEOUT};
 use crate::status::AdapterStatus;
-
-/// How long connecting, or waiting for one answer, may take before the attempt fails.
-const IO_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Entries added in one round trip at most.
 const WRITE_BATCH: usize = 256;
 
-/// Commands over one multiplexed connection, opened on first use and reopened after a failure.
+/// The commands over the adapter's [`SharedConnection`].
 pub(crate) struct StreamsConnection {
-    client: Client,
-    conn: Mutex<Option<MultiplexedConnection>>,
+    shared: SharedConnection,
 }
 
 impl StreamsConnection {
     pub(crate) fn new(url: &str) -> Result<Self, DriverError> {
-        let client = Client::open(url).map_err(error)?;
         Ok(Self {
-            client,
-            conn: Mutex::new(None),
+            shared: SharedConnection::new(url)?,
         })
     }
 
     pub(crate) fn client(&self) -> &Client {
-        &self.client
+        self.shared.client()
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, DriverError> {
-        let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
-        }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(IO_TIMEOUT))
-            .set_response_timeout(Some(IO_TIMEOUT));
-        let conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(error)?;
-        *slot = Some(conn.clone());
-        Ok(conn)
-    }
-
-    /// Runs `cmd`; a failure drops the shared connection so the next call reconnects.
     pub(crate) async fn query<T: redis::FromRedisValue>(
         &self,
         cmd: &redis::Cmd,
     ) -> Result<T, DriverError> {
-        let mut conn = self.connection().await?;
-        match cmd.query_async(&mut conn).await {
-            Ok(value) => Ok(value),
-            Err(err) => {
-                *self.conn.lock().await = None;
-                Err(error(err))
-            }
-        }
+        self.shared
+            .run(async |conn| cmd.query_async(conn).await)
+            .await
     }
 
     pub(crate) async fn pipeline<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, DriverError> {
-        let mut conn = self.connection().await?;
-        match pipe.query_async(&mut conn).await {
-            Ok(value) => Ok(value),
-            Err(err) => {
-                *self.conn.lock().await = None;
-                Err(error(err))
-            }
-        }
+        self.shared
+            .run(async |conn| pipe.query_async(conn).await)
+            .await
     }
 
     /// `XRANGE stream start end`.
@@ -270,8 +237,4 @@ pub(crate) async fn read_stream(
             }
         }
     }
-}
-
-fn error(err: redis::RedisError) -> DriverError {
-    DriverError::new(err.to_string())
 }

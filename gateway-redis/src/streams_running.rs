@@ -9,16 +9,14 @@ use std::time::Duration;
 use gateway_core::{AdapterError, Namespace};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
+use crate::background::Background;
 use crate::backoff::Backoff;
 use crate::cluster_channels::ClusterChannels;
 use crate::cluster_inbound::ClusterInbound;
-use crate::cluster_outbound::ClusterOutbound;
+use crate::cluster_node::ClusterNode;
 use crate::config::Config;
 use crate::driver::{Driver, Incoming};
-use crate::local::LocalNamespaces;
-use crate::pending::PendingRequests;
 use crate::publisher::{PublishQueue, Publisher};
 use crate::redis_driver::RedisDriver;
 use crate::status::AdapterStatus;
@@ -40,19 +38,14 @@ pub(crate) struct StreamsConfig {
 
 /// The started adapter: its tasks, and the parts the app's calls and the tasks share.
 pub(crate) struct StreamsRunning {
-    pub(crate) outbound: Arc<ClusterOutbound<StreamsTransport>>,
+    pub(crate) node: ClusterNode<StreamsTransport>,
     /// Connection state recovery across instances.
     pub(crate) sessions: StreamsSessions,
-    pub(crate) inbound: Arc<ClusterInbound<StreamsTransport>>,
     channels: ClusterChannels,
     driver: Arc<RedisDriver>,
     backoff: Backoff,
     /// The pub/sub subscriptions of dynamic gateways' concrete namespaces, ended when dropped.
     dynamic: Mutex<HashMap<String, CancellationToken>>,
-    pending: PendingRequests,
-    status: AdapterStatus,
-    cancel: CancellationToken,
-    tasks: TaskTracker,
 }
 
 /// What starting needs.
@@ -105,9 +98,8 @@ impl StreamsRunning {
             PublishQueue::new(config.publish_queue_capacity, status.clone());
         let (entries, entries_queued) =
             EntryQueue::new(config.publish_queue_capacity, status.clone());
-        let pending = PendingRequests::default();
-        let cancel = CancellationToken::new();
-        let tasks = TaskTracker::new();
+        let background = Background::new(status.clone());
+        let (cancel, tasks) = (background.cancel.clone(), background.tasks.clone());
         let backoff = Backoff::new(config.reconnect_delay_min, config.reconnect_delay_max);
         let sessions = StreamsSessions {
             connection: connection.clone(),
@@ -126,20 +118,14 @@ impl StreamsRunning {
             status: status.clone(),
             requests_timeout: config.requests_timeout,
         });
-        let inbound = Arc::new(ClusterInbound {
-            uid: channels.uid.clone(),
-            requests_timeout: config.requests_timeout,
-            namespaces: LocalNamespaces::new(namespaces),
-            transport: transport.clone(),
-            pending: pending.clone(),
-            cancel: cancel.clone(),
-            tasks: tasks.clone(),
-        });
-        let outbound = Arc::new(ClusterOutbound {
+        let node = ClusterNode::new(
             transport,
-            requests_timeout: config.requests_timeout,
-            pending: pending.clone(),
-        });
+            &channels.uid,
+            config.requests_timeout,
+            namespaces,
+            background,
+        );
+        let inbound = node.inbound.clone();
         tasks.spawn(listen(
             driver.clone(),
             subscribed,
@@ -182,17 +168,12 @@ impl StreamsRunning {
         };
         tasks.spawn(publisher.run(queued));
         Ok(Self {
-            outbound,
+            node,
             sessions,
-            inbound,
             channels,
             driver,
             backoff,
             dynamic: Mutex::default(),
-            pending,
-            status,
-            cancel,
-            tasks,
         })
     }
 
@@ -200,17 +181,17 @@ impl StreamsRunning {
     /// subscription of their own (its stream is read already).
     pub(crate) fn add_namespace(&self, ns: Namespace) {
         let channels = self.channels.of_namespace(ns.name()).to_vec();
-        let cancel = self.cancel.child_token();
+        let cancel = self.node.background.cancel.child_token();
         self.dynamic
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(ns.name().to_owned(), cancel.clone());
-        self.inbound.namespaces.add(ns);
-        self.tasks.spawn(listen(
+        self.node.inbound.namespaces.add(ns);
+        self.node.background.tasks.spawn(listen(
             self.driver.clone(),
             channels,
             None,
-            self.inbound.clone(),
+            self.node.inbound.clone(),
             None,
             self.backoff.clone(),
             cancel,
@@ -219,7 +200,7 @@ impl StreamsRunning {
 
     /// No longer acts for namespace `name` (it was dropped).
     pub(crate) fn remove_namespace(&self, name: &str) {
-        self.inbound.namespaces.remove(name);
+        self.node.inbound.namespaces.remove(name);
         let removed = self
             .dynamic
             .lock()
@@ -231,17 +212,12 @@ impl StreamsRunning {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.node.is_closed()
     }
 
     /// Stops the tasks and lets go of the app's namespaces.
     pub(crate) async fn close(&self) {
-        self.cancel.cancel();
-        self.tasks.close();
-        self.tasks.wait().await;
-        self.status.set_connected(false);
-        self.inbound.namespaces.clear();
-        self.pending.clear();
+        self.node.close().await;
     }
 }
 

@@ -204,8 +204,27 @@ pub(crate) fn decode_event_packet(
     Ok((namespace, event.clone(), payload))
 }
 
+/// The sockets of every `fetchSockets` answer.
+pub(crate) fn sockets_of(answers: Vec<Value>) -> Vec<SocketInfo> {
+    let mut sockets = Vec::new();
+    for answer in answers {
+        if let Some(Value::Array(found)) = answer.get("sockets") {
+            sockets.extend(found.iter().filter_map(socket_info));
+        }
+    }
+    sockets
+}
+
+/// Field `field` of every answer (`null` where it is missing).
+pub(crate) fn fields_of(answers: Vec<Value>, field: &str) -> Vec<Value> {
+    answers
+        .into_iter()
+        .map(|mut answer| answer.get_mut(field).map(Value::take).unwrap_or_default())
+        .collect()
+}
+
 /// A socket of a `fetchSockets` answer.
-pub(crate) fn socket_info(value: &Value) -> Option<SocketInfo> {
+fn socket_info(value: &Value) -> Option<SocketInfo> {
     Some(SocketInfo {
         id: value.get("id")?.as_str()?.parse().ok()?,
         rooms: rooms_of(value.get("rooms")),

@@ -8,8 +8,8 @@ use std::time::Duration;
 use gateway_core::test::TestClient;
 use gateway_redis::{AdapterStatus, ShardedRedisAdapter, SubscriptionMode};
 use gateway_tests::cluster::{
-    check_broadcasts, check_cluster_wide_operations, instance, json_client, members, namespace,
-    wait_for_delivery, wait_for_servers,
+    check_broadcasts, check_cluster_wide_operations, events_until, instance, json_client, members,
+    namespace, wait_for_delivery, wait_for_servers,
 };
 use gateway_tests::redis_cluster::RedisCluster;
 use gateway_tests::{run_node_with_env, wait_until, TestServer};
@@ -153,6 +153,31 @@ async fn cross_every_channel(servers: &[TestServer; 2], clients: &mut [Alone]) {
         wait_for_delivery(from, client, room).await;
         wait_for_delivery(from, client, id).await;
     }
+}
+
+#[tokio::test]
+async fn one_instance_broadcasts_reach_the_others_in_order() {
+    let cluster = RedisCluster::start().await;
+    let (a, _) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let (b, _) = sharded_instance(&cluster, SubscriptionMode::Dynamic).await;
+    let servers = [a, b];
+    wait_for_servers(&servers, 2).await;
+    let (mut on_b, _) = json_client(&servers[1], &["ordered"]).await;
+    wait_for_delivery(&servers[0], &mut on_b, "ordered").await;
+    // Published in batches, as fast as they come: each room's channel keeps their order.
+    let ns = namespace(&servers[0]);
+    for n in 0..500u64 {
+        ns.to("ordered").emit("n", &n).unwrap();
+        ns.emit("everyone", &n).unwrap();
+    }
+    ns.to("ordered").emit("marker", &0).unwrap();
+    let events = events_until(&mut on_b, "marker", 1).await;
+    let numbers: Vec<u64> = events
+        .iter()
+        .filter(|(event, _)| event == "n")
+        .map(|(_, n)| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, (0..500).collect::<Vec<_>>());
 }
 
 #[tokio::test]
