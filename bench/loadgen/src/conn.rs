@@ -266,3 +266,23 @@ pub fn broadcast_stamp(text: &str) -> Option<(u64, u64)> {
 pub fn padding(len: usize) -> String {
     format!("\"{}\"", "x".repeat(len))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::broadcast_stamp;
+
+    #[test]
+    fn stamp_of_a_broadcast_with_or_without_an_offset() {
+        // JSON, Socket.IO, and Socket.IO with connection state recovery: the stream entry id
+        // (or any offset) comes as an extra last argument and does not change the stamp.
+        for text in [
+            r#"{"event":"bcast","data":"s7:123:xx"}"#,
+            r#"42["bcast","s7:123:xx"]"#,
+            r#"42["bcast","s7:123:xx","1733580000000-0"]"#,
+        ] {
+            assert_eq!(broadcast_stamp(text), Some((7, 123)), "{text}");
+        }
+        // The Socket.IO CONNECT reply ("sid") is not a broadcast.
+        assert_eq!(broadcast_stamp(r#"40{"sid":"abc","pid":"def"}"#), None);
+    }
+}

@@ -14,7 +14,8 @@
 //!                  [--publisher] [--timeout 120]     (driven by bench/storm.py, see storm.rs)
 //! ```
 //! Common: `--duration S` (measured seconds, default 5), `--warmup S` (default 1),
-//! `--server-pid P[,P]`.
+//! `--server-pid P[,P]`; fanout also `--redis-pid P[,P]` (utime + stime of those processes over
+//! the measured window, as `redis_cpu_s`).
 
 mod conn;
 mod proc_stats;
@@ -43,6 +44,8 @@ pub struct Opts {
     pub concurrency: usize,
     pub window: usize,
     pub server_pids: Vec<u32>,
+    /// fanout: processes (redis-server) whose CPU time over the window is reported apart.
+    pub redis_pids: Vec<u32>,
     /// storm: the local addresses the clients connect from, round-robin.
     pub sources: Vec<IpAddr>,
     /// storm: sign every client a JWT with this secret.
@@ -73,6 +76,7 @@ fn parse() -> Result<Opts, String> {
         concurrency: 200,
         window: 16,
         server_pids: Vec::new(),
+        redis_pids: Vec::new(),
         sources: vec![IpAddr::from([127, 0, 0, 1])],
         jwt: None,
         publisher: false,
@@ -113,6 +117,12 @@ fn parse() -> Result<Opts, String> {
             "--timeout" => opts.timeout = Duration::from_secs_f64(num(&value)?),
             "--server-pid" => {
                 opts.server_pids = value
+                    .split(',')
+                    .map(|p| p.parse().map_err(|_| format!("bad pid {p}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--redis-pid" => {
+                opts.redis_pids = value
                     .split(',')
                     .map(|p| p.parse().map_err(|_| format!("bad pid {p}")))
                     .collect::<Result<_, _>>()?

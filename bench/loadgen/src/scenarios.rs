@@ -388,6 +388,14 @@ async fn fanout(opts: &Opts) -> io::Result<Value> {
     };
     let pad = "x".repeat(opts.size.saturating_sub(24));
     let data = |seq: u64| format!("\"s{seq}:{}:{pad}\"", now_ns());
+    // utime + stime of each redis pid (10 ms ticks: coarse over a few seconds), and its
+    // schedstat total (nanoseconds) as a check.
+    let redis_cpu = || -> (Vec<f64>, f64) {
+        let each = opts.redis_pids.iter().map(|pid| cpu_split(&[*pid]));
+        let each = each.map(|(user, system)| user + system).collect();
+        (each, cpu_seconds(&opts.redis_pids))
+    };
+    let (redis_before, redis_schedstat_before) = redis_cpu();
     let window = Window::start(&opts.server_pids);
     let end = Instant::now() + opts.duration;
     let mut published = 0u64;
@@ -448,6 +456,12 @@ async fn fanout(opts: &Opts) -> io::Result<Value> {
     .is_ok();
     let (seconds, cpu) = window.finish();
     let kernel_share = window.kernel_share();
+    let (redis_after, redis_schedstat_after) = redis_cpu();
+    let redis_each: Vec<f64> = redis_after
+        .iter()
+        .zip(&redis_before)
+        .map(|(after, before)| after - before)
+        .collect();
     sampler.abort();
     let rss_max = rss_max.load(Relaxed).max(rss_kib(&opts.server_pids));
     let got = received.load(Relaxed);
@@ -474,6 +488,10 @@ async fn fanout(opts: &Opts) -> io::Result<Value> {
         "server_cpu_s": cpu,
         "server_kernel_share": kernel_share,
         "cpu_us_per_delivery": cpu * 1e6 / got as f64,
+        "cpu_us_per_broadcast": cpu * 1e6 / published as f64,
+        "redis_cpu_s": redis_each.iter().sum::<f64>(),
+        "redis_cpu_s_each": redis_each,
+        "redis_cpu_s_schedstat": redis_schedstat_after - redis_schedstat_before,
         "rss_before_kib": rss_before,
         "rss_max_kib": rss_max,
         "delivery_latency": percentiles(&h),

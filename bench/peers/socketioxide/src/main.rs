@@ -160,22 +160,21 @@ fn resp3(url: &str) -> String {
     }
 }
 
-/// Namespace "/" with a Redis adapter (its `ns` is async: it subscribes first).
-async fn mount<A: Adapter>(
-    io: &SocketIo<A>,
-    jwt: Option<Arc<Jwt>>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    match jwt {
-        None => io.ns("/", on_connect.with(register_handlers)).await?,
-        Some(jwt) => {
-            io.ns(
-                "/",
-                on_connect.with(register_handlers).with(verify_with(jwt)),
-            )
-            .await?
+/// Namespace "/" with a Redis adapter (its `ns` is async: it subscribes first). A macro: the
+/// bound `ns` needs (`DefinedAdapter`) is not exported by socketioxide.
+macro_rules! mount {
+    ($io:expr, $jwt:expr) => {
+        match $jwt {
+            None => $io.ns("/", on_connect.with(register_handlers)).await?,
+            Some(jwt) => {
+                $io.ns(
+                    "/",
+                    on_connect.with(register_handlers).with(verify_with(jwt)),
+                )
+                .await?
+            }
         }
-    }
-    Ok(())
+    };
 }
 
 #[tokio::main]
@@ -204,7 +203,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .max_buffer_size(SEND_QUEUE)
                 .with_adapter::<RedisAdapter<_>>(adapter)
                 .build_layer();
-            mount(&io, args.jwt).await?;
+            mount!(io, args.jwt);
             axum::Router::new().layer(layer)
         }
         (None, Some(urls)) => {
@@ -214,7 +213,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .max_buffer_size(SEND_QUEUE)
                 .with_adapter::<ClusterAdapter<_>>(adapter)
                 .build_layer();
-            mount(&io, args.jwt).await?;
+            mount!(io, args.jwt);
             axum::Router::new().layer(layer)
         }
     };
