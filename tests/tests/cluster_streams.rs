@@ -9,7 +9,7 @@ use gateway_core::{gateway, GatewayApp, MessageBody, Namespace, Socket, WsRespon
 use gateway_redis::{AdapterStatus, RedisStreamsAdapter};
 use gateway_tests::cluster::{
     check_broadcasts, check_cluster_wide_operations, events_until, instance, json_client, members,
-    namespace, wait_for_delivery, wait_for_servers, RedisServer,
+    namespace, wait_for_delivery, wait_for_servers, ClusterGateway, RedisServer, SioClient,
 };
 use gateway_tests::{run_node, run_node_with_env, serve, wait_until, TestServer};
 use serde_json::{json, Value};
@@ -168,5 +168,28 @@ async fn sessions_recover_between_rust_and_node_instances() {
     assert!(
         out.contains("streams recovery passed (node -> rust)"),
         "{out}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_leaves_delivery_local_with_recovery_on() {
+    let redis = RedisServer::unstarted();
+    let adapter = adapter(&redis);
+    let status = adapter.status();
+    let server = serve(
+        GatewayApp::builder()
+            .with_adapter(adapter)
+            .gateway(ClusterGateway)
+            .with_connection_state_recovery(Duration::from_secs(60)),
+    )
+    .await;
+    assert!(!status.is_connected());
+    // A Socket.IO client: its events wait for an offset from the stream, which never comes.
+    let mut client = SioClient::connect(server.local_addr()).await;
+    namespace(&server).emit("local", &1).unwrap();
+    let event = client.next_event().await;
+    assert_eq!(
+        (event.event.as_str(), event.args),
+        ("local", vec![json!(1)])
     );
 }
