@@ -11,6 +11,7 @@ use rmpv::Value as Pack;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::answers;
 use crate::cluster_wire::{self, message_type as kind, Outgoing};
 use crate::ids::random_hex;
 use crate::pending::PendingRequests;
@@ -111,7 +112,7 @@ impl<T: Transport> ClusterOutbound<T> {
             let answers = self
                 .ask_every_instance(&namespace, kind::FETCH_SOCKETS, request_id, data, timeout)
                 .await?;
-            Ok(wire::sockets_of(answers))
+            Ok(answers::sockets_of(answers))
         })
     }
 
@@ -138,7 +139,7 @@ impl<T: Transport> ClusterOutbound<T> {
                     timeout,
                 )
                 .await?;
-            Ok(wire::fields_of(answers, "packet"))
+            Ok(answers::fields_of(answers, "packet"))
         })
     }
 

@@ -50,6 +50,7 @@
 // -> their connection; and back: the connection's readers -> `cluster_inbound`. `local` holds
 // what every flavour does on this instance for the others.
 mod adapter;
+mod answers;
 mod background;
 mod backoff;
 mod channels;

@@ -11,6 +11,7 @@ use gateway_core::{AdapterError, BroadcastMessage, Recipients, RemoteAcks, Room,
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use crate::answers;
 use crate::channels::{ChannelMap, Channels};
 use crate::driver::Driver;
 use crate::ids::random_id;
@@ -125,7 +126,7 @@ impl<D: Driver> Outbound<D> {
             let answers = self
                 .ask_every_instance(&channels, request_id, request, timeout)
                 .await?;
-            Ok(wire::sockets_of(answers))
+            Ok(answers::sockets_of(answers))
         })
     }
 
@@ -149,7 +150,7 @@ impl<D: Driver> Outbound<D> {
             let answers = self
                 .ask_every_instance(&channels, request_id, request, timeout)
                 .await?;
-            Ok(wire::fields_of(answers, "data"))
+            Ok(answers::fields_of(answers, "data"))
         })
     }
 

@@ -2,7 +2,7 @@
 //! request-response bodies. The channel names are in `channels.rs`.
 
 use bytes::Bytes;
-use gateway_core::{BroadcastMessage, EventData, Payload, Recipients, Room, SocketInfo};
+use gateway_core::{BroadcastMessage, EventData, Payload, Recipients, Room};
 use rmpv::Value as Pack;
 use serde_json::{Map, Value};
 
@@ -202,35 +202,6 @@ pub(crate) fn decode_event_packet(
         payload = payload.with_attachment(attachment);
     }
     Ok((namespace, event.clone(), payload))
-}
-
-/// The sockets of every `fetchSockets` answer.
-pub(crate) fn sockets_of(answers: Vec<Value>) -> Vec<SocketInfo> {
-    let mut sockets = Vec::new();
-    for answer in answers {
-        if let Some(Value::Array(found)) = answer.get("sockets") {
-            sockets.extend(found.iter().filter_map(socket_info));
-        }
-    }
-    sockets
-}
-
-/// Field `field` of every answer (`null` where it is missing).
-pub(crate) fn fields_of(answers: Vec<Value>, field: &str) -> Vec<Value> {
-    answers
-        .into_iter()
-        .map(|mut answer| answer.get_mut(field).map(Value::take).unwrap_or_default())
-        .collect()
-}
-
-/// A socket of a `fetchSockets` answer.
-fn socket_info(value: &Value) -> Option<SocketInfo> {
-    Some(SocketInfo {
-        id: value.get("id")?.as_str()?.parse().ok()?,
-        rooms: rooms_of(value.get("rooms")),
-        handshake: value.get("handshake").cloned().unwrap_or_default(),
-        data: value.get("data").cloned().unwrap_or_default(),
-    })
 }
 
 /// The `{rooms, except}` of a request's or broadcast's options; rooms may be numbers.
