@@ -268,8 +268,11 @@ impl BroadcastOperator {
         frame: impl Fn(&Wire, Option<&str>) -> OutFrame,
         queued: impl Fn(&Socket),
     ) -> usize {
-        // socket.io does not store volatile events for recovery either.
-        let Some(recovery) = self.ns.recovery().filter(|_| !self.volatile) else {
+        // socket.io does not store volatile events for recovery either. With a shared store,
+        // what is not recorded there (a local emit) has no offset a client could come back
+        // with.
+        let recorded_here = !self.volatile && self.ns.session_store().is_none();
+        let Some(recovery) = self.ns.recovery().filter(|_| recorded_here) else {
             return self.deliver(|wire| frame(wire, None), queued);
         };
         let socketio = Wire::socketio(self.ns.name());

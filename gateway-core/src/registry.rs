@@ -179,7 +179,7 @@ impl NamespaceState {
         offset: BoxFuture<'static, Option<String>>,
         deliver: crate::recorded::Delivery,
     ) {
-        self.recorded.push(&self.app.tasks, offset, deliver);
+        self.recorded.push(&self.app, offset, deliver);
     }
 
     pub(crate) fn route(&self, event: &str) -> Option<&Arc<HandlerChain>> {

@@ -292,8 +292,9 @@ impl Socket {
     /// A broadcast to the room holding only this socket.
     fn own_room(&self) -> BroadcastOperator {
         let own = BroadcastOperator::new(self.0.ns.clone()).to(self.0.id);
-        // Recorded in the adapter's shared store too, as socket.io publishes it then.
-        if self.0.ns.session_store().is_some() {
+        // A Socket.IO socket's events are recorded in the adapter's shared store too, as
+        // socket.io publishes them then.
+        if self.0.wire.is_socketio() && self.0.ns.session_store().is_some() {
             own
         } else {
             own.local()

@@ -76,6 +76,7 @@ mod publisher;
 mod redis_driver;
 mod running;
 mod settings;
+mod shard_subscriptions;
 mod sharded;
 mod sharded_connection;
 mod sharded_running;

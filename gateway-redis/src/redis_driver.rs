@@ -82,24 +82,15 @@ impl Driver for RedisDriver {
             for (channel, body) in &messages {
                 pipe.cmd("PUBLISH").arg(channel).arg(body.as_ref()).ignore();
             }
-            self.shared
-                .run(async |conn| pipe.query_async::<()>(conn).await)
-                .await
+            self.shared.pipeline::<()>(&pipe).await
         })
     }
 
     fn num_sub(&self, channel: String) -> BoxFuture<'_, Result<usize, DriverError>> {
         Box::pin(async move {
-            let (_, count): (String, usize) = self
-                .shared
-                .run(async |conn| {
-                    redis::cmd("PUBSUB")
-                        .arg("NUMSUB")
-                        .arg(&channel)
-                        .query_async(conn)
-                        .await
-                })
-                .await?;
+            let mut cmd = redis::cmd("PUBSUB");
+            cmd.arg("NUMSUB").arg(&channel);
+            let (_, count): (String, usize) = self.shared.query(&cmd).await?;
             Ok(count)
         })
     }

@@ -85,14 +85,15 @@ impl ShardedRedisAdapter {
         if urls.is_empty() {
             return Err(AdapterError::invalid("no Redis cluster node given"));
         }
-        let (connection, pushes) =
-            ShardedConnection::new(&urls).map_err(|e| AdapterError::invalid(e.to_string()))?;
+        let status = AdapterStatus::default();
+        let (connection, pushes) = ShardedConnection::new(&urls, status.clone())
+            .map_err(|e| AdapterError::invalid(e.to_string()))?;
         Ok(Self {
             urls,
             config: Config::default(),
             mode: SubscriptionMode::default(),
             uid: random_hex(8),
-            status: AdapterStatus::default(),
+            status,
             running: Arc::default(),
             unstarted: Mutex::new(Some((Arc::new(connection), pushes))),
         })
@@ -167,7 +168,7 @@ impl Adapter for ShardedRedisAdapter {
     fn namespace_created(&self, namespace: Namespace) -> BoxFuture<'_, ()> {
         if let Some(running) = self.running() {
             let channels = running.channels.of_namespace(namespace.name()).to_vec();
-            running.change(channels, true);
+            running.change(channels, true, true);
             running.node.inbound.namespaces.add(namespace);
         }
         Box::pin(async {})
@@ -176,14 +177,18 @@ impl Adapter for ShardedRedisAdapter {
     fn namespace_dropped(&self, namespace: &str) {
         if let Some(running) = self.running() {
             running.node.inbound.namespaces.remove(namespace);
-            running.change(running.channels.of_namespace(namespace).to_vec(), false);
+            running.change(
+                running.channels.of_namespace(namespace).to_vec(),
+                false,
+                true,
+            );
         }
     }
 
     fn room_created(&self, namespace: &str, room: &Room, own: bool) {
         if let Some(running) = self.running() {
             if let Some(channel) = running.channels.subscribed_for(namespace, room, own) {
-                running.change(vec![channel], true);
+                running.change(vec![channel], true, false);
             }
         }
     }
@@ -191,7 +196,7 @@ impl Adapter for ShardedRedisAdapter {
     fn room_deleted(&self, namespace: &str, room: &Room, own: bool) {
         if let Some(running) = self.running() {
             if let Some(channel) = running.channels.subscribed_for(namespace, room, own) {
-                running.change(vec![channel], false);
+                running.change(vec![channel], false, false);
             }
         }
     }

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, Mutex};
 
 use crate::driver::{DriverError, Incoming};
 use crate::publisher::Publish;
+use crate::status::AdapterStatus;
 
 /// How long connecting, or waiting for one answer, may take before the attempt fails.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -42,6 +43,8 @@ pub(crate) struct ShardedConnection {
     generation: AtomicU64,
     /// Set by [`close`](Self::close): no connection is opened again.
     closed: AtomicBool,
+    /// Counts what a master that is down made this instance drop.
+    status: AdapterStatus,
 }
 
 impl ShardedConnection {
@@ -49,6 +52,7 @@ impl ShardedConnection {
     /// returned receiver, with the generation of the connection they came from.
     pub(crate) fn new(
         urls: &[String],
+        status: AdapterStatus,
     ) -> Result<(Self, mpsc::UnboundedReceiver<(u64, PushInfo)>), DriverError> {
         // Built once here so that a malformed URL fails now.
         redis::cluster::ClusterClient::new(urls.to_vec()).map_err(error)?;
@@ -59,6 +63,7 @@ impl ShardedConnection {
             conn: Mutex::new(None),
             generation: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            status,
         };
         Ok((connection, received))
     }
@@ -176,12 +181,31 @@ impl Publish for ShardedConnection {
                     .arg(body.as_ref())
                     .ignore();
             }
+            let groups = by_channel.len();
             let sends = by_channel.into_iter().map(|(_, pipe)| {
                 let mut conn = conn.clone();
-                async move { pipe.query_async::<()>(&mut conn).await }
+                async move {
+                    let sent = pipe.query_async::<()>(&mut conn).await;
+                    (pipe.len(), sent)
+                }
             });
-            for result in future::join_all(sends).await {
-                result.map_err(error)?;
+            // A master that is down costs the channels it serves, not the others'.
+            let (mut failed, mut dropped, mut last_error) = (0, 0, None);
+            for (messages, sent) in future::join_all(sends).await {
+                if let Err(err) = sent {
+                    failed += 1;
+                    dropped += messages;
+                    last_error = Some(err);
+                }
+            }
+            match last_error {
+                Some(err) if failed == groups => return Err(error(err)),
+                Some(err) => {
+                    tracing::debug!(%err, dropped, "some shard channels could not be published to");
+                    self.status.count_publish_failure();
+                    self.status.count_dropped(dropped);
+                }
+                None => {}
             }
             Ok(())
         })

@@ -49,19 +49,50 @@ impl SharedConnection {
         Ok(conn)
     }
 
-    /// Runs `run` on the connection; a failure drops it, so that the next call reconnects.
-    pub(crate) async fn run<T>(
+    /// Runs `cmd`.
+    pub(crate) async fn query<T: redis::FromRedisValue>(
         &self,
-        run: impl AsyncFnOnce(&mut MultiplexedConnection) -> redis::RedisResult<T>,
+        cmd: &redis::Cmd,
     ) -> Result<T, DriverError> {
-        let mut conn = self.connection().await?;
-        match run(&mut conn).await {
+        self.run(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
+    /// Runs `pipe`.
+    pub(crate) async fn pipeline<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, DriverError> {
+        self.run(|mut conn| async move { pipe.query_async(&mut conn).await })
+            .await
+    }
+
+    /// Runs `run` on the connection; a failure drops it, so that the next call reconnects.
+    /// A connection found dropped (Redis restarted since it was opened) is replaced, and
+    /// `run` tried once more on the new one.
+    async fn run<T, F, Fut>(&self, run: F) -> Result<T, DriverError>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.connection().await?;
+        match run(conn).await {
             Ok(value) => Ok(value),
-            Err(err) => {
+            Err(err) if err.is_connection_dropped() && !err.is_timeout() => {
                 *self.conn.lock().await = None;
-                Err(error(err))
+                let conn = self.connection().await?;
+                self.settle(run(conn).await).await
             }
+            Err(err) => self.settle(Err(err)).await,
         }
+    }
+
+    /// `result`, after dropping the connection if it failed.
+    async fn settle<T>(&self, result: redis::RedisResult<T>) -> Result<T, DriverError> {
+        if result.is_err() {
+            *self.conn.lock().await = None;
+        }
+        result.map_err(error)
     }
 }
 

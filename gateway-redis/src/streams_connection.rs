@@ -40,18 +40,14 @@ impl StreamsConnection {
         &self,
         cmd: &redis::Cmd,
     ) -> Result<T, DriverError> {
-        self.shared
-            .run(async |conn| cmd.query_async(conn).await)
-            .await
+        self.shared.query(cmd).await
     }
 
     pub(crate) async fn pipeline<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, DriverError> {
-        self.shared
-            .run(async |conn| pipe.query_async(conn).await)
-            .await
+        self.shared.pipeline(pipe).await
     }
 
     /// `XRANGE stream start end`.
@@ -135,17 +131,9 @@ impl StreamWriter {
                     cmd.arg(*field).arg(value.as_slice());
                 }
             }
-            // Once more on a fresh connection: the first write after Redis came back fails
-            // on the old one.
-            let add = async {
-                match self.connection.pipeline::<Vec<String>>(&pipe).await {
-                    Err(_) if retry_at.is_none() => self.connection.pipeline(&pipe).await,
-                    result => result,
-                }
-            };
             let result = tokio::select! {
                 () = self.cancel.cancelled() => return,
-                result = add => result,
+                result = self.connection.pipeline::<Vec<String>>(&pipe) => result,
             };
             match result {
                 Ok(ids) => {

@@ -107,6 +107,7 @@ impl StreamsRunning {
             streams: streams.streams.clone(),
             uid: channels.uid.clone(),
             key_prefix: streams.session_key_prefix.clone(),
+            status: status.clone(),
             tasks: tasks.clone(),
         };
         let transport = Arc::new(StreamsTransport {
@@ -182,10 +183,14 @@ impl StreamsRunning {
     pub(crate) fn add_namespace(&self, ns: Namespace) {
         let channels = self.channels.of_namespace(ns.name()).to_vec();
         let cancel = self.node.background.cancel.child_token();
-        self.dynamic
+        let previous = self
+            .dynamic
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(ns.name().to_owned(), cancel.clone());
+        if let Some(previous) = previous {
+            previous.cancel();
+        }
         self.node.inbound.namespaces.add(ns);
         self.node.background.tasks.spawn(listen(
             self.driver.clone(),

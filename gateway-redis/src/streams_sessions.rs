@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
 use crate::cluster_wire::{self, message_type, Outgoing};
+use crate::status::AdapterStatus;
 use crate::streams_connection::{Entry, EntryQueue, StreamsConnection};
 use crate::streams_transport::Streams;
 use crate::streams_wire;
@@ -32,6 +33,8 @@ pub(crate) struct StreamsSessions {
     pub(crate) uid: String,
     /// `sessionKeyPrefix` (default `sio:session:`).
     pub(crate) key_prefix: String,
+    /// While Redis is away, emits do not wait for an offset that will not come.
+    pub(crate) status: AdapterStatus,
     pub(crate) tasks: TaskTracker,
 }
 
@@ -53,9 +56,19 @@ impl SessionStore for StreamsSessions {
                 return Box::pin(async { None });
             }
         };
+        let stream = self.streams.of(namespace);
+        if !self.status.is_connected() {
+            // Tried anyway, but the local clients get it now, without an offset.
+            self.entries.push(Entry {
+                stream,
+                fields,
+                added: None,
+            });
+            return Box::pin(async { None });
+        }
         let (added, offset) = oneshot::channel();
         let entry = Entry {
-            stream: self.streams.of(namespace),
+            stream,
             fields,
             added: Some(added),
         };
