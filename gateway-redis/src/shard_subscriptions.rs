@@ -4,9 +4,11 @@
 //! A subscription counts once its master confirms it (an `ssubscribe` push): the cluster
 //! client answers SSUBSCRIBE without waiting for that, and one sent while the topology changes
 //! can be lost (redirected, or made on a link being replaced). What is not confirmed in time
-//! is subscribed again on the same connection, and every third time on a fresh one. The
-//! adapter counts as connected while every namespace's own channels are confirmed: a master
-//! that is down only costs the rooms whose channels it serves.
+//! is subscribed again. After a node connection was lost, once every channel is confirmed
+//! again, everything is subscribed once more on a fresh connection: the cluster client's own
+//! repair of a master that came back was seen to leave a channel unsubscribed without a word.
+//! The adapter counts as connected while every namespace's own channels are confirmed: a
+//! master that is down only costs the rooms whose channels it serves.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,9 +24,6 @@ use crate::status::AdapterStatus;
 
 /// How long a subscription may go unconfirmed before it is made again.
 const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Every how many attempts a subscription is made again on a fresh connection.
-const FRESH_CONNECTION_EVERY: u32 = 3;
 
 /// What the subscription task is told.
 pub(crate) enum SubscriptionChange {
@@ -50,7 +49,8 @@ pub(crate) struct ShardSubscriptions {
     unconfirmed: HashSet<String>,
     status: AdapterStatus,
     backoff: Backoff,
-    attempts: u32,
+    /// A node connection was lost since everything was last subscribed on a fresh connection.
+    refresh_when_whole: bool,
 }
 
 impl ShardSubscriptions {
@@ -69,7 +69,7 @@ impl ShardSubscriptions {
             wanted,
             status,
             backoff,
-            attempts: 0,
+            refresh_when_whole: false,
         }
     }
 
@@ -111,6 +111,13 @@ impl ShardSubscriptions {
                     }
                 }
             }
+            if self.unconfirmed.is_empty() && self.refresh_when_whole {
+                self.refresh_when_whole = false;
+                self.connection.reset().await;
+                self.unconfirmed = self.wanted.clone();
+                self.subscribe_again().await;
+                retry_at = Some(Instant::now() + CONFIRMATION_TIMEOUT);
+            }
             let connected = self.unconfirmed.is_disjoint(&self.essential);
             if connected && !self.status.is_connected() {
                 tracing::info!("sharded Redis adapter subscribed again");
@@ -118,20 +125,13 @@ impl ShardSubscriptions {
             self.status.set_connected(connected);
             if self.unconfirmed.is_empty() {
                 retry_at = None;
-                self.attempts = 0;
                 self.backoff.reset();
             }
         }
     }
 
-    /// Subscribes again what is not confirmed: on the same connection, or every
-    /// [`FRESH_CONNECTION_EVERY`] attempts on a fresh one (everything, then).
+    /// Subscribes again what is not confirmed.
     async fn subscribe_again(&mut self) {
-        self.attempts += 1;
-        if self.attempts % FRESH_CONNECTION_EVERY == 0 {
-            self.connection.reset().await;
-            self.unconfirmed = self.wanted.clone();
-        }
         let channels: Vec<String> = self.unconfirmed.iter().cloned().collect();
         if let Err(err) = self.connection.set_subscribed(&channels, true).await {
             tracing::debug!(%err, "shard channels not subscribed yet");
@@ -181,6 +181,7 @@ impl ShardSubscriptions {
                 }
                 SubscriptionChange::Resync => {
                     self.unconfirmed = self.wanted.clone();
+                    self.refresh_when_whole = true;
                     waits = true;
                 }
             }
