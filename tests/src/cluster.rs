@@ -374,45 +374,43 @@ impl RedisServer {
 
     async fn try_start(&mut self) -> bool {
         let port = self.port.to_string();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("redis-server could not run ({e}); `bash scripts/test.sh` installs it")
-            });
-        self.child = Some(child);
-        let ready = async {
-            loop {
-                if ping(self.port).await {
-                    return true;
-                }
-                let exited = self
-                    .child
-                    .as_mut()
-                    .and_then(|c| c.try_wait().ok().flatten());
-                if exited.is_some() {
-                    return false;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut command = Command::new("redis-server");
+        command.args(["--port", &port, "--bind", "127.0.0.1"]);
+        command.args(["--save", "", "--appendonly", "no"]);
+        self.child = spawn_redis(command, self.port).await;
+        self.child.is_some()
+    }
+}
+
+/// Starts `command` (a `redis-server`, output discarded, killed on drop) and waits until it
+/// answers `PING` on `port`; `None` if it exited first (its ports were taken) or did not answer
+/// within [`PATIENCE`].
+pub(crate) async fn spawn_redis(mut command: Command, port: u16) -> Option<Child> {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("redis-server could not run ({e}); `bash scripts/test.sh` installs it")
+        });
+    let ready = async {
+        loop {
+            if ping(port).await {
+                return true;
             }
-        };
-        let started = tokio::time::timeout(PATIENCE, ready).await.unwrap_or(false);
-        if !started {
-            self.kill().await;
+            if child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        started
+    };
+    let started = tokio::time::timeout(PATIENCE, ready).await.unwrap_or(false);
+    if started {
+        Some(child)
+    } else {
+        let _ = child.kill().await;
+        None
     }
 }
 
@@ -569,17 +567,9 @@ pub async fn check_cluster_wide_operations(servers: &[TestServer; 2]) {
     let ns_a = namespace(&servers[0]);
 
     // fetch_sockets sees both instances' sockets, with rooms and data.
-    let mut ids: Vec<String> = ns_a
-        .fetch_sockets()
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.id.to_string())
-        .collect();
-    ids.sort();
     let mut want = vec![alice_id.clone(), bob_id.clone()];
     want.sort();
-    assert_eq!(ids, want);
+    assert_eq!(fetched_ids(&ns_a).await, want);
     let in_b = ns_a.to("b").fetch_sockets().await.unwrap();
     assert_eq!(in_b.len(), 1);
     assert_eq!(in_b[0].data, json!({"joined": ["b"]}));
@@ -624,6 +614,14 @@ pub async fn check_cluster_wide_operations(servers: &[TestServer; 2]) {
     wait_until_fetched(&servers[0], &bob_id, 0).await;
     alice.emit("whoami", ()).await;
     assert_eq!(alice.recv().await, json!(alice_id));
+}
+
+/// The ids of every socket `ns.fetch_sockets()` finds (all instances), sorted.
+pub async fn fetched_ids(ns: &Namespace) -> Vec<String> {
+    let sockets = ns.fetch_sockets().await.expect("fetch_sockets");
+    let mut ids: Vec<String> = sockets.iter().map(|s| s.id.to_string()).collect();
+    ids.sort();
+    ids
 }
 
 /// Waits until `fetch_sockets` in `room` (from `server`) finds `n` sockets.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::cluster::{free_port, ping};
+use crate::cluster::{free_port, spawn_redis};
 use crate::PATIENCE;
 
 /// How many masters [`RedisCluster::start`] starts.
@@ -345,41 +345,16 @@ impl Node {
         let port = self.port.to_string();
         let bus_port = self.bus_port.to_string();
         let dir = self.dir.to_str().expect("a UTF-8 temporary directory");
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &port, "--bind", "127.0.0.1"])
             .args(["--cluster-enabled", "yes", "--cluster-port", &bus_port])
             .args(["--cluster-config-file", "nodes.conf"])
             .args(["--cluster-node-timeout", "2000"])
             .args(["--save", "", "--appendonly", "no", "--dir", dir])
-            .current_dir(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("redis-server could not run ({e}); `bash scripts/test.sh` installs it")
-            });
-        self.child = Some(child);
-        let ready = async {
-            loop {
-                if ping(self.port).await {
-                    return true;
-                }
-                let exited = self
-                    .child
-                    .as_mut()
-                    .and_then(|c| c.try_wait().ok().flatten());
-                if exited.is_some() {
-                    return false;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
-        let started = tokio::time::timeout(PATIENCE, ready).await.unwrap_or(false);
-        if !started {
-            self.kill().await;
-        }
-        started
+            .current_dir(&self.dir);
+        self.child = spawn_redis(command, self.port).await;
+        self.child.is_some()
     }
 
     /// Kills the server (`SIGKILL`) and waits for it to exit.
