@@ -6,23 +6,20 @@
 //! need a JWT (`cargo run --example mint_token -- alice`), signed with `JWT_SECRET` (default:
 //! `dev-secret-change-me`).
 
-use gateway_core::GatewayApp;
 use gateway_examples::common::jwt_secret;
-use gateway_examples::workspaces::WorkspacesGateway;
-use gateway_examples::{chat::ChatGateway, chat_page, events::EventsGateway, hints, prometheus};
+use gateway_examples::{apps, chat_page, hints, prometheus};
 use gateway_examples::{init_tracing, port_from_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let secret = jwt_secret();
+    let app = apps::chat(&secret).with_metrics().build()?;
+    if apps::emit_descriptions(&app, "chat")? {
+        return Ok(());
+    }
     let metrics = prometheus::install()?;
-    let server = GatewayApp::builder()
-        .gateway(ChatGateway::new(&secret))
-        .gateway(EventsGateway)
-        .gateway(WorkspacesGateway)
-        .with_metrics()
-        .build()?
+    let server = app
         .with_routes(chat_page::routes(&secret).merge(metrics))
         .listen(("0.0.0.0", port_from_env()))
         .await?;

@@ -8,21 +8,19 @@
 
 use std::time::Duration;
 
-use gateway_core::{EventBus, GatewayApp};
-use gateway_examples::notifications::{
-    console_command, NotificationsGateway, NotificationsService, OrdersService,
-};
-use gateway_examples::{hints, init_tracing, port_from_env};
+use gateway_core::EventBus;
+use gateway_examples::notifications::{console_command, NotificationsService, OrdersService};
+use gateway_examples::{apps, hints, init_tracing, port_from_env};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let bus = EventBus::new();
-    let app = GatewayApp::builder()
-        .with_event_bus(bus.clone())
-        .gateway(NotificationsGateway::default())
-        .build()?;
+    let app = apps::notifications(bus.clone()).build()?;
+    if apps::emit_descriptions(&app, "notifications")? {
+        return Ok(());
+    }
     let service = NotificationsService::new(app.namespace("/notifications").ok_or("no namespace")?);
     let orders = OrdersService::new(bus);
     let server = app.listen(("0.0.0.0", port_from_env())).await?;

@@ -11,6 +11,7 @@
 use gateway_core::jwt::{Claims, JwtAuthGuard, RoleGuard, TokenSource};
 use gateway_core::validation::ValidationPipe;
 use gateway_core::{gateway, EmitError, Handshake, MessageBody, Namespace, Socket};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
@@ -88,11 +89,12 @@ impl User {
 
 /// The guide's `SendMessageDto`: `roomId` a UUID, `message` a non-empty string of at most 1000
 /// characters.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessageDto {
     /// The room to send to (`@IsUUID()`).
     #[validate(custom(function = "gateway_core::validation::is_uuid"))]
+    #[schemars(extend("format" = "uuid"))]
     pub room_id: String,
     /// The text (`@IsString() @IsNotEmpty() @MaxLength(1000)`).
     #[validate(
@@ -100,18 +102,19 @@ pub struct SendMessageDto {
         custom(function = "gateway_core::validation::is_not_empty"),
         length(max = 1000)
     )]
+    #[schemars(extend("minLength" = 1))]
     pub message: String,
 }
 
 /// `adminAction` reply: `{ success: true }`.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct Success {
     /// Always `true`.
     pub success: bool,
 }
 
 /// `userJoined` / `userLeft` data: `{ userId, roomId }`.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomEvent {
     /// Who joined or left (absent for a token without `sub`).
@@ -122,7 +125,7 @@ pub struct RoomEvent {
 }
 
 /// `newMessage` data: `{ userId, message, timestamp }`.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewMessage {
     /// The sender (absent for a token without `sub`).
@@ -134,22 +137,29 @@ pub struct NewMessage {
     pub timestamp: String,
 }
 
+/// `error` data when a connection is refused: `{ message: "Authentication failed" }`.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+pub struct ConnectionError {
+    /// Why.
+    pub message: String,
+}
+
 /// `joinRoom` reply: `{ joined: roomId }`.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct Joined {
     /// The room joined.
     pub joined: String,
 }
 
 /// `leaveRoom` reply: `{ left: roomId }`.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct Left {
     /// The room left.
     pub left: String,
 }
 
 /// `sendMessage` reply: `{ sent: true }`.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct Sent {
     /// Always `true`.
     pub sent: bool,
@@ -163,6 +173,7 @@ fn user_id(client: &Socket) -> Option<Value> {
 #[use_interceptors(WsLoggingInterceptor)]
 impl ChatGateway {
     /// The guide's `AuthenticatedGateway.handleConnection`.
+    #[emits("error" = ConnectionError)]
     fn handle_connection(&self, client: Socket, handshake: Handshake) {
         let user = self
             .auth
@@ -184,7 +195,9 @@ impl ChatGateway {
                 tracing::debug!(reason, "authentication failed");
                 let _ = client.emit(
                     "error",
-                    &serde_json::json!({"message": "Authentication failed"}),
+                    &ConnectionError {
+                        message: "Authentication failed".to_owned(),
+                    },
                 );
                 client.disconnect();
             }
@@ -193,6 +206,7 @@ impl ChatGateway {
 
     /// Joins `room:{roomId}`, tells the room (sender included), replies `{ joined }`.
     #[subscribe_message("joinRoom")]
+    #[emits("userJoined" = RoomEvent)]
     async fn handle_join_room(
         &self,
         MessageBody(room_id): MessageBody<String>,
@@ -210,6 +224,7 @@ impl ChatGateway {
 
     /// Leaves `room:{roomId}`, tells the rest of the room, replies `{ left }`.
     #[subscribe_message("leaveRoom")]
+    #[emits("userLeft" = RoomEvent)]
     async fn handle_leave_room(
         &self,
         MessageBody(room_id): MessageBody<String>,
@@ -227,6 +242,7 @@ impl ChatGateway {
 
     /// Validates the body, relays `newMessage` to the room except the sender, replies `{ sent: true }`.
     #[subscribe_message("sendMessage")]
+    #[emits("newMessage" = NewMessage)]
     #[use_pipes(ValidationPipe::new())]
     async fn handle_send_message(
         &self,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 pub struct EventsGateway;
 
 /// The `message` reply's data: `{ received: true }`.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Received {
     /// Always `true`.
     pub received: bool,
@@ -57,6 +57,7 @@ impl EventsGateway {
     /// `null` (or none) is answered, as NestJS does; those two throw a `TypeError` in
     /// JavaScript, an internal error here.
     #[subscribe_message("message")]
+    #[emits("message" = Received)]
     async fn handle_message(
         &self,
         MessageBody(data): MessageBody<Value>,

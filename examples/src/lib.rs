@@ -3,6 +3,7 @@
 //! Each module keeps the guide's event names and payload shapes, so a client written for the
 //! NestJS version works unchanged. The tests drive these same gateways.
 
+pub mod apps;
 pub mod axum_app;
 pub mod bench;
 pub mod chat;

@@ -21,7 +21,7 @@ pub struct NotificationsGateway {
 }
 
 /// A user id as clients send it: a string or a number.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum UserId {
     /// `"42"`
@@ -40,7 +40,7 @@ impl std::fmt::Display for UserId {
 }
 
 /// `join` body: `{ userId }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinDto {
     /// The user whose notifications this socket wants.
@@ -50,7 +50,7 @@ pub struct JoinDto {
 /// `joined` data: `{ message: "Connected to notifications" }`, and `notification` data from
 /// [`NotificationsService::broadcast_notification`] and from order events (`"Order 1001
 /// shipped"`).
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Notice {
     /// The text.
     pub message: String,
@@ -97,6 +97,7 @@ impl NotificationsGateway {
 
     /// Joins `user:{userId}` and answers with the `joined` event.
     #[subscribe_message("join")]
+    #[emits("joined" = Notice)]
     async fn handle_join(
         &self,
         MessageBody(data): MessageBody<JoinDto>,
@@ -118,6 +119,7 @@ impl NotificationsGateway {
     /// [`OrdersService::ship`], `order.delivered` from its delivery timer) becomes a
     /// `notification` `{ message: "Order 1001 shipped" }` to every device in `user:{userId}`.
     #[on_event("order.*")]
+    #[emits("notification" = Notice)]
     async fn on_order_event(
         &self,
         order: OrderEvent,

@@ -20,6 +20,7 @@ impl WorkspacesGateway {
 
     /// Sends `data` as `announcement` to the other clients of this workspace only.
     #[subscribe_message("announce")]
+    #[emits("announcement" = Value)]
     async fn announce(&self, client: Socket, MessageBody(data): MessageBody<Value>) {
         let _ = client.broadcast().emit("announcement", &data);
     }

@@ -12,6 +12,7 @@ use crate::app_namespaces::{problem, AppNamespaces};
 use crate::build_error::BuildError;
 use crate::clients::Clients;
 use crate::deflate::PerMessageDeflate;
+use crate::describe::{ApiOptions, DescribedGateway};
 use crate::gateway::GatewayDefinition;
 use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
@@ -41,6 +42,7 @@ pub struct GatewayAppBuilder {
     global: Enhancers,
     adapter: Option<Arc<dyn Adapter>>,
     event_bus: Option<EventBus>,
+    pub(crate) api: ApiOptions,
 }
 
 impl GatewayAppBuilder {
@@ -368,12 +370,19 @@ impl GatewayAppBuilder {
             event_bus: self.event_bus,
             event_subscriptions: Default::default(),
         });
+        let described = self
+            .gateways
+            .iter()
+            .map(|g| g.described(&self.global))
+            .collect();
         let namespaces = AppNamespaces::new(self.gateways, &self.global, &shared);
         Ok(GatewayApp {
             shared,
             namespaces,
             listeners: self.listeners,
             routes: None,
+            described,
+            api: self.api,
         })
     }
 }
@@ -409,6 +418,9 @@ pub struct GatewayApp {
     pub(crate) namespaces: AppNamespaces,
     pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
     pub(crate) routes: Option<Routes>,
+    /// The gateways as the API description sees them.
+    pub(crate) described: Vec<DescribedGateway>,
+    pub(crate) api: ApiOptions,
 }
 
 impl GatewayApp {

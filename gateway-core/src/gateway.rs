@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
+use crate::describe::{DescribedGateway, GatewayDescriber};
 use crate::event_bus::{EventHandlerDefinition, IntoEventResult};
 use crate::event_pattern::EventPattern;
 use crate::handler::{boxed, BoxedHandler};
 use crate::pipeline::{
-    ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
-    ExceptionFilter, Guard, Interceptor, Pipe,
+    ConnectionGuard, Credential, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe,
+    Enhancers, ExceptionFilter, Guard, Interceptor, Pipe,
 };
 use crate::{
     DisconnectReason, GatewayOptions, Handler, Handshake, Namespace, PublishedEvent, Socket,
@@ -112,6 +113,7 @@ pub struct GatewayBuilder {
     hooks: Hooks,
     enhancers: Enhancers,
     connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
+    describe: Option<fn(&mut GatewayDescriber)>,
     errors: Vec<String>,
 }
 
@@ -132,6 +134,8 @@ pub(crate) struct GatewayDefinition {
     pub(crate) hooks: Hooks,
     pub(crate) enhancers: Enhancers,
     pub(crate) connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
+    /// Says what the gateway receives and sends, when a description is asked for.
+    pub(crate) describe: Option<fn(&mut GatewayDescriber)>,
     pub(crate) errors: Vec<String>,
 }
 
@@ -259,6 +263,7 @@ impl GatewayBuilder {
             hooks: Hooks::default(),
             enhancers: Enhancers::default(),
             connection_guards: Vec::new(),
+            describe: None,
             errors: Vec::new(),
         }
     }
@@ -463,6 +468,25 @@ impl GatewayBuilder {
         self
     }
 
+    /// Describes the gateway's events for the AsyncAPI document and the TypeScript event maps
+    /// (`#[gateway]` generates this from the handlers and `#[emits]`). `describe` runs only
+    /// when a description is asked for; a second call replaces the first.
+    ///
+    /// ```
+    /// use gateway_core::describe::{GatewayDescriber, MessageSchema, ReplySchema};
+    /// use gateway_core::{GatewayBuilder, GatewayOptions};
+    ///
+    /// let mut gateway = GatewayBuilder::new(GatewayOptions::new("/clock"));
+    /// gateway.on("ping", || async { "pong" });
+    /// gateway.describe_with(|d: &mut GatewayDescriber| {
+    ///     d.receives("ping", None, ReplySchema::Ack(MessageSchema::opaque::<String>()));
+    /// });
+    /// ```
+    pub fn describe_with(&mut self, describe: fn(&mut GatewayDescriber)) -> &mut Self {
+        self.describe = Some(describe);
+        self
+    }
+
     pub(crate) fn finish(self) -> GatewayDefinition {
         GatewayDefinition {
             gateway: self.name,
@@ -472,7 +496,41 @@ impl GatewayBuilder {
             hooks: self.hooks,
             enhancers: self.enhancers,
             connection_guards: self.connection_guards,
+            describe: self.describe,
             errors: self.errors,
+        }
+    }
+}
+
+impl GatewayDefinition {
+    /// The gateway as the API description sees it, with the credentials of its guards and of
+    /// the app's `global` ones.
+    pub(crate) fn described(&self, global: &Enhancers) -> DescribedGateway {
+        let connection_credentials = (global.connection_guards.iter())
+            .chain(&self.connection_guards)
+            .flat_map(|guard| guard.credentials())
+            .collect();
+        let gateway_credentials = (global.guards.iter())
+            .chain(&self.enhancers.guards)
+            .flat_map(|guard| guard.credentials())
+            .collect();
+        let mut handler_credentials: Vec<(String, Vec<Credential>)> = (self.routes.iter())
+            .map(|(event, route)| {
+                let credentials = route.enhancers.guards.iter();
+                (
+                    event.to_string(),
+                    credentials.flat_map(|g| g.credentials()).collect(),
+                )
+            })
+            .filter(|(_, credentials): &(String, Vec<Credential>)| !credentials.is_empty())
+            .collect();
+        handler_credentials.sort();
+        DescribedGateway {
+            options: self.options.clone(),
+            describe: self.describe,
+            connection_credentials,
+            gateway_credentials,
+            handler_credentials,
         }
     }
 }

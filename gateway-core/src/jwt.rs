@@ -18,7 +18,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::pipeline::{ConnectionContext, ConnectionGuard, ExecutionContext, Guard};
+use crate::pipeline::{ConnectionContext, ConnectionGuard, Credential, ExecutionContext, Guard};
 use crate::{FromMessage, Handshake, Message, SocketData, WsException};
 
 /// Where the guard looks for the token, in the order given to [`JwtAuthGuard::with_token_sources`].
@@ -163,6 +163,27 @@ impl JwtAuthGuard {
         })
     }
 
+    /// Where this guard looks for the token, in order, as the API description's security
+    /// schemes state it.
+    ///
+    /// ```
+    /// use gateway_core::jwt::{JwtAuthGuard, TokenSource};
+    /// use gateway_core::pipeline::Credential;
+    ///
+    /// let guard = JwtAuthGuard::hmac("secret").with_token_sources([TokenSource::AuthorizationHeader]);
+    /// assert_eq!(guard.credentials(), [Credential::BearerHeader]);
+    /// ```
+    pub fn credentials(&self) -> Vec<Credential> {
+        self.sources
+            .iter()
+            .map(|source| match source {
+                TokenSource::AuthPayload => Credential::SocketIoAuth,
+                TokenSource::AuthorizationHeader => Credential::BearerHeader,
+                TokenSource::Query(name) => Credential::Query(name.clone()),
+            })
+            .collect()
+    }
+
     /// Verifies `token` and returns its claims.
     pub fn verify(&self, token: &str) -> Result<JwtClaims, WsException> {
         jsonwebtoken::decode::<Value>(token, &self.key, &self.validation)
@@ -200,6 +221,10 @@ impl ConnectionGuard for JwtAuthGuard {
     ) -> impl Future<Output = Result<bool, WsException>> + Send {
         std::future::ready(self.authenticate(cx.handshake(), cx.data()))
     }
+
+    fn credentials(&self) -> Vec<Credential> {
+        self.credentials()
+    }
 }
 
 impl Guard for JwtAuthGuard {
@@ -214,6 +239,10 @@ impl Guard for JwtAuthGuard {
             self.authenticate(socket.handshake(), socket.data())
         };
         std::future::ready(verdict)
+    }
+
+    fn credentials(&self) -> Vec<Credential> {
+        self.credentials()
     }
 }
 

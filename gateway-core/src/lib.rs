@@ -138,6 +138,8 @@ mod acks;
 mod adapter;
 mod any_listeners;
 mod app;
+#[cfg(feature = "asyncapi")]
+mod app_description;
 mod app_namespaces;
 mod body;
 mod broadcast;
@@ -148,6 +150,7 @@ mod connection;
 mod connection_rate;
 mod deflate;
 mod departures;
+pub mod describe;
 mod direct;
 mod disconnect_reason;
 mod dispatch;
@@ -210,6 +213,9 @@ pub mod validation;
 mod writer;
 mod ws_io;
 
+#[cfg(feature = "asyncapi")]
+pub use schemars;
+
 pub use ack_broadcast::{AckBroadcast, AckStream};
 pub use acks::{AckEmit, AckError};
 pub use adapter::{
@@ -245,7 +251,7 @@ pub use state::SocketData;
 
 #[cfg(feature = "macros")]
 pub use gateway_macros::{
-    gateway, on_event, set_metadata, subscribe_message, use_connection_guards, use_filters,
+    emits, gateway, on_event, set_metadata, subscribe_message, use_connection_guards, use_filters,
     use_guards, use_interceptors, use_pipes,
 };
 
@@ -254,6 +260,9 @@ pub use gateway_macros::{
 pub mod __private {
     pub use crate::reply::autoref::{ReplyWrap, ViaIntoReply, ViaSerialize, ViaSerializeResult};
     pub use crate::validation::probe::{BodyProbe, ExtractorProbe, ViaNoValidate, ViaValidate};
+    pub mod describe {
+        pub use crate::describe::probe::*;
+    }
 
     /// `msg` with the validation rules of the argument about to be extracted.
     pub fn with_validator(

@@ -58,6 +58,51 @@ impl Routes {
     }
 }
 
+impl Routes {
+    /// Answers `GET path` with `body` (`content_type`), and passes every other request on to
+    /// `fallback` (none: 404).
+    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
+    pub(crate) fn document(
+        path: String,
+        content_type: &'static str,
+        body: Bytes,
+        fallback: Option<Routes>,
+    ) -> Self {
+        use http_body_util::Full;
+        let call = move |req: Request<Incoming>| -> BoxFuture<'static, Response<RoutesBody>> {
+            let ours = req.uri().path() == path && req.method() == http::Method::GET;
+            let answer = |status: http::StatusCode, body: Bytes, content_type: &'static str| {
+                let mut response = Response::new(
+                    Full::new(body)
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                );
+                *response.status_mut() = status;
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(content_type),
+                );
+                response
+            };
+            match (&fallback, ours) {
+                (_, true) => {
+                    let response = answer(http::StatusCode::OK, body.clone(), content_type);
+                    Box::pin(std::future::ready(response))
+                }
+                (Some(fallback), false) => (fallback.call)(req),
+                (None, false) => Box::pin(std::future::ready(answer(
+                    http::StatusCode::NOT_FOUND,
+                    Bytes::new(),
+                    "text/plain",
+                ))),
+            }
+        };
+        Self {
+            call: Arc::new(call),
+        }
+    }
+}
+
 impl Service<Request<Incoming>> for Routes {
     type Response = Response<RoutesBody>;
     type Error = Infallible;

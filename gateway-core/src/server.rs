@@ -124,6 +124,8 @@ async fn start(
 ) -> std::io::Result<RunningApp> {
     let mut given = std::mem::take(&mut app.listeners);
     let routes = app.routes.take();
+    #[cfg(feature = "asyncapi")]
+    let routes = app.routes_with_document(routes);
     let config = app.shared.config.clone();
     let main = listener::bind(addr, &config).await?;
     let main_addr = main[0].local_addr()?;

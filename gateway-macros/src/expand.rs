@@ -9,6 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr};
 
 use crate::args::{parse_gateway_args, EventName, GatewayArgs};
+use crate::emits::{deduplicated, take_emits};
 use crate::method::{check_receiver, is_attr, typed_params, Errors};
 use crate::on_event::{event_handler, take_on_event_attrs};
 
@@ -59,6 +60,8 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 
     let mut registrations = Vec::new();
+    let mut descriptions = Vec::new();
+    let mut emitted = take_emits(&mut item.attrs, &mut errors);
     let mut all = ENHANCERS.to_vec();
     all.push(CONNECTION_GUARDS);
     for (method, exprs) in take_enhancers(&mut item.attrs, &all, &mut errors) {
@@ -69,6 +72,7 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
         let ImplItem::Fn(method) = impl_item else {
             continue;
         };
+        emitted.extend(take_emits(&mut method.attrs, &mut errors));
         let event = take_event_attr(&mut method.attrs, &mut errors);
         let patterns = take_on_event_attrs(&mut method.attrs, &mut errors);
         if let (Some(_), Some(pattern)) = (&event, patterns.first()) {
@@ -87,8 +91,9 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
                     ));
                 }
                 events.insert(value, method.sig.ident.clone());
-                if let Some(tokens) = handler(&krate, &event, method, &mut errors) {
+                if let Some((tokens, description)) = handler(&krate, &event, method, &mut errors) {
                     registrations.push(tokens);
+                    descriptions.push(description);
                 }
             }
             None => {
@@ -109,6 +114,22 @@ pub(crate) fn gateway(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     }
 
+    let sends = deduplicated(emitted, &mut errors).into_iter().map(|emitted| {
+        let (event, ty) = (&emitted.event, &emitted.ty);
+        quote!(__d.sends(#event, (&&#krate::__private::describe::SchemaProbe::<#ty>::NEW).__schema());)
+    });
+    registrations.push(quote! {
+        __gateway.describe_with(|__d: &mut #krate::describe::GatewayDescriber| {
+            #[allow(unused_imports)]
+            use #krate::__private::describe::{
+                ViaBodySchema as _, ViaEventReply as _, ViaNoBody as _, ViaNoReply as _,
+                ViaOpaqueBody as _, ViaOpaqueEventReply as _, ViaOpaqueReply as _,
+                ViaOpaqueSchema as _, ViaSchema as _, ViaSchemaReply as _, ViaWrappedReply as _,
+            };
+            #(#descriptions)*
+            #(#sends)*
+        });
+    });
     let options = options(&krate, &args);
     let self_ty = &item.self_ty;
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
@@ -222,6 +243,7 @@ fn take_event_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Li
 }
 
 /// How one handler argument is extracted.
+#[derive(Clone)]
 enum ArgSource {
     Extractor,
     Body,
@@ -276,7 +298,7 @@ fn handler(
     event: &LitStr,
     method: &mut ImplItemFn,
     errors: &mut Errors,
-) -> Option<TokenStream> {
+) -> Option<(TokenStream, TokenStream)> {
     let enhancers = take_enhancers(&mut method.attrs, ENHANCERS, errors);
     method.attrs.retain(|attr| {
         let misplaced = is_attr(attr, CONNECTION_GUARDS.0);
@@ -307,6 +329,7 @@ fn handler(
     if !ok {
         return None;
     }
+    let description = describe_handler(krate, event, method, &sources);
     let name = &method.sig.ident;
     let mut extractions = Vec::new();
     let mut args = Vec::new();
@@ -367,7 +390,7 @@ fn handler(
     let chain = enhancers
         .iter()
         .flat_map(|(method, exprs)| exprs.iter().map(move |e| quote!(.#method(#e))));
-    Some(quote! {
+    let registration = quote! {
         {
             let __this = ::std::sync::Arc::clone(&self);
             __gateway
@@ -381,7 +404,58 @@ fn handler(
                 .name(#handler_name)
                 #(#chain)*;
         }
-    })
+    };
+    Some((registration, description))
+}
+
+/// The handler's part of the gateway's description: its body (from `MessageBody<T>` and
+/// `#[message_body]` arguments) and its reply (from the return type).
+fn describe_handler(
+    krate: &syn::Path,
+    event: &LitStr,
+    method: &ImplItemFn,
+    sources: &[ArgSource],
+) -> TokenStream {
+    let probes = quote!(#krate::__private::describe);
+    let mut body = Vec::new();
+    let mut properties = Vec::new();
+    for (ty, source) in typed_params(method).iter().zip(sources) {
+        match source {
+            ArgSource::Extractor => {
+                body.push(quote!((&&&#probes::BodyProbe::<#ty>::NEW).__body_schema()))
+            }
+            ArgSource::Body => body.push(
+                quote!((&&&#probes::BodyProbe::<#krate::MessageBody<#ty>>::NEW).__body_schema()),
+            ),
+            ArgSource::Property(prop) => properties.push(quote! {
+                if let ::std::option::Option::Some(__schema) =
+                    (&&&#probes::BodyProbe::<#krate::MessageBody<#ty>>::NEW).__body_schema()
+                {
+                    __d.receives_property(#event, #prop, __schema);
+                }
+            }),
+        }
+    }
+    let reply = match &method.sig.output {
+        syn::ReturnType::Default => quote!(#krate::describe::ReplySchema::None),
+        // `impl Trait` cannot be named: some reply, of no known type.
+        syn::ReturnType::Type(_, ty) if quote!(#ty).to_string().contains("impl ") => quote! {
+            #krate::describe::ReplySchema::Ack(
+                #krate::describe::MessageSchema::opaque::<dyn ::std::any::Any>(),
+            )
+        },
+        syn::ReturnType::Type(_, ty) => {
+            quote!((&&&&&&#probes::ReplyProbe::<#ty>::NEW).__reply_schema())
+        }
+    };
+    quote! {
+        {
+            let __body: ::std::option::Option<#krate::describe::MessageSchema> =
+                ::std::option::Option::None #(.or(#body))*;
+            __d.receives(#event, __body, #reply);
+            #(#properties)*
+        }
+    }
 }
 
 /// The lifecycle hook a method name stands for, with its maximum number of parameters.

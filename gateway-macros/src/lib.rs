@@ -30,6 +30,7 @@
 //! ```
 
 mod args;
+mod emits;
 mod expand;
 mod method;
 mod on_event;
@@ -94,6 +95,37 @@ misplaced_enhancer!(
     set_metadata,
     use_connection_guards
 );
+
+/// Declares events a gateway emits and their payload types: `#[emits("userJoined" =
+/// RoomEvent, "userLeft" = RoomEvent)]`, on the `#[gateway]` impl or on any method of it (the
+/// one that emits them). They become `send` operations of the AsyncAPI document and
+/// `ServerToClientEvents` of the TypeScript event maps (gateway-core feature `asyncapi`).
+///
+/// Only meaningful inside a `#[gateway]` impl block, which consumes it; anywhere else it is a
+/// compile error.
+///
+/// ```
+/// use gateway_core::{gateway, MessageBody, Socket};
+///
+/// #[derive(serde::Serialize)]
+/// struct RoomEvent { room_id: String }
+///
+/// struct ChatGateway;
+///
+/// #[gateway(namespace = "/chat")]
+/// impl ChatGateway {
+///     #[subscribe_message("joinRoom")]
+///     #[emits("userJoined" = RoomEvent)]
+///     async fn join(&self, client: Socket, MessageBody(room_id): MessageBody<String>) {
+///         client.join(room_id.as_str());
+///         let _ = client.namespace().to(room_id.as_str()).emit("userJoined", &RoomEvent { room_id });
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn emits(_args: TokenStream, input: TokenStream) -> TokenStream {
+    misplaced("emits", input)
+}
 
 fn misplaced(name: &str, input: TokenStream) -> TokenStream {
     let input = proc_macro2::TokenStream::from(input);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
-use super::IntoGuardResult;
+use super::{Credential, IntoGuardResult};
 use crate::{Handshake, SocketData, WsException};
 
 /// What a connection guard sees: the upgrade request and the data the socket will start with.
@@ -89,6 +89,12 @@ pub trait ConnectionGuard: Send + Sync + 'static {
         &self,
         cx: &ConnectionContext,
     ) -> impl Future<Output = Result<bool, WsException>> + Send;
+
+    /// Where this guard reads the client's token, if it authenticates: the API description's
+    /// security schemes (default: none).
+    fn credentials(&self) -> Vec<Credential> {
+        Vec::new()
+    }
 }
 
 /// Object-safe form of [`ConnectionGuard`].
@@ -125,6 +131,7 @@ pub(crate) trait DynConnectionGuard: Send + Sync {
         &'a self,
         cx: &'a ConnectionContext,
     ) -> BoxFuture<'a, Result<bool, WsException>>;
+    fn credentials(&self) -> Vec<Credential>;
 }
 
 impl<G: ConnectionGuard> DynConnectionGuard for G {
@@ -133,6 +140,9 @@ impl<G: ConnectionGuard> DynConnectionGuard for G {
         cx: &'a ConnectionContext,
     ) -> BoxFuture<'a, Result<bool, WsException>> {
         ConnectionGuard::can_connect(self, cx).boxed()
+    }
+    fn credentials(&self) -> Vec<Credential> {
+        ConnectionGuard::credentials(self)
     }
 }
 

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use futures_util::future::{BoxFuture, FutureExt};
 
-use super::ExecutionContext;
+use super::{Credential, ExecutionContext};
 use crate::WsException;
 
 /// What NestJS sends when a guard answers `false`.
@@ -38,6 +38,12 @@ pub trait Guard: Send + Sync + 'static {
         &self,
         cx: &ExecutionContext,
     ) -> impl Future<Output = Result<bool, WsException>> + Send;
+
+    /// Where this guard reads the client's token, if it authenticates: the API description's
+    /// security schemes (default: none).
+    fn credentials(&self) -> Vec<Credential> {
+        Vec::new()
+    }
 }
 
 /// Object-safe form of [`Guard`], for storage.
@@ -46,6 +52,7 @@ pub(crate) trait DynGuard: Send + Sync {
         &'a self,
         cx: &'a ExecutionContext,
     ) -> BoxFuture<'a, Result<bool, WsException>>;
+    fn credentials(&self) -> Vec<Credential>;
 }
 
 impl<G: Guard> DynGuard for G {
@@ -54,6 +61,9 @@ impl<G: Guard> DynGuard for G {
         cx: &'a ExecutionContext,
     ) -> BoxFuture<'a, Result<bool, WsException>> {
         Guard::can_activate(self, cx).boxed()
+    }
+    fn credentials(&self) -> Vec<Credential> {
+        Guard::credentials(self)
     }
 }
 

@@ -29,6 +29,7 @@
 
 mod connection_guard;
 mod context;
+mod credential;
 pub(crate) mod filter;
 mod guard;
 mod interceptor;
@@ -38,6 +39,7 @@ pub use connection_guard::{
     connection_guard_fn, ConnectionContext, ConnectionGuard, ConnectionGuardFn,
 };
 pub use context::{ExecutionContext, Metadata};
+pub use credential::Credential;
 pub use filter::{
     catch_only, filter_fn, BaseWsExceptionFilter, CatchOnly, ExceptionFilter, FilterFn,
 };

@@ -1,0 +1,478 @@
+//! The AsyncAPI 3.0 document of an app's gateways: a channel per namespace (and per JSON-format
+//! path that differs from it), a `receive` operation per handled event with its reply, a `send`
+//! operation per emitted event, both wire formats as servers, and the guards' credentials as
+//! security schemes.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use super::schemas::{Direction, Schemas};
+use super::{ApiOptions, Body, DescribedGateway, GatewayDescriber, ReplySchema};
+use crate::pipeline::Credential;
+
+/// The extension on a reply message saying how it reaches the client: `ack` (Socket.IO ack,
+/// or the JSON frame sent back) or `event` (a `WsResponse`, emitted as an event).
+pub(super) const REPLY_KIND: &str = "x-reply";
+
+/// The document, as JSON.
+pub(crate) fn document(gateways: &[DescribedGateway], api: &ApiOptions) -> Value {
+    let mut schemas = Schemas::new();
+    let mut servers = Map::new();
+    let mut channels = Map::new();
+    let mut operations = Map::new();
+    let mut credentials = BTreeSet::new();
+    let mut sent_payloads: Vec<(String, String)> = Vec::new();
+
+    let mut ordered: Vec<&DescribedGateway> = gateways.iter().collect();
+    ordered.sort_by(|a, b| {
+        (a.options.port(), a.options.namespace()).cmp(&(b.options.port(), b.options.namespace()))
+    });
+    for gateway in ordered {
+        let port = gateway.options.port();
+        let (socketio, json_server) = add_servers(&mut servers, port);
+        let description = gateway.description();
+        let base = unique_key(&channels, &channel_key(gateway.options.namespace()));
+        let options = &gateway.options;
+        let json_path_differs = !options.is_dynamic() && options.path() != options.namespace();
+        let mut homes = vec![(
+            base.clone(),
+            options.namespace().to_owned(),
+            vec![socketio.clone()],
+        )];
+        if json_path_differs {
+            homes.push((
+                format!("{base}_json"),
+                options.path().to_owned(),
+                vec![json_server],
+            ));
+        } else {
+            homes[0].2.push(json_server);
+        }
+        for (key, address, on) in homes {
+            let channel = Channel {
+                key: &key,
+                gateway,
+                description: &description,
+            };
+            let messages = channel.messages(&mut schemas, &mut sent_payloads);
+            let mut object = json!({
+                "address": if options.namespace_is_regex() { Value::Null } else { Value::String(address.clone()) },
+                "title": address,
+                "description": channel_description(options, &address),
+                "servers": on.iter().map(|s| json!({"$ref": format!("#/servers/{s}")})).collect::<Vec<_>>(),
+                "messages": messages,
+            });
+            if let Some(parameters) = parameters(options) {
+                object["parameters"] = parameters;
+            }
+            channels.insert(key.clone(), object);
+            for (id, operation) in channel.operations(&mut credentials) {
+                let id = unique_key(&operations, &id);
+                operations.insert(id, operation);
+            }
+        }
+    }
+
+    let (mut definitions, renames) = schemas.finish();
+    definitions.insert("WsException".to_owned(), exception_schema());
+    for (channel, message) in &sent_payloads {
+        if let Some(payload) = channels
+            .get_mut(channel)
+            .and_then(|c| c.pointer_mut(&format!("/messages/{message}/payload")))
+        {
+            renames.apply(payload);
+        }
+    }
+    let mut components = json!({ "schemas": definitions });
+    if !credentials.is_empty() {
+        let schemes: Map<String, Value> = credentials
+            .iter()
+            .map(|credential| (scheme_key(credential), scheme(credential)))
+            .collect();
+        components["securitySchemes"] = Value::Object(schemes);
+    }
+    json!({
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": api.title,
+            "version": api.version,
+            "description": "Generated from the gateway declarations. Each channel is a gateway: a \
+                Socket.IO namespace, and the path of its JSON-format WebSocket (NestJS \
+                `platform-ws`: frames `{\"event\": name, \"data\": payload}`).",
+        },
+        "defaultContentType": "application/json",
+        "servers": servers,
+        "channels": channels,
+        "operations": operations,
+        "components": components,
+    })
+}
+
+/// One channel of one gateway while it is being written.
+struct Channel<'a> {
+    key: &'a str,
+    gateway: &'a DescribedGateway,
+    description: &'a GatewayDescriber,
+}
+
+impl Channel<'_> {
+    /// The channel's messages: each received event, its reply, and each sent event (the
+    /// `exception` event of the default filter included).
+    fn messages(
+        &self,
+        schemas: &mut Schemas,
+        sent_payloads: &mut Vec<(String, String)>,
+    ) -> Map<String, Value> {
+        let mut messages = Map::new();
+        for received in &self.description.received {
+            let mut message = json!({
+                "name": received.event,
+                "title": received.event,
+                "summary": format!("The client sends `{}`.", received.event),
+            });
+            match &received.body {
+                Some(Body::Whole(schema)) => {
+                    message["payload"] = schemas.schema(schema, Direction::ToServer);
+                }
+                Some(Body::Properties(properties)) => {
+                    let mut object = Map::new();
+                    for (name, schema) in properties {
+                        object.insert(name.clone(), schemas.schema(schema, Direction::ToServer));
+                    }
+                    let required: Vec<&String> = properties.iter().map(|(name, _)| name).collect();
+                    message["payload"] =
+                        json!({"type": "object", "properties": object, "required": required});
+                }
+                None => {}
+            }
+            messages.insert(received_key(&received.event), message);
+            let (kind, schema) = match &received.reply {
+                ReplySchema::None => continue,
+                ReplySchema::Ack(schema) => ("ack", schema),
+                ReplySchema::Event(schema) => ("event", schema),
+            };
+            let summary = match kind {
+                "ack" => format!(
+                    "The reply to `{}`: the Socket.IO ack's argument (when the client asks for \
+                     one), or the JSON-format frame sent back as is.",
+                    received.event
+                ),
+                _ => format!(
+                    "The reply to `{}`: emitted as an event the handler names (its \
+                     `WsResponse`); JSON format: `{{\"event\": name, \"data\": payload}}`.",
+                    received.event
+                ),
+            };
+            let key = reply_key(&received.event);
+            messages.insert(
+                key.clone(),
+                json!({
+                    "name": received.event,
+                    "title": format!("{} (reply)", received.event),
+                    "summary": summary,
+                    "payload": schemas.schema(schema, Direction::ToClient),
+                    REPLY_KIND: kind,
+                }),
+            );
+            sent_payloads.push((self.key.to_owned(), key));
+        }
+        for (event, schema) in self.sent() {
+            let key = self.sent_key(&event);
+            let payload = match schema {
+                Some(schema) => schemas.schema(&schema, Direction::ToClient),
+                None => json!({"$ref": "#/components/schemas/WsException"}),
+            };
+            messages.insert(
+                key.clone(),
+                json!({
+                    "name": event,
+                    "title": event,
+                    "summary": format!("The server emits `{event}`."),
+                    "payload": payload,
+                }),
+            );
+            sent_payloads.push((self.key.to_owned(), key));
+        }
+        messages
+    }
+
+    /// The events the gateway sends, `exception` last unless declared (`None`: the default
+    /// filter's shape).
+    fn sent(&self) -> Vec<(String, Option<super::MessageSchema>)> {
+        let mut sent: Vec<(String, Option<super::MessageSchema>)> = (self.description.sent.iter())
+            .map(|(event, schema)| (event.clone(), Some(*schema)))
+            .collect();
+        if !sent.iter().any(|(event, _)| event == "exception") {
+            sent.push(("exception".to_owned(), None));
+        }
+        sent
+    }
+
+    /// A sent event's message key: its name, unless a received event has that key.
+    fn sent_key(&self, event: &str) -> String {
+        let key = received_key(event);
+        let clashes = self
+            .description
+            .received
+            .iter()
+            .any(|r| received_key(&r.event) == key);
+        if clashes {
+            format!("{key}.sent")
+        } else {
+            key
+        }
+    }
+
+    fn operations(&self, credentials: &mut BTreeSet<Credential>) -> Vec<(String, Value)> {
+        let channel = json!({"$ref": format!("#/channels/{}", self.key)});
+        let message =
+            |key: &str| json!({"$ref": format!("#/channels/{}/messages/{key}", self.key)});
+        let gateway = self.gateway;
+        let mut operations = Vec::new();
+        for received in &self.description.received {
+            let mut operation = json!({
+                "action": "receive",
+                "channel": channel,
+                "title": received.event,
+                "summary": format!("Handles `{}` (`#[subscribe_message]`).", received.event),
+                "messages": [message(&received_key(&received.event))],
+            });
+            if !matches!(received.reply, ReplySchema::None) {
+                operation["reply"] = json!({
+                    "channel": channel,
+                    "messages": [message(&reply_key(&received.event))],
+                });
+            }
+            let own = (gateway.handler_credentials.iter())
+                .filter(|(event, _)| *event == received.event)
+                .flat_map(|(_, credentials)| credentials.iter().cloned());
+            let required: BTreeSet<Credential> = (gateway.connection_credentials.iter().cloned())
+                .chain(gateway.gateway_credentials.iter().cloned())
+                .chain(own)
+                .collect();
+            if !required.is_empty() {
+                operation["security"] = security(&required);
+                credentials.extend(required);
+            }
+            let id = format!("{}_receive_{}", self.key, id_part(&received.event));
+            operations.push((id, operation));
+        }
+        for (event, _) in self.sent() {
+            let mut operation = json!({
+                "action": "send",
+                "channel": channel,
+                "title": event,
+                "summary": format!("Emits `{event}`."),
+                "messages": [message(&self.sent_key(&event))],
+            });
+            let required: BTreeSet<Credential> =
+                gateway.connection_credentials.iter().cloned().collect();
+            if !required.is_empty() {
+                operation["security"] = security(&required);
+                credentials.extend(required);
+            }
+            let id = format!("{}_send_{}", self.key, id_part(&event));
+            operations.push((id, operation));
+        }
+        operations
+    }
+}
+
+/// The servers of the gateways on `port` (0: the app's main listener), added once; returns
+/// the keys of the Socket.IO and the JSON-format server.
+fn add_servers(servers: &mut Map<String, Value>, port: u16) -> (String, String) {
+    let suffix = if port == 0 {
+        String::new()
+    } else {
+        format!("_{port}")
+    };
+    let (socketio, json_format) = (format!("socketio{suffix}"), format!("json{suffix}"));
+    let (host, variables) = if port == 0 {
+        (
+            "{host}".to_owned(),
+            json!({"host": {"default": "localhost:3000", "description": "Where the app listens (host:port)."}}),
+        )
+    } else {
+        (
+            format!("{{hostname}}:{port}"),
+            json!({"hostname": {"default": "localhost", "description": "The app's host name."}}),
+        )
+    };
+    servers.entry(socketio.clone()).or_insert_with(|| {
+        json!({
+            "host": host,
+            "protocol": "ws",
+            "pathname": "/socket.io/",
+            "title": "Socket.IO",
+            "summary": "Socket.IO v5 over Engine.IO v4 (WebSocket, or HTTP long-polling upgraded to it).",
+            "description": "socket.io-client connects to `http://<host>/<namespace>`; a channel's \
+                address is its namespace. Events carry their payload as the first argument; a \
+                reply is the ack's argument when the client asks for one. Errors arrive as the \
+                `exception` event.",
+            "variables": variables,
+        })
+    });
+    servers.entry(json_format.clone()).or_insert_with(|| {
+        json!({
+            "host": host,
+            "protocol": "ws",
+            "title": "JSON format",
+            "summary": "Plain WebSocket with NestJS `platform-ws` JSON frames.",
+            "description": "A client opens `ws://<host><address>` and sends \
+                `{\"event\": name, \"data\": payload}`. A reply is the JSON of the handler's \
+                return value, sent back as is; emitted events arrive as \
+                `{\"event\": name, \"data\": payload}`.",
+            "variables": variables,
+        })
+    });
+    (socketio, json_format)
+}
+
+fn channel_description(options: &crate::GatewayOptions, address: &str) -> String {
+    if options.namespace_is_regex() {
+        format!(
+            "Every namespace matching the regular expression `{}`; its named groups are the \
+             parameters. The JSON format serves each at the namespace's path.",
+            options.namespace()
+        )
+    } else if options.is_dynamic() {
+        format!(
+            "Each namespace matching `{address}` (a dynamic namespace, created on its first \
+             connection), on both wire formats."
+        )
+    } else if address == options.namespace() && options.path() != address {
+        format!("Socket.IO namespace `{address}`.")
+    } else if address == options.namespace() {
+        format!("Socket.IO namespace `{address}`, and the JSON-format path `{address}`.")
+    } else {
+        format!(
+            "The JSON-format path `{address}` of namespace `{}`.",
+            options.namespace()
+        )
+    }
+}
+
+/// A dynamic namespace's `{parameters}`.
+fn parameters(options: &crate::GatewayOptions) -> Option<Value> {
+    if !options.is_dynamic() || options.namespace_is_regex() {
+        return None;
+    }
+    let parameters: Map<String, Value> = (options.namespace().split('/'))
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            let description = format!("The `{name}` segment of the namespace.");
+            (name.to_owned(), json!({ "description": description }))
+        })
+        .collect();
+    Some(Value::Object(parameters))
+}
+
+fn security(required: &BTreeSet<Credential>) -> Value {
+    required
+        .iter()
+        .map(|credential| json!({"$ref": format!("#/components/securitySchemes/{}", scheme_key(credential))}))
+        .collect()
+}
+
+fn scheme_key(credential: &Credential) -> String {
+    match credential {
+        Credential::BearerHeader => "bearerHeader".to_owned(),
+        Credential::Query(name) => format!("queryToken_{}", id_part(name)),
+        Credential::SocketIoAuth => "socketIoAuthToken".to_owned(),
+    }
+}
+
+fn scheme(credential: &Credential) -> Value {
+    match credential {
+        Credential::BearerHeader => json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "`Authorization: Bearer <token>` on the handshake request.",
+        }),
+        Credential::Query(name) => json!({
+            "type": "httpApiKey",
+            "name": name,
+            "in": "query",
+            "description": format!("The token in the `{name}` query parameter of the handshake request."),
+        }),
+        Credential::SocketIoAuth => json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Socket.IO only: the token in the CONNECT packet's `auth.token` \
+                (socket.io-client's `auth: { token }` option).",
+            "x-socketio-auth": "token",
+        }),
+    }
+}
+
+/// What the default exception filter (`BaseWsExceptionFilter`) emits.
+fn exception_schema() -> Value {
+    json!({
+        "title": "WsException",
+        "description": "An error, as NestJS's `BaseWsExceptionFilter` sends it (a custom filter may send another shape).",
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "const": "error"},
+            "message": {"description": "The exception's message: a string, or the object it was made with."},
+            "cause": {
+                "type": "object",
+                "properties": {"pattern": {"type": "string"}, "data": {}},
+                "required": ["pattern", "data"],
+            },
+        },
+        "required": ["status"],
+    })
+}
+
+/// A channel key from a namespace: `/chat` → `chat`, `/` → `root`.
+fn channel_key(namespace: &str) -> String {
+    let key = id_part(namespace.trim_start_matches('/'));
+    let key = key.trim_matches('_');
+    if key.is_empty() {
+        "root".to_owned()
+    } else {
+        key.to_owned()
+    }
+}
+
+/// `text` with every character outside `[A-Za-z0-9_-]` replaced by `_`, runs collapsed.
+pub(super) fn id_part(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '-' {
+            c
+        } else {
+            '_'
+        };
+        if !(c == '_' && out.ends_with('_')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn received_key(event: &str) -> String {
+    let key = id_part(event);
+    if key.is_empty() {
+        "_".to_owned()
+    } else {
+        key
+    }
+}
+
+fn reply_key(event: &str) -> String {
+    format!("{}.reply", received_key(event))
+}
+
+fn unique_key(map: &Map<String, Value>, key: &str) -> String {
+    let mut candidate = key.to_owned();
+    let mut n = 2;
+    while map.contains_key(&candidate) {
+        candidate = format!("{key}_{n}");
+        n += 1;
+    }
+    candidate
+}

@@ -1,0 +1,122 @@
+//! [`Schemas`]: the JSON Schemas of message payloads, with the named ones collected for the
+//! document's `components/schemas`.
+
+use schemars::generate::{Contract, SchemaSettings};
+use schemars::SchemaGenerator;
+use serde_json::{json, Map, Value};
+
+use super::MessageSchema;
+
+/// Where the document keeps named schemas; every `$ref` points there.
+const DEFINITIONS: &str = "/components/schemas";
+
+/// Which way a payload goes: what a client sends is read as serde deserializes it, what the
+/// server sends as serde serializes it (`skip_serializing_if`, `default` can differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    ToServer,
+    ToClient,
+}
+
+/// Generates payload schemas (JSON Schema draft 7, which AsyncAPI schemas extend).
+pub(super) struct Schemas {
+    to_server: SchemaGenerator,
+    to_client: SchemaGenerator,
+}
+
+impl Schemas {
+    pub(super) fn new() -> Self {
+        let generator = |contract| {
+            SchemaSettings::draft07()
+                .with(|settings| {
+                    settings.definitions_path = DEFINITIONS.into();
+                    settings.meta_schema = None;
+                    settings.contract = contract;
+                })
+                .into_generator()
+        };
+        Self {
+            to_server: generator(Contract::Deserialize),
+            to_client: generator(Contract::Serialize),
+        }
+    }
+
+    /// The schema of `message` going this way: its own, or (a type without one) any JSON value.
+    pub(super) fn schema(&mut self, message: &MessageSchema, direction: Direction) -> Value {
+        let generator = match direction {
+            Direction::ToServer => &mut self.to_server,
+            Direction::ToClient => &mut self.to_client,
+        };
+        match message.generate {
+            Some(generate) => generate(generator).to_value(),
+            None => json!({
+                "description": format!(
+                    "`{}`: any JSON value (the type has no `schemars::JsonSchema`)",
+                    message.type_name
+                )
+            }),
+        }
+    }
+
+    /// The named schemas, and how to rename references in what was generated for clients. A
+    /// name both ways with different schemas keeps the client-bound one as `<Name>Out`.
+    pub(super) fn finish(mut self) -> (Map<String, Value>, Renames) {
+        let mut definitions = self.to_server.take_definitions(true);
+        let mut renames = Renames::default();
+        let to_client = self.to_client.take_definitions(true);
+        for (name, schema) in &to_client {
+            match definitions.get(name) {
+                Some(existing) if existing != schema => {
+                    let mut renamed = format!("{name}Out");
+                    while definitions.contains_key(&renamed) || to_client.contains_key(&renamed) {
+                        renamed.push('_');
+                    }
+                    renames.0.push((reference(name), reference(&renamed)));
+                }
+                _ => {}
+            }
+        }
+        for (name, mut schema) in to_client {
+            renames.apply(&mut schema);
+            let name = match renames.0.iter().find(|(from, _)| *from == reference(&name)) {
+                Some((_, to)) => to.rsplit('/').next().unwrap_or(&name).to_owned(),
+                None => name,
+            };
+            definitions.entry(name).or_insert(schema);
+        }
+        definitions.sort_keys();
+        (definitions, renames)
+    }
+}
+
+fn reference(name: &str) -> String {
+    format!("#{DEFINITIONS}/{name}")
+}
+
+/// `$ref`s to rewrite in client-bound schemas.
+#[derive(Debug, Default)]
+pub(super) struct Renames(Vec<(String, String)>);
+
+impl Renames {
+    pub(super) fn apply(&self, schema: &mut Value) {
+        if self.0.is_empty() {
+            return;
+        }
+        match schema {
+            Value::Object(object) => {
+                for (key, value) in object.iter_mut() {
+                    match value {
+                        Value::String(target) if key == "$ref" => {
+                            if let Some((_, to)) = self.0.iter().find(|(from, _)| from == target) {
+                                *target = to.clone();
+                            }
+                        }
+                        other => self.apply(other),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.apply(item)),
+            _ => {}
+        }
+    }
+}
