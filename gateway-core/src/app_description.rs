@@ -84,7 +84,7 @@ impl GatewayApp {
     /// let app = GatewayApp::builder().gateway(PingGateway).build().unwrap();
     /// let types = app.typescript();
     /// assert!(types.contains("export declare namespace Ping {"));
-    /// assert!(types.contains("ping: (callback?: (reply: string) => void) => void;"));
+    /// assert!(types.contains("ping: (callback: (reply: string) => void) => void;"));
     /// ```
     pub fn typescript(&self) -> String {
         describe::event_maps(&self.asyncapi())

@@ -5,6 +5,7 @@
 // Prints one line per step and exits 0 when every expectation held, 1 otherwise.
 import WebSocket from 'ws';
 import { deadline, expectEqual, fail } from './check.mjs';
+import './record.mjs';
 
 const [base, aliceToken, bobToken, bobBase = base] = process.argv.slice(2);
 if (!base || !aliceToken || !bobToken) {

@@ -7,6 +7,7 @@
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { deadline, expectEqual, once } from './check.mjs';
+import './record.mjs';
 
 const [base, phase] = process.argv.slice(2);
 const ws = base.replace('http', 'ws');

@@ -7,6 +7,7 @@
 // delivered. Prints one line per step and exits 0 when every expectation held, 1 otherwise.
 import WebSocket from 'ws';
 import { deadline, expectEqual, fail } from './check.mjs';
+import './record.mjs';
 
 const [url] = process.argv.slice(2);
 if (!url) {

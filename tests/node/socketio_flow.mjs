@@ -5,6 +5,7 @@
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { deadline, expectEqual, fail, once } from './check.mjs';
+import './record.mjs';
 
 const [base, aliceToken, bobToken, carolToken] = process.argv.slice(2);
 if (!carolToken) {

@@ -412,18 +412,25 @@ fn scheme(credential: &Credential) -> Value {
 fn exception_schema() -> Value {
     json!({
         "title": "WsException",
-        "description": "An error, as NestJS's `BaseWsExceptionFilter` sends it (a custom filter may send another shape).",
-        "type": "object",
-        "properties": {
-            "status": {"type": "string", "const": "error"},
-            "message": {"description": "The exception's message: a string, or the object it was made with."},
-            "cause": {
+        "description": "An error, as NestJS's `BaseWsExceptionFilter` sends it: `{status, message}` \
+            for an exception made with a message, the exception's own object or array as is \
+            (a `ValidationPipe`'s errors, say). A custom filter may send another shape.",
+        "anyOf": [
+            {
                 "type": "object",
-                "properties": {"pattern": {"type": "string"}, "data": {}},
-                "required": ["pattern", "data"],
+                "properties": {
+                    "status": {"type": "string", "const": "error"},
+                    "message": {"description": "The exception's message."},
+                    "cause": {
+                        "type": "object",
+                        "properties": {"pattern": {"type": "string"}, "data": {}},
+                        "required": ["pattern", "data"],
+                    },
+                },
+                "required": ["status"],
             },
-        },
-        "required": ["status"],
+            {"type": ["object", "array"]},
+        ],
     })
 }
 

@@ -48,7 +48,7 @@ impl Schemas {
             Direction::ToClient => &mut self.to_client,
         };
         match message.generate {
-            Some(generate) => generate(generator).to_value(),
+            Some(generate) => object_schema(generate(generator).to_value()),
             None => json!({
                 "description": format!(
                     "`{}`: any JSON value (the type has no `schemars::JsonSchema`)",
@@ -84,8 +84,21 @@ impl Schemas {
             };
             definitions.entry(name).or_insert(schema);
         }
+        for schema in definitions.values_mut() {
+            *schema = object_schema(std::mem::take(schema));
+        }
         definitions.sort_keys();
         (definitions, renames)
+    }
+}
+
+/// A schema as an object: AsyncAPI payloads and components cannot be the boolean schemas
+/// `true` (any value, as schemars describes `serde_json::Value`) and `false`.
+fn object_schema(schema: Value) -> Value {
+    match schema {
+        Value::Bool(true) => json!({}),
+        Value::Bool(false) => json!({"not": {}}),
+        other => other,
     }
 }
 

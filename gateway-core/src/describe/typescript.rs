@@ -80,7 +80,7 @@ pub(crate) fn event_maps(document: &Value) -> String {
                 let data = reply
                     .get("payload")
                     .map_or("unknown".into(), |p| ts_type(p, 2));
-                params.push(format!("callback?: (reply: {data}) => void"));
+                params.push(format!("callback: (reply: {data}) => void"));
             }
             let _ = writeln!(
                 out,
