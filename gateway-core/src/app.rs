@@ -418,8 +418,10 @@ pub struct GatewayApp {
     pub(crate) namespaces: AppNamespaces,
     pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
     pub(crate) routes: Option<Routes>,
-    /// The gateways as the API description sees them.
+    /// The gateways as the API description sees them (read with feature `asyncapi`).
+    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     pub(crate) described: Vec<DescribedGateway>,
+    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     pub(crate) api: ApiOptions,
 }
 

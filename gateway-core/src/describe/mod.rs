@@ -23,6 +23,9 @@
 //! gateway.describe_with(describe);
 //! ```
 
+// Without feature `asyncapi` the descriptions are collected but nothing reads them.
+#![cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
+
 #[cfg(feature = "asyncapi")]
 mod asyncapi;
 #[doc(hidden)]
@@ -234,7 +237,6 @@ pub(crate) struct DescribedGateway {
 
 impl DescribedGateway {
     /// What the gateway's describe function says.
-    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     pub(crate) fn description(&self) -> GatewayDescriber {
         let mut describer = GatewayDescriber::default();
         if let Some(describe) = self.describe {
