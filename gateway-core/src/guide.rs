@@ -20,6 +20,8 @@
 //!   `metrics` facade, served to Prometheus.
 //! - [`compression`]: permessage-deflate: turning it on, `compress(false)`, the bound on
 //!   inflating, what it costs.
+//! - `asyncapi` (feature `asyncapi`): the AsyncAPI 3.0 document and the TypeScript event maps
+//!   generated from the declarations; `#[emits]`; serving the document; how it is checked.
 //!
 //! The pages are the Markdown files in `docs/guide/`; their examples are compiled as doctests.
 //!
@@ -71,3 +73,7 @@ pub mod observability {}
 
 #[doc = include_str!("../../docs/guide/compression.md")]
 pub mod compression {}
+
+#[cfg(feature = "asyncapi")]
+#[doc = include_str!("../../docs/guide/asyncapi.md")]
+pub mod asyncapi {}
