@@ -3,9 +3,11 @@
 # lints, runs every Rust test (unit, doc, trybuild UI, end-to-end over loopback with real
 # clients: npm socket.io-client and ws, python-socketio, Node socket.io with the Redis adapter,
 # real redis-server processes, headless Chromium on the chat example's browser demo, and the
-# differential parity run against real NestJS 12 in tests/parity), runs the end-to-end tests
+# differential parity run against real NestJS 12 in tests/parity, and the AsyncAPI documents
+# and TypeScript types checked with @asyncapi/parser and tsc), runs the end-to-end tests
 # again with the gateways mounted in axum, then runs the chat and axum_app example binaries and
-# two redis_cluster instances on one redis-server, and drives them with the npm `ws` client.
+# two redis_cluster instances on one redis-server, and drives them with the npm `ws` client (and
+# the chat example with the typed socket.io-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -104,10 +106,16 @@ two_redis_cluster_instances() {
 alice=$(cargo run -q -j 2 --example mint_token -- alice)
 bob=$(cargo run -q -j 2 --example mint_token -- bob)
 
-step "example smoke test: cargo run --example chat, driven by two ws clients"
+step "example smoke test: cargo run --example chat, driven by two ws clients, then by the typed socket.io-client"
 smoke=0
 if PORT=0 start_example chat; then
   node tests/node/chat_flow.mjs "ws://127.0.0.1:$started_port" "$alice" "$bob" || smoke=1
+  # tests/node/typed_client: generated types (docs/asyncapi/chat.d.ts), compiled with tsc --strict
+  # by the api_description tests above; here against the example binary, with its document served.
+  node tests/node/typed_client/dist/client.js "http://127.0.0.1:$started_port" "$alice" "$bob" \
+    6f1c2a2e-3b4d-4c5e-8f90-1a2b3c4d5e6f || smoke=1
+  node -e 'fetch(process.argv[1]).then(async (r) => { const d = await r.json(); if (r.status !== 200 || d.asyncapi !== "3.0.0") process.exit(1); console.log("GET /asyncapi.json: AsyncAPI", d.asyncapi); })' \
+    "http://127.0.0.1:$started_port/asyncapi.json" || smoke=1
   kill -INT "$started_pid"
   wait "$started_pid" || smoke=1   # graceful shutdown on Ctrl-C exits 0
 else

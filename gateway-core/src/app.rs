@@ -14,6 +14,7 @@ use crate::clients::Clients;
 use crate::deflate::PerMessageDeflate;
 use crate::describe::{ApiOptions, DescribedGateway};
 use crate::gateway::GatewayDefinition;
+use crate::gateway_description::described;
 use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
     ExceptionFilter, Guard, Interceptor, Pipe,
@@ -370,10 +371,8 @@ impl GatewayAppBuilder {
             event_bus: self.event_bus,
             event_subscriptions: Default::default(),
         });
-        let described = self
-            .gateways
-            .iter()
-            .map(|g| g.described(&self.global))
+        let described = (self.gateways.iter())
+            .map(|gateway| described(gateway, &self.global))
             .collect();
         let namespaces = AppNamespaces::new(self.gateways, &self.global, &shared);
         Ok(GatewayApp {

@@ -7,19 +7,19 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::future::{BoxFuture, FutureExt};
+use futures_util::future::FutureExt;
 
-use crate::describe::{DescribedGateway, GatewayDescriber};
+use crate::describe::GatewayDescriber;
 use crate::event_bus::{EventHandlerDefinition, IntoEventResult};
 use crate::event_pattern::EventPattern;
 use crate::handler::{boxed, BoxedHandler};
+use crate::hooks::{Hooks, IntoHookResult};
 use crate::pipeline::{
-    ConnectionGuard, Credential, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe,
-    Enhancers, ExceptionFilter, Guard, Interceptor, Pipe,
+    ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
+    ExceptionFilter, Guard, Interceptor, Pipe,
 };
 use crate::{
     DisconnectReason, GatewayOptions, Handler, Handshake, Namespace, PublishedEvent, Socket,
-    WsException,
 };
 
 /// A gateway: a type that serves one namespace (NestJS `@WebSocketGateway()` class).
@@ -50,44 +50,6 @@ pub trait Gateway: Send + Sync + 'static {
 
     /// Registers the gateway's event handlers and lifecycle hooks.
     fn register(self: Arc<Self>, gateway: &mut GatewayBuilder);
-}
-
-/// What a lifecycle hook may return: `()` or `Result<(), E>` with `E: Into<WsException>`.
-///
-/// ```
-/// use gateway_core::{IntoHookResult, WsException};
-/// assert!(().into_hook_result().is_ok());
-/// assert!(Err::<(), _>(WsException::new("Unauthorized")).into_hook_result().is_err());
-/// ```
-pub trait IntoHookResult {
-    /// Performs the conversion.
-    fn into_hook_result(self) -> Result<(), WsException>;
-}
-
-impl IntoHookResult for () {
-    fn into_hook_result(self) -> Result<(), WsException> {
-        Ok(())
-    }
-}
-
-impl<E: Into<WsException>> IntoHookResult for Result<(), E> {
-    fn into_hook_result(self) -> Result<(), WsException> {
-        self.map_err(Into::into)
-    }
-}
-
-type InitHook = Arc<dyn Fn(Namespace) -> BoxFuture<'static, ()> + Send + Sync>;
-type ConnectionHook =
-    Arc<dyn Fn(Socket, Handshake) -> BoxFuture<'static, Result<(), WsException>> + Send + Sync>;
-type DisconnectHook = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
-
-/// The lifecycle hooks of one gateway.
-#[derive(Default)]
-pub(crate) struct Hooks {
-    pub(crate) init: Option<InitHook>,
-    pub(crate) connection: Option<ConnectionHook>,
-    pub(crate) disconnecting: Option<DisconnectHook>,
-    pub(crate) disconnect: Option<DisconnectHook>,
 }
 
 /// Collects a gateway's handlers and hooks; passed to [`Gateway::register`].
@@ -498,39 +460,6 @@ impl GatewayBuilder {
             connection_guards: self.connection_guards,
             describe: self.describe,
             errors: self.errors,
-        }
-    }
-}
-
-impl GatewayDefinition {
-    /// The gateway as the API description sees it, with the credentials of its guards and of
-    /// the app's `global` ones.
-    pub(crate) fn described(&self, global: &Enhancers) -> DescribedGateway {
-        let connection_credentials = (global.connection_guards.iter())
-            .chain(&self.connection_guards)
-            .flat_map(|guard| guard.credentials())
-            .collect();
-        let gateway_credentials = (global.guards.iter())
-            .chain(&self.enhancers.guards)
-            .flat_map(|guard| guard.credentials())
-            .collect();
-        let mut handler_credentials: Vec<(String, Vec<Credential>)> = (self.routes.iter())
-            .map(|(event, route)| {
-                let credentials = route.enhancers.guards.iter();
-                (
-                    event.to_string(),
-                    credentials.flat_map(|g| g.credentials()).collect(),
-                )
-            })
-            .filter(|(_, credentials): &(String, Vec<Credential>)| !credentials.is_empty())
-            .collect();
-        handler_credentials.sort();
-        DescribedGateway {
-            options: self.options.clone(),
-            describe: self.describe,
-            connection_credentials,
-            gateway_credentials,
-            handler_credentials,
         }
     }
 }

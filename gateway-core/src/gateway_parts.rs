@@ -6,8 +6,9 @@
 use std::sync::{Arc, Mutex};
 
 use crate::event_bus::EventHandlerDefinition;
-use crate::gateway::{GatewayDefinition, HandlerDefinition, Hooks};
+use crate::gateway::{GatewayDefinition, HandlerDefinition};
 use crate::handler::BoxedHandler;
+use crate::hooks::Hooks;
 use crate::metrics::NamespaceMetrics;
 use crate::pipeline::{
     DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers, Metadata,

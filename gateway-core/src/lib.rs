@@ -168,12 +168,14 @@ pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gateway;
+mod gateway_description;
 mod gateway_options;
 mod gateway_parts;
 mod gateways;
 pub mod guide;
 mod handler;
 mod handshake;
+mod hooks;
 mod http_answer;
 #[cfg(feature = "jwt")]
 pub mod jwt;
@@ -231,11 +233,12 @@ pub use emit_error::EmitError;
 pub use event_bus::{EventBus, IntoEventResult};
 pub use exception::{WsException, INTERNAL_SERVER_ERROR};
 pub use extract::{Ack, Event, FromMessage, Message, MessageBody, State};
-pub use gateway::{EventHandlerBuilder, Gateway, GatewayBuilder, IntoHookResult, RouteBuilder};
+pub use gateway::{EventHandlerBuilder, Gateway, GatewayBuilder, RouteBuilder};
 pub use gateway_options::{AllowedOrigins, FullQueue, GatewayOptions, DEFAULT_MAX_LIVE_NAMESPACES};
 pub use gateways::Gateways;
 pub use handler::Handler;
 pub use handshake::Handshake;
+pub use hooks::IntoHookResult;
 pub use namespace::Namespace;
 pub use namespace_pattern::NamespaceParams;
 pub use payload::Payload;

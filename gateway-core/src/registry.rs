@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use crate::gateway::Hooks;
 use crate::gateway_parts::{GatewayParts, HandlerChain};
+use crate::hooks::Hooks;
 use crate::metrics::NamespaceMetrics;
 use crate::pipeline::DynConnectionGuard;
 use crate::recipients::Recipients;

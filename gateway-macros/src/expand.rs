@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr};
+use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl, LitStr};
 
 use crate::args::{parse_gateway_args, EventName, GatewayArgs};
 use crate::emits::{deduplicated, take_emits};
 use crate::method::{check_receiver, is_attr, typed_params, Errors};
 use crate::on_event::{event_handler, take_on_event_attrs};
+use crate::params::{strip_param_attrs, ArgSource};
 
 const SUBSCRIBE_MESSAGE: &str = "subscribe_message";
-const MESSAGE_BODY: &str = "message_body";
 
 /// Enhancer attributes and the builder method each becomes; the impl-level ones apply to every
 /// handler, the method-level ones to that handler.
@@ -240,57 +240,6 @@ fn take_event_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Li
     }
     *attrs = kept;
     found
-}
-
-/// How one handler argument is extracted.
-#[derive(Clone)]
-enum ArgSource {
-    Extractor,
-    Body,
-    Property(LitStr),
-}
-
-/// Strips `#[message_body]` from the parameters, returning how each is extracted.
-fn strip_param_attrs(
-    method: &mut ImplItemFn,
-    errors: &mut Errors,
-    allowed: bool,
-) -> Vec<ArgSource> {
-    let mut sources = Vec::new();
-    for input in method.sig.inputs.iter_mut() {
-        let FnArg::Typed(arg) = input else { continue };
-        let mut source = ArgSource::Extractor;
-        let mut kept = Vec::new();
-        for attr in arg.attrs.drain(..) {
-            if !is_attr(&attr, MESSAGE_BODY) {
-                kept.push(attr);
-                continue;
-            }
-            if !allowed {
-                errors.push(syn::Error::new_spanned(
-                    &attr,
-                    "`#[message_body]` is only for `#[subscribe_message]` handlers",
-                ));
-                continue;
-            }
-            source = match &attr.meta {
-                syn::Meta::Path(_) => ArgSource::Body,
-                _ => match attr.parse_args::<LitStr>() {
-                    Ok(prop) => ArgSource::Property(prop),
-                    Err(_) => {
-                        errors.push(syn::Error::new_spanned(
-                            &attr,
-                            "expected `#[message_body]` or `#[message_body(\"property\")]`",
-                        ));
-                        ArgSource::Body
-                    }
-                },
-            };
-        }
-        arg.attrs = kept;
-        sources.push(source);
-    }
-    sources
 }
 
 fn handler(

@@ -34,6 +34,7 @@ mod emits;
 mod expand;
 mod method;
 mod on_event;
+mod params;
 
 use proc_macro::TokenStream;
 
