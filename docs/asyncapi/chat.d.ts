@@ -74,7 +74,7 @@ export type WsException = ({
     pattern: string;
     data: unknown;
   };
-}) | (Record<string, unknown> | unknown[]);
+}) | ({ [key: string]: unknown } | unknown[]);
 
 /** Socket.IO namespace `/chat`. */
 export declare namespace Chat {

@@ -18,7 +18,7 @@ export type WsException = ({
     pattern: string;
     data: unknown;
   };
-}) | (Record<string, unknown> | unknown[]);
+}) | ({ [key: string]: unknown } | unknown[]);
 
 /** Socket.IO namespace `/events`. */
 export declare namespace Events {

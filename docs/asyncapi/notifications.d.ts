@@ -27,7 +27,7 @@ export type WsException = ({
     pattern: string;
     data: unknown;
   };
-}) | (Record<string, unknown> | unknown[]);
+}) | ({ [key: string]: unknown } | unknown[]);
 
 /** Socket.IO namespace `/notifications`. */
 export declare namespace Notifications {

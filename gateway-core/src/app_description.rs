@@ -20,14 +20,20 @@ impl GatewayAppBuilder {
     }
 
     /// Has [`listen`](GatewayApp::listen) serve the AsyncAPI document ([`GatewayApp::asyncapi`])
-    /// at `GET path` on the main port, e.g. `/asyncapi.json`. It is built once, when the app
-    /// starts listening. (Mounted in axum, serve `app.asyncapi()` from a route of your own.)
+    /// at `GET path` (and `HEAD`) on the main port, e.g. `/asyncapi.json`. It is built once,
+    /// when the app starts listening. Other paths go on to [`GatewayApp::with_routes`]'s
+    /// routes, or get NestJS's 404. (Mounted in axum, serve `app.asyncapi()` from a route of
+    /// your own.)
     ///
     /// ```
     /// let builder = gateway_core::GatewayApp::builder().with_asyncapi_route("/asyncapi.json");
     /// ```
     pub fn with_asyncapi_route(mut self, path: impl Into<String>) -> Self {
-        self.api.route = Some(path.into());
+        let path = path.into();
+        self.api.route = Some(match path.starts_with('/') {
+            true => path,
+            false => format!("/{path}"),
+        });
         self
     }
 }
@@ -61,7 +67,11 @@ impl GatewayApp {
     /// assert_eq!(document["operations"]["chat_receive_joinRoom"]["action"], "receive");
     /// ```
     pub fn asyncapi(&self) -> serde_json::Value {
-        describe::document(&self.described, &self.api)
+        describe::document(
+            &self.described,
+            &self.api,
+            &self.shared.config.socketio_path,
+        )
     }
 
     /// TypeScript declarations for socket.io-client: the payload types, and per namespace

@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use tower_service::Service;
 
 use crate::accept::BoxError;
+use crate::http_answer;
 
 /// A response body of the user's routes, whatever its type was.
 pub(crate) type RoutesBody = UnsyncBoxBody<Bytes, BoxError>;
@@ -59,8 +60,8 @@ impl Routes {
 }
 
 impl Routes {
-    /// Answers `GET path` with `body` (`content_type`), and passes every other request on to
-    /// `fallback` (none: 404).
+    /// Answers `GET path` (and `HEAD`) with `body` (`content_type`), and passes every other
+    /// request on to `fallback` (none: NestJS's 404).
     #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     pub(crate) fn document(
         path: String,
@@ -68,39 +69,35 @@ impl Routes {
         body: Bytes,
         fallback: Option<Routes>,
     ) -> Self {
-        use http_body_util::Full;
         let call = move |req: Request<Incoming>| -> BoxFuture<'static, Response<RoutesBody>> {
-            let ours = req.uri().path() == path && req.method() == http::Method::GET;
-            let answer = |status: http::StatusCode, body: Bytes, content_type: &'static str| {
-                let mut response = Response::new(
-                    Full::new(body)
-                        .map_err(|never| match never {})
-                        .boxed_unsync(),
-                );
-                *response.status_mut() = status;
-                response.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static(content_type),
-                );
-                response
-            };
-            match (&fallback, ours) {
-                (_, true) => {
-                    let response = answer(http::StatusCode::OK, body.clone(), content_type);
-                    Box::pin(std::future::ready(response))
-                }
-                (Some(fallback), false) => (fallback.call)(req),
-                (None, false) => Box::pin(std::future::ready(answer(
-                    http::StatusCode::NOT_FOUND,
-                    Bytes::new(),
-                    "text/plain",
-                ))),
+            let method = req.method();
+            let ours = req.uri().path() == path
+                && (method == http::Method::GET || method == http::Method::HEAD);
+            if !ours {
+                return match &fallback {
+                    Some(fallback) => (fallback.call)(req),
+                    None => Box::pin(std::future::ready(boxed(http_answer::not_found(&req)))),
+                };
             }
+            let body = match *method == http::Method::HEAD {
+                true => Bytes::new(),
+                false => body.clone(),
+            };
+            let mut response = Response::new(http_body_util::Full::new(body));
+            let value = http::HeaderValue::from_static(content_type);
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, value);
+            Box::pin(std::future::ready(boxed(response)))
         };
         Self {
             call: Arc::new(call),
         }
     }
+}
+
+fn boxed(response: Response<http_body_util::Full<Bytes>>) -> Response<RoutesBody> {
+    response.map(|body| body.map_err(|never| match never {}).boxed_unsync())
 }
 
 impl Service<Request<Incoming>> for Routes {

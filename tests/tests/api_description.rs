@@ -160,6 +160,14 @@ async fn listen_serves_the_document_at_its_route() {
         .map_or(body.as_str(), |(_, b)| b);
     let served: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(served, apps::chat(SECRET).build().unwrap().asyncapi());
+    // Other paths still get NestJS's 404.
+    let (status, body) = gateway_tests::raw_http(
+        server.local_addr(),
+        "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains(r#""message":"Cannot GET /nope""#), "{body}");
     server.shutdown().await;
 }
 
@@ -307,4 +315,161 @@ async fn the_end_to_end_traffic_matches_the_documents() {
     let out = run_node("check_traffic.mjs", &args).await;
     println!("{out}");
     assert!(out.contains("traffic matches the documents"), "{out}");
+}
+
+/// Shapes the examples do not have: events whose keys collide, properties that may be
+/// missing, a type whose schema differs by direction (and one that refers to it), an untagged
+/// enum, a flattened map, a tuple, a JSON-format path of its own, another port, a regex
+/// namespace and a connection guard.
+mod edge {
+    use std::collections::HashMap;
+
+    use gateway_core::jwt::JwtAuthGuard;
+    use gateway_core::{gateway, MessageBody};
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Inner {
+        /// Optional when read, always written.
+        #[serde(default)]
+        pub note: String,
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Outer {
+        pub inner: Inner,
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    #[serde(untagged)]
+    pub enum Choice {
+        Number(u32),
+        Text(String),
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Flat {
+        pub name: String,
+        #[serde(flatten)]
+        pub extra: HashMap<String, u32>,
+    }
+
+    pub struct EdgeGateway;
+
+    #[gateway(namespace = "/edge", path = "/edge-json", port = 4801)]
+    #[use_connection_guards(JwtAuthGuard::hmac("edge"))]
+    impl EdgeGateway {
+        #[subscribe_message("room:join")]
+        #[emits("room:join" = Inner)]
+        async fn colon(&self, MessageBody(outer): MessageBody<Outer>) -> Outer {
+            outer
+        }
+
+        #[subscribe_message("room_join")]
+        async fn underscore(
+            &self,
+            #[message_body("id")] _id: u32,
+            #[message_body("note")] _note: Option<String>,
+        ) -> Option<Choice> {
+            None
+        }
+
+        #[subscribe_message("flat")]
+        async fn flat(&self, MessageBody(flat): MessageBody<Flat>) -> Vec<(u32, String)> {
+            vec![(flat.extra.len() as u32, flat.name)]
+        }
+    }
+
+    pub struct TenantGateway;
+
+    #[gateway(namespace_regex = "^/tenant-(?<id>[0-9]+)$")]
+    impl TenantGateway {
+        #[subscribe_message("hello")]
+        async fn hello(&self) {}
+    }
+}
+
+fn edge_app() -> GatewayApp {
+    GatewayApp::builder()
+        .gateway(edge::EdgeGateway)
+        .gateway(edge::TenantGateway)
+        .with_socketio_path("/realtime/")
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn unusual_shapes_are_described_without_collisions() {
+    let document = edge_app().asyncapi();
+    let channels = document["channels"].as_object().unwrap();
+    let keys: Vec<&String> = channels.keys().collect();
+    assert_eq!(keys, ["tenant-_id_0-9", "edge", "edge_json"]);
+    assert_eq!(channels["edge_json"]["address"], "/edge-json");
+    assert_eq!(
+        channels["tenant-_id_0-9"]["address"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        document["servers"]["socketio_4801"]["pathname"],
+        "/realtime/"
+    );
+    // "room:join" and "room_join" keep their own messages.
+    let messages = channels["edge"]["messages"].as_object().unwrap();
+    assert_eq!(messages["room_join"]["name"], "room:join");
+    assert_eq!(messages["room_join_2"]["name"], "room_join");
+    assert_eq!(messages["room_join_3"]["name"], "room:join"); // the emitted one
+    assert_eq!(
+        document["operations"]["edge_receive_room_join_2"]["messages"][0]["$ref"],
+        "#/channels/edge/messages/room_join_2"
+    );
+    // A property whose type admits null may be missing.
+    assert_eq!(
+        messages["room_join_2"]["payload"]["required"],
+        serde_json::json!(["id"])
+    );
+    // Inner is read with `note` optional and written with it: two schemas, and Outer, which
+    // refers to it, too.
+    let schemas = &document["components"]["schemas"];
+    assert!(
+        schemas["Inner"]["required"].is_null(),
+        "{}",
+        schemas["Inner"]
+    );
+    assert_eq!(schemas["InnerOut"]["required"], serde_json::json!(["note"]));
+    assert_eq!(
+        schemas["OuterOut"]["properties"]["inner"]["$ref"],
+        "#/components/schemas/InnerOut"
+    );
+    assert_eq!(
+        messages["room_join.reply"]["payload"]["$ref"],
+        "#/components/schemas/OuterOut"
+    );
+    // The JSON-format channel has no Socket.IO auth.
+    let security = &document["operations"]["edge_json_receive_flat"]["security"];
+    assert_eq!(
+        security,
+        &serde_json::json!([
+            {"$ref": "#/components/securitySchemes/bearerHeader"},
+            {"$ref": "#/components/securitySchemes/queryToken_token"}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn unusual_shapes_validate_and_their_types_compile() {
+    let app = edge_app();
+    let dir = tempfile::tempdir().unwrap();
+    let document = dir.path().join("edge.asyncapi.json");
+    std::fs::write(&document, document_text(&app)).unwrap();
+    let out = run_node("asyncapi_validate.mjs", &[&document.display().to_string()]).await;
+    assert!(
+        out.contains("edge.asyncapi.json: valid AsyncAPI 3.0.0"),
+        "{out}"
+    );
+
+    let types = dir.path().join("edge.d.ts");
+    std::fs::write(&types, app.typescript()).unwrap();
+    let (compiled, out) = tsc(&["--strict", "--noEmit", &types.display().to_string()]).await;
+    assert!(compiled, "{out}\n{}", app.typescript());
 }

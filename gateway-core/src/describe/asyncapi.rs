@@ -16,7 +16,11 @@ use crate::pipeline::Credential;
 pub(super) const REPLY_KIND: &str = "x-reply";
 
 /// The document, as JSON.
-pub(crate) fn document(gateways: &[DescribedGateway], api: &ApiOptions) -> Value {
+pub(crate) fn document(
+    gateways: &[DescribedGateway],
+    api: &ApiOptions,
+    socketio_path: &str,
+) -> Value {
     let mut schemas = Schemas::new();
     let mut servers = Map::new();
     let mut channels = Map::new();
@@ -30,7 +34,7 @@ pub(crate) fn document(gateways: &[DescribedGateway], api: &ApiOptions) -> Value
     });
     for gateway in ordered {
         let port = gateway.options.port();
-        let (socketio, json_server) = add_servers(&mut servers, port);
+        let (socketio, json_server) = add_servers(&mut servers, port, socketio_path);
         let description = gateway.description();
         let base = unique_key(&channels, &channel_key(gateway.options.namespace()));
         let options = &gateway.options;
@@ -42,7 +46,7 @@ pub(crate) fn document(gateways: &[DescribedGateway], api: &ApiOptions) -> Value
         )];
         if json_path_differs {
             homes.push((
-                format!("{base}_json"),
+                unique_key(&channels, &format!("{base}_json")),
                 options.path().to_owned(),
                 vec![json_server],
             ));
@@ -54,8 +58,9 @@ pub(crate) fn document(gateways: &[DescribedGateway], api: &ApiOptions) -> Value
                 key: &key,
                 gateway,
                 description: &description,
+                socketio: on.contains(&socketio),
             };
-            let messages = channel.messages(&mut schemas, &mut sent_payloads);
+            let (messages, keys) = channel.messages(&mut schemas, &mut sent_payloads);
             let mut object = json!({
                 "address": if options.namespace_is_regex() { Value::Null } else { Value::String(address.clone()) },
                 "title": address,
@@ -67,7 +72,7 @@ pub(crate) fn document(gateways: &[DescribedGateway], api: &ApiOptions) -> Value
                 object["parameters"] = parameters;
             }
             channels.insert(key.clone(), object);
-            for (id, operation) in channel.operations(&mut credentials) {
+            for (id, operation) in channel.operations(&keys, &mut credentials) {
                 let id = unique_key(&operations, &id);
                 operations.insert(id, operation);
             }
@@ -114,6 +119,15 @@ struct Channel<'a> {
     key: &'a str,
     gateway: &'a DescribedGateway,
     description: &'a GatewayDescriber,
+    /// Served to Socket.IO clients (else JSON-format only: no `auth.token`).
+    socketio: bool,
+}
+
+/// The keys of a channel's messages, chosen once so that no two events share one: by received
+/// event (its message, its reply's), and by sent event, in [`Channel::sent`] order.
+struct Keys {
+    received: Vec<(String, Option<String>)>,
+    sent: Vec<String>,
 }
 
 impl Channel<'_> {
@@ -123,8 +137,12 @@ impl Channel<'_> {
         &self,
         schemas: &mut Schemas,
         sent_payloads: &mut Vec<(String, String)>,
-    ) -> Map<String, Value> {
+    ) -> (Map<String, Value>, Keys) {
         let mut messages = Map::new();
+        let mut keys = Keys {
+            received: Vec::new(),
+            sent: Vec::new(),
+        };
         for received in &self.description.received {
             let mut message = json!({
                 "name": received.event,
@@ -136,19 +154,17 @@ impl Channel<'_> {
                     message["payload"] = schemas.schema(schema, Direction::ToServer);
                 }
                 Some(Body::Properties(properties)) => {
-                    let mut object = Map::new();
-                    for (name, schema) in properties {
-                        object.insert(name.clone(), schemas.schema(schema, Direction::ToServer));
-                    }
-                    let required: Vec<&String> = properties.iter().map(|(name, _)| name).collect();
-                    message["payload"] =
-                        json!({"type": "object", "properties": object, "required": required});
+                    message["payload"] = properties_schema(properties, schemas);
                 }
                 None => {}
             }
-            messages.insert(received_key(&received.event), message);
+            let key = unique_key(&messages, &message_key(&received.event));
+            messages.insert(key.clone(), message);
             let (kind, schema) = match &received.reply {
-                ReplySchema::None => continue,
+                ReplySchema::None => {
+                    keys.received.push((key, None));
+                    continue;
+                }
                 ReplySchema::Ack(schema) => ("ack", schema),
                 ReplySchema::Event(schema) => ("event", schema),
             };
@@ -164,9 +180,9 @@ impl Channel<'_> {
                     received.event
                 ),
             };
-            let key = reply_key(&received.event);
+            let reply_key = unique_key(&messages, &format!("{key}.reply"));
             messages.insert(
-                key.clone(),
+                reply_key.clone(),
                 json!({
                     "name": received.event,
                     "title": format!("{} (reply)", received.event),
@@ -175,14 +191,15 @@ impl Channel<'_> {
                     REPLY_KIND: kind,
                 }),
             );
-            sent_payloads.push((self.key.to_owned(), key));
+            sent_payloads.push((self.key.to_owned(), reply_key.clone()));
+            keys.received.push((key, Some(reply_key)));
         }
         for (event, schema) in self.sent() {
-            let key = self.sent_key(&event);
             let payload = match schema {
                 Some(schema) => schemas.schema(&schema, Direction::ToClient),
                 None => json!({"$ref": "#/components/schemas/WsException"}),
             };
+            let key = unique_key(&messages, &message_key(&event));
             messages.insert(
                 key.clone(),
                 json!({
@@ -192,9 +209,10 @@ impl Channel<'_> {
                     "payload": payload,
                 }),
             );
-            sent_payloads.push((self.key.to_owned(), key));
+            sent_payloads.push((self.key.to_owned(), key.clone()));
+            keys.sent.push(key);
         }
-        messages
+        (messages, keys)
     }
 
     /// The events the gateway sends, `exception` last unless declared (`None`: the default
@@ -209,48 +227,45 @@ impl Channel<'_> {
         sent
     }
 
-    /// A sent event's message key: its name, unless a received event has that key.
-    fn sent_key(&self, event: &str) -> String {
-        let key = received_key(event);
-        let clashes = self
-            .description
-            .received
-            .iter()
-            .any(|r| received_key(&r.event) == key);
-        if clashes {
-            format!("{key}.sent")
-        } else {
-            key
-        }
+    /// The credentials among `credentials` that a client of this channel can present.
+    fn usable(&self, credentials: impl Iterator<Item = Credential>) -> BTreeSet<Credential> {
+        credentials
+            .filter(|credential| self.socketio || *credential != Credential::SocketIoAuth)
+            .collect()
     }
 
-    fn operations(&self, credentials: &mut BTreeSet<Credential>) -> Vec<(String, Value)> {
+    fn operations(
+        &self,
+        keys: &Keys,
+        credentials: &mut BTreeSet<Credential>,
+    ) -> Vec<(String, Value)> {
         let channel = json!({"$ref": format!("#/channels/{}", self.key)});
         let message =
             |key: &str| json!({"$ref": format!("#/channels/{}/messages/{key}", self.key)});
         let gateway = self.gateway;
         let mut operations = Vec::new();
-        for received in &self.description.received {
+        for (received, (key, reply_key)) in self.description.received.iter().zip(&keys.received) {
             let mut operation = json!({
                 "action": "receive",
                 "channel": channel,
                 "title": received.event,
                 "summary": format!("Handles `{}` (`#[subscribe_message]`).", received.event),
-                "messages": [message(&received_key(&received.event))],
+                "messages": [message(key)],
             });
-            if !matches!(received.reply, ReplySchema::None) {
+            if let Some(reply_key) = reply_key {
                 operation["reply"] = json!({
                     "channel": channel,
-                    "messages": [message(&reply_key(&received.event))],
+                    "messages": [message(reply_key)],
                 });
             }
             let own = (gateway.handler_credentials.iter())
                 .filter(|(event, _)| *event == received.event)
                 .flat_map(|(_, credentials)| credentials.iter().cloned());
-            let required: BTreeSet<Credential> = (gateway.connection_credentials.iter().cloned())
-                .chain(gateway.gateway_credentials.iter().cloned())
-                .chain(own)
-                .collect();
+            let required = self.usable(
+                (gateway.connection_credentials.iter().cloned())
+                    .chain(gateway.gateway_credentials.iter().cloned())
+                    .chain(own),
+            );
             if !required.is_empty() {
                 operation["security"] = security(&required);
                 credentials.extend(required);
@@ -258,16 +273,15 @@ impl Channel<'_> {
             let id = format!("{}_receive_{}", self.key, id_part(&received.event));
             operations.push((id, operation));
         }
-        for (event, _) in self.sent() {
+        for ((event, _), key) in self.sent().into_iter().zip(&keys.sent) {
             let mut operation = json!({
                 "action": "send",
                 "channel": channel,
                 "title": event,
                 "summary": format!("Emits `{event}`."),
-                "messages": [message(&self.sent_key(&event))],
+                "messages": [message(key)],
             });
-            let required: BTreeSet<Credential> =
-                gateway.connection_credentials.iter().cloned().collect();
+            let required = self.usable(gateway.connection_credentials.iter().cloned());
             if !required.is_empty() {
                 operation["security"] = security(&required);
                 credentials.extend(required);
@@ -279,9 +293,58 @@ impl Channel<'_> {
     }
 }
 
+/// The payload of a body read by properties (`#[message_body("p")]`): an object of them,
+/// each required unless its schema accepts `null` (a missing property reads as `null`).
+fn properties_schema(
+    properties: &[(String, super::MessageSchema)],
+    schemas: &mut Schemas,
+) -> Value {
+    let mut object = Map::new();
+    let mut required: Vec<&String> = Vec::new();
+    for (name, schema) in properties {
+        if object.contains_key(name) {
+            continue;
+        }
+        let schema = schemas.schema(schema, Direction::ToServer);
+        if !accepts_null(&schema) {
+            required.push(name);
+        }
+        object.insert(name.clone(), schema);
+    }
+    json!({"type": "object", "properties": object, "required": required})
+}
+
+/// Whether a schema admits `null`, as far as its own keywords tell: no type, a type list with
+/// `null`, or an `anyOf` / `oneOf` branch that does.
+fn accepts_null(schema: &Value) -> bool {
+    let Some(object) = schema.as_object() else {
+        return schema == &Value::Bool(true);
+    };
+    let branches: Vec<&Value> = ["anyOf", "oneOf"]
+        .iter()
+        .filter_map(|keyword| object.get(*keyword)?.as_array())
+        .flatten()
+        .collect();
+    if !branches.is_empty() {
+        return branches.into_iter().any(accepts_null);
+    }
+    match object.get("type") {
+        None => !["$ref", "enum", "const", "allOf", "not"]
+            .iter()
+            .any(|keyword| object.contains_key(*keyword)),
+        Some(Value::String(kind)) => kind == "null",
+        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "null"),
+        Some(_) => false,
+    }
+}
+
 /// The servers of the gateways on `port` (0: the app's main listener), added once; returns
 /// the keys of the Socket.IO and the JSON-format server.
-fn add_servers(servers: &mut Map<String, Value>, port: u16) -> (String, String) {
+fn add_servers(
+    servers: &mut Map<String, Value>,
+    port: u16,
+    socketio_path: &str,
+) -> (String, String) {
     let suffix = if port == 0 {
         String::new()
     } else {
@@ -303,7 +366,7 @@ fn add_servers(servers: &mut Map<String, Value>, port: u16) -> (String, String) 
         json!({
             "host": host,
             "protocol": "ws",
-            "pathname": "/socket.io/",
+            "pathname": socketio_path,
             "title": "Socket.IO",
             "summary": "Socket.IO v5 over Engine.IO v4 (WebSocket, or HTTP long-polling upgraded to it).",
             "description": "socket.io-client connects to `http://<host>/<namespace>`; a channel's \
@@ -461,17 +524,13 @@ pub(super) fn id_part(text: &str) -> String {
     out
 }
 
-fn received_key(event: &str) -> String {
+fn message_key(event: &str) -> String {
     let key = id_part(event);
     if key.is_empty() {
         "_".to_owned()
     } else {
         key
     }
-}
-
-fn reply_key(event: &str) -> String {
-    format!("{}.reply", received_key(event))
 }
 
 fn unique_key(map: &Map<String, Value>, key: &str) -> String {

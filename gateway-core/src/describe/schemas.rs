@@ -48,7 +48,14 @@ impl Schemas {
             Direction::ToClient => &mut self.to_client,
         };
         match message.generate {
-            Some(generate) => object_schema(generate(generator).to_value()),
+            Some(generate) => {
+                // What `take_definitions(true)` does to named schemas (draft 7 forms).
+                let mut schema = generate(generator);
+                for transform in generator.transforms_mut() {
+                    transform.transform(&mut schema);
+                }
+                object_schema(schema.to_value())
+            }
             None => json!({
                 "description": format!(
                     "`{}`: any JSON value (the type has no `schemars::JsonSchema`)",
@@ -59,26 +66,41 @@ impl Schemas {
     }
 
     /// The named schemas, and how to rename references in what was generated for clients. A
-    /// name both ways with different schemas keeps the client-bound one as `<Name>Out`.
+    /// name both ways with different schemas keeps the client-bound one as `<Name>Out`; a
+    /// schema that refers to a renamed one differs too, so renaming repeats until it settles.
     pub(super) fn finish(mut self) -> (Map<String, Value>, Renames) {
         let mut definitions = self.to_server.take_definitions(true);
-        let mut renames = Renames::default();
         let to_client = self.to_client.take_definitions(true);
-        for (name, schema) in &to_client {
-            match definitions.get(name) {
-                Some(existing) if existing != schema => {
-                    let mut renamed = format!("{name}Out");
-                    while definitions.contains_key(&renamed) || to_client.contains_key(&renamed) {
-                        renamed.push('_');
-                    }
-                    renames.0.push((reference(name), reference(&renamed)));
+        let mut renames = Renames::default();
+        loop {
+            let mut renamed_any = false;
+            for (name, schema) in &to_client {
+                let from = reference(name);
+                if renames.0.iter().any(|(renamed, _)| *renamed == from) {
+                    continue;
                 }
-                _ => {}
+                let mut schema = schema.clone();
+                renames.apply(&mut schema);
+                if definitions
+                    .get(name)
+                    .is_some_and(|existing| *existing != schema)
+                {
+                    let mut to = format!("{name}Out");
+                    while definitions.contains_key(&to) || to_client.contains_key(&to) {
+                        to.push('_');
+                    }
+                    renames.0.push((from, reference(&to)));
+                    renamed_any = true;
+                }
+            }
+            if !renamed_any {
+                break;
             }
         }
         for (name, mut schema) in to_client {
             renames.apply(&mut schema);
-            let name = match renames.0.iter().find(|(from, _)| *from == reference(&name)) {
+            let from = reference(&name);
+            let name = match renames.0.iter().find(|(renamed, _)| *renamed == from) {
                 Some((_, to)) => to.rsplit('/').next().unwrap_or(&name).to_owned(),
                 None => name,
             };

@@ -38,6 +38,7 @@ pub(crate) fn event_maps(document: &Value) -> String {
         .get("operations")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
+    let mut namespaces = std::collections::HashSet::new();
     for (key, channel) in channels {
         let socketio = (channel.get("servers").and_then(Value::as_array))
             .is_some_and(|servers| servers.iter().any(is_socketio_server));
@@ -46,7 +47,11 @@ pub(crate) fn event_maps(document: &Value) -> String {
         }
         let title = channel.get("title").and_then(Value::as_str).unwrap_or(key);
         let _ = writeln!(out, "/** Socket.IO namespace `{}`. */", comment(title));
-        let _ = writeln!(out, "export declare namespace {} {{", namespace_name(key));
+        let mut name = namespace_name(key);
+        while !namespaces.insert(name.clone()) {
+            name.push('_');
+        }
+        let _ = writeln!(out, "export declare namespace {name} {{");
         let reference = format!("#/channels/{key}");
         let mine = || {
             operations
@@ -136,13 +141,28 @@ fn ts_type(schema: &Value, indent: usize) -> String {
     if let Some(values) = object.get("enum").and_then(Value::as_array) {
         return union(values.iter().map(literal).collect());
     }
+    // `properties` beside `anyOf` / `oneOf` / `allOf` (a flattened enum, say): both hold.
+    let mut parts: Vec<String> = Vec::new();
     for (keyword, joiner) in [("anyOf", " | "), ("oneOf", " | "), ("allOf", " & ")] {
         if let Some(variants) = object.get(keyword).and_then(Value::as_array) {
-            let parts: Vec<String> = (variants.iter())
+            let variants: Vec<String> = (variants.iter())
                 .map(|v| format!("({})", ts_type(v, indent)))
                 .collect();
-            return parts.join(joiner);
+            parts.push(variants.join(joiner));
         }
+    }
+    if !parts.is_empty() {
+        if let Some(body) = object_body(schema, indent) {
+            parts.insert(0, body);
+        }
+        return match parts.len() {
+            1 => parts.remove(0),
+            _ => parts
+                .iter()
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" & "),
+        };
     }
     match object.get("type") {
         Some(Value::String(kind)) => typed(kind, object, indent),
@@ -168,11 +188,11 @@ fn typed(kind: &str, object: &Map<String, Value>, indent: usize) -> String {
                     .collect();
                 format!("[{}]", items.join(", "))
             }
-            Some(items) => format!("Array<{}>", ts_type(items, indent)),
+            Some(items) => format!("({})[]", ts_type(items, indent)),
             None => "unknown[]".into(),
         },
         "object" => object_body(&Value::Object(object.clone()), indent)
-            .unwrap_or_else(|| "Record<string, unknown>".into()),
+            .unwrap_or_else(|| "{ [key: string]: unknown }".into()),
         _ => "unknown".into(),
     }
 }
@@ -180,7 +200,12 @@ fn typed(kind: &str, object: &Map<String, Value>, indent: usize) -> String {
 /// `{ a: string; b?: number }` for an object schema with properties (or a map type).
 fn object_body(schema: &Value, indent: usize) -> Option<String> {
     let object = schema.as_object()?;
-    if object.get("type").and_then(Value::as_str) != Some("object") {
+    let is_object = match object.get("type") {
+        Some(Value::String(kind)) => kind == "object",
+        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "object"),
+        _ => object.contains_key("properties"),
+    };
+    if !is_object {
         return None;
     }
     let properties = object.get("properties").and_then(Value::as_object);
@@ -215,8 +240,9 @@ fn object_body(schema: &Value, indent: usize) -> Option<String> {
             ts_type(property, indent + 1)
         );
     }
-    if let Some(value) = extra.filter(|v| v.is_object()) {
-        let _ = writeln!(body, "{pad}[key: string]: {};", ts_type(value, indent + 1));
+    // Beside named properties, an index signature must admit theirs: `unknown`.
+    if extra.is_some_and(|v| v.is_object() || v == &Value::Bool(true)) {
+        let _ = writeln!(body, "{pad}[key: string]: unknown;");
     }
     body.push_str(&"  ".repeat(indent));
     body.push('}');
