@@ -199,7 +199,11 @@ impl Channel<'_> {
                 Some(schema) => schemas.schema(&schema, Direction::ToClient),
                 None => json!({"$ref": "#/components/schemas/WsException"}),
             };
-            let key = unique_key(&messages, &message_key(&event));
+            // An event both received and sent: `<event>.sent` for the one the server emits.
+            let key = match message_key(&event) {
+                key if messages.contains_key(&key) => unique_key(&messages, &format!("{key}.sent")),
+                key => key,
+            };
             messages.insert(
                 key.clone(),
                 json!({
