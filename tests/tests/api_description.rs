@@ -381,9 +381,16 @@ mod edge {
         }
     }
 
+    /// A payload type that takes the name of the default filter's schema.
+    #[derive(Serialize, JsonSchema)]
+    pub struct WsException {
+        pub code: u32,
+    }
+
     pub struct TenantGateway;
 
     #[gateway(namespace_regex = "^/tenant-(?<id>[0-9]+)$")]
+    #[emits("oops" = WsException)]
     impl TenantGateway {
         #[subscribe_message("hello")]
         async fn hello(&self) {}
@@ -444,6 +451,12 @@ fn unusual_shapes_are_described_without_collisions() {
     assert_eq!(
         messages["room_join.reply"]["payload"]["$ref"],
         "#/components/schemas/OuterOut"
+    );
+    // The default filter's schema steps aside for a payload type of the same name.
+    assert_eq!(schemas["WsException"]["required"], serde_json::json!(["code"]));
+    assert_eq!(
+        messages["exception"]["payload"]["$ref"],
+        "#/components/schemas/GatewayWsException"
     );
     // The JSON-format channel has no Socket.IO auth.
     let security = &document["operations"]["edge_json_receive_flat"]["security"];

@@ -15,6 +15,9 @@ use crate::pipeline::Credential;
 /// or the JSON frame sent back) or `event` (a `WsResponse`, emitted as an event).
 pub(super) const REPLY_KIND: &str = "x-reply";
 
+/// Where the `exception` payloads point until the exception schema has its name.
+const EXCEPTION_REF: &str = "#/components/schemas/gateway-core:WsException";
+
 /// The document, as JSON.
 pub(crate) fn document(
     gateways: &[DescribedGateway],
@@ -79,8 +82,14 @@ pub(crate) fn document(
         }
     }
 
-    let (mut definitions, renames) = schemas.finish();
-    definitions.insert("WsException".to_owned(), exception_schema());
+    let (mut definitions, mut renames) = schemas.finish();
+    // The default filter's shape, under a name no payload type has taken.
+    let mut exception = "WsException".to_owned();
+    while definitions.contains_key(&exception) {
+        exception.insert_str(0, "Gateway");
+    }
+    renames.add(EXCEPTION_REF, &format!("#/components/schemas/{exception}"));
+    definitions.insert(exception, exception_schema());
     for (channel, message) in &sent_payloads {
         if let Some(payload) = channels
             .get_mut(channel)
@@ -197,7 +206,7 @@ impl Channel<'_> {
         for (event, schema) in self.sent() {
             let payload = match schema {
                 Some(schema) => schemas.schema(&schema, Direction::ToClient),
-                None => json!({"$ref": "#/components/schemas/WsException"}),
+                None => json!({ "$ref": EXCEPTION_REF }),
             };
             // An event both received and sent: `<event>.sent` for the one the server emits.
             let key = match message_key(&event) {

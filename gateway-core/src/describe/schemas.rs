@@ -133,6 +133,11 @@ fn reference(name: &str) -> String {
 pub(super) struct Renames(Vec<(String, String)>);
 
 impl Renames {
+    /// Rewrites `$ref: from` to `to` as well.
+    pub(super) fn add(&mut self, from: &str, to: &str) {
+        self.0.push((from.to_owned(), to.to_owned()));
+    }
+
     pub(super) fn apply(&self, schema: &mut Value) {
         if self.0.is_empty() {
             return;
