@@ -453,7 +453,10 @@ fn unusual_shapes_are_described_without_collisions() {
         "#/components/schemas/OuterOut"
     );
     // The default filter's schema steps aside for a payload type of the same name.
-    assert_eq!(schemas["WsException"]["required"], serde_json::json!(["code"]));
+    assert_eq!(
+        schemas["WsException"]["required"],
+        serde_json::json!(["code"])
+    );
     assert_eq!(
         messages["exception"]["payload"]["$ref"],
         "#/components/schemas/GatewayWsException"

@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
+use super::keys::{channel_key, id_part, message_key, unique_key};
 use super::schemas::{Direction, Schemas};
+use super::security::{scheme, scheme_key, security};
+use super::servers::add_servers;
 use super::{ApiOptions, Body, DescribedGateway, GatewayDescriber, ReplySchema};
 use crate::pipeline::Credential;
 
@@ -351,60 +354,6 @@ fn accepts_null(schema: &Value) -> bool {
     }
 }
 
-/// The servers of the gateways on `port` (0: the app's main listener), added once; returns
-/// the keys of the Socket.IO and the JSON-format server.
-fn add_servers(
-    servers: &mut Map<String, Value>,
-    port: u16,
-    socketio_path: &str,
-) -> (String, String) {
-    let suffix = if port == 0 {
-        String::new()
-    } else {
-        format!("_{port}")
-    };
-    let (socketio, json_format) = (format!("socketio{suffix}"), format!("json{suffix}"));
-    let (host, variables) = if port == 0 {
-        (
-            "{host}".to_owned(),
-            json!({"host": {"default": "localhost:3000", "description": "Where the app listens (host:port)."}}),
-        )
-    } else {
-        (
-            format!("{{hostname}}:{port}"),
-            json!({"hostname": {"default": "localhost", "description": "The app's host name."}}),
-        )
-    };
-    servers.entry(socketio.clone()).or_insert_with(|| {
-        json!({
-            "host": host,
-            "protocol": "ws",
-            "pathname": socketio_path,
-            "title": "Socket.IO",
-            "summary": "Socket.IO v5 over Engine.IO v4 (WebSocket, or HTTP long-polling upgraded to it).",
-            "description": "socket.io-client connects to `http://<host>/<namespace>`; a channel's \
-                address is its namespace. Events carry their payload as the first argument; a \
-                reply is the ack's argument when the client asks for one. Errors arrive as the \
-                `exception` event.",
-            "variables": variables,
-        })
-    });
-    servers.entry(json_format.clone()).or_insert_with(|| {
-        json!({
-            "host": host,
-            "protocol": "ws",
-            "title": "JSON format",
-            "summary": "Plain WebSocket with NestJS `platform-ws` JSON frames.",
-            "description": "A client opens `ws://<host><address>` and sends \
-                `{\"event\": name, \"data\": payload}`. A reply is the JSON of the handler's \
-                return value, sent back as is; emitted events arrive as \
-                `{\"event\": name, \"data\": payload}`.",
-            "variables": variables,
-        })
-    });
-    (socketio, json_format)
-}
-
 fn channel_description(options: &crate::GatewayOptions, address: &str) -> String {
     if options.namespace_is_regex() {
         format!(
@@ -444,46 +393,6 @@ fn parameters(options: &crate::GatewayOptions) -> Option<Value> {
     Some(Value::Object(parameters))
 }
 
-fn security(required: &BTreeSet<Credential>) -> Value {
-    required
-        .iter()
-        .map(|credential| json!({"$ref": format!("#/components/securitySchemes/{}", scheme_key(credential))}))
-        .collect()
-}
-
-fn scheme_key(credential: &Credential) -> String {
-    match credential {
-        Credential::BearerHeader => "bearerHeader".to_owned(),
-        Credential::Query(name) => format!("queryToken_{}", id_part(name)),
-        Credential::SocketIoAuth => "socketIoAuthToken".to_owned(),
-    }
-}
-
-fn scheme(credential: &Credential) -> Value {
-    match credential {
-        Credential::BearerHeader => json!({
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "`Authorization: Bearer <token>` on the handshake request.",
-        }),
-        Credential::Query(name) => json!({
-            "type": "httpApiKey",
-            "name": name,
-            "in": "query",
-            "description": format!("The token in the `{name}` query parameter of the handshake request."),
-        }),
-        Credential::SocketIoAuth => json!({
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "Socket.IO only: the token in the CONNECT packet's `auth.token` \
-                (socket.io-client's `auth: { token }` option).",
-            "x-socketio-auth": "token",
-        }),
-    }
-}
-
 /// What the default exception filter (`BaseWsExceptionFilter`) emits.
 fn exception_schema() -> Value {
     json!({
@@ -508,50 +417,4 @@ fn exception_schema() -> Value {
             {"type": ["object", "array"]},
         ],
     })
-}
-
-/// A channel key from a namespace: `/chat` → `chat`, `/` → `root`.
-fn channel_key(namespace: &str) -> String {
-    let key = id_part(namespace.trim_start_matches('/'));
-    let key = key.trim_matches('_');
-    if key.is_empty() {
-        "root".to_owned()
-    } else {
-        key.to_owned()
-    }
-}
-
-/// `text` with every character outside `[A-Za-z0-9_-]` replaced by `_`, runs collapsed.
-pub(super) fn id_part(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let c = if c.is_ascii_alphanumeric() || c == '-' {
-            c
-        } else {
-            '_'
-        };
-        if !(c == '_' && out.ends_with('_')) {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn message_key(event: &str) -> String {
-    let key = id_part(event);
-    if key.is_empty() {
-        "_".to_owned()
-    } else {
-        key
-    }
-}
-
-fn unique_key(map: &Map<String, Value>, key: &str) -> String {
-    let mut candidate = key.to_owned();
-    let mut n = 2;
-    while map.contains_key(&candidate) {
-        candidate = format!("{key}_{n}");
-        n += 1;
-    }
-    candidate
 }

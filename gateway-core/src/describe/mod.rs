@@ -28,10 +28,16 @@
 
 #[cfg(feature = "asyncapi")]
 mod asyncapi;
+#[cfg(feature = "asyncapi")]
+mod keys;
 #[doc(hidden)]
 pub mod probe;
 #[cfg(feature = "asyncapi")]
 mod schemas;
+#[cfg(feature = "asyncapi")]
+mod security;
+#[cfg(feature = "asyncapi")]
+mod servers;
 #[cfg(feature = "asyncapi")]
 mod typescript;
 
