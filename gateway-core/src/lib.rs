@@ -47,6 +47,8 @@
 //! - Rooms and broadcasts: [`Socket::join`], [`Namespace::to`], [`BroadcastOperator`].
 //! - In-process events from services to gateways (`@nestjs/event-emitter`): [`EventBus`] and
 //!   `#[on_event("order.*")]` handlers; see the [`events`](guide::events) guide.
+//! - The API's description (feature `asyncapi`): `GatewayApp::asyncapi`, `GatewayApp::typescript`,
+//!   `#[emits]` and the [`describe`] module.
 //!
 //! # The JSON wire format (NestJS `platform-ws` 12)
 //!
@@ -132,6 +134,8 @@ struct ReadmeDoctests;
 // lifecycle (a socket's hook and release) and ws_io (the WebSocket halves) serve both transports.
 // Beside that path, event_bus (with event_pattern and published_event, leaves) carries services'
 // events to gateways; gateways (start, shutdown) subscribes and unsubscribes their handlers.
+// describe (a leaf) holds what each gateway says about itself; gateway_description and
+// app_description turn it into the AsyncAPI document and TypeScript types, only when asked.
 mod accept;
 mod ack_broadcast;
 mod acks;
