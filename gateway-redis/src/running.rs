@@ -85,26 +85,12 @@ impl<D: Driver> RunningAdapter<D> {
             cancel: cancel.clone(),
             uid,
         };
-        let first = match subscription.subscribe().await {
-            Ok(messages) => {
-                status.set_connected(true);
-                tracing::info!(uid = %subscription.uid, "Redis adapter subscribed");
-                Some(messages)
-            }
-            Err(err) if config.required_at_startup => {
-                return Err(AdapterError::unavailable(format!(
-                    "Redis is unreachable at startup: {err}"
-                )));
-            }
-            Err(err) => {
-                tracing::warn!(
-                    %err,
-                    "Redis is unreachable at startup; serving this instance's clients only \
-                     until it is reachable"
-                );
-                None
-            }
-        };
+        let first = status.first_contact(
+            subscription.subscribe().await,
+            config.required_at_startup,
+            "Redis adapter",
+            &subscription.uid,
+        )?;
         let publisher = Publisher {
             driver,
             status: status.clone(),

@@ -58,23 +58,12 @@ impl ShardedRunning {
             .iter()
             .flat_map(|ns| channels.of_namespace(ns.name()))
             .collect();
-        let subscribed = connection.set_subscribed(&initial, true).await;
-        match &subscribed {
-            Ok(()) => {
-                status.set_connected(true);
-                tracing::info!(uid = %channels.uid, "sharded Redis adapter subscribed");
-            }
-            Err(err) if config.required_at_startup => {
-                return Err(AdapterError::unavailable(format!(
-                    "the Redis cluster is unreachable at startup: {err}"
-                )));
-            }
-            Err(err) => tracing::warn!(
-                %err,
-                "the Redis cluster is unreachable at startup; serving this instance's clients \
-                 only until it is reachable"
-            ),
-        }
+        status.first_contact(
+            connection.set_subscribed(&initial, true).await,
+            config.required_at_startup,
+            "sharded Redis adapter",
+            &channels.uid,
+        )?;
         let (publish_queue, queued) =
             PublishQueue::new(config.publish_queue_capacity, status.clone());
         let background = Background::new(status.clone());

@@ -40,6 +40,36 @@ impl AdapterStatus {
 
     /// Also recorded as the `gateway_redis_connected` gauge (1 or 0) through the `metrics`
     /// facade.
+    /// The outcome of an adapter's first subscription: connected (`Some`, and the status says
+    /// so), or Redis unreachable: an error when `required`, else logged and `None` (the
+    /// adapter serves this instance's clients and keeps trying).
+    pub(crate) fn first_contact<T, E: std::fmt::Display>(
+        &self,
+        result: Result<T, E>,
+        required: bool,
+        adapter: &str,
+        uid: &str,
+    ) -> Result<Option<T>, gateway_core::AdapterError> {
+        match result {
+            Ok(value) => {
+                self.set_connected(true);
+                tracing::info!(uid, "{adapter} subscribed");
+                Ok(Some(value))
+            }
+            Err(err) if required => Err(gateway_core::AdapterError::unavailable(format!(
+                "Redis is unreachable at startup: {err}"
+            ))),
+            Err(err) => {
+                tracing::warn!(
+                    %err,
+                    "Redis is unreachable at startup; serving this instance's clients only \
+                     until it is reachable"
+                );
+                Ok(None)
+            }
+        }
+    }
+
     pub(crate) fn set_connected(&self, connected: bool) {
         self.connected.store(connected, Ordering::Release);
         metrics::gauge!("gateway_redis_connected").set(f64::from(u8::from(connected)));

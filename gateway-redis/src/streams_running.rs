@@ -78,22 +78,12 @@ impl StreamsRunning {
             .iter()
             .flat_map(|ns| channels.of_namespace(ns.name()))
             .collect();
-        let first = match driver.subscribe(subscribed.clone(), Vec::new()).await {
-            Ok(messages) => {
-                status.set_connected(true);
-                tracing::info!(uid = %channels.uid, "Redis streams adapter subscribed");
-                Some(messages)
-            }
-            Err(err) if config.required_at_startup => {
-                return Err(AdapterError::unavailable(format!(
-                    "Redis is unreachable at startup: {err}"
-                )));
-            }
-            Err(err) => {
-                tracing::warn!(%err, "Redis is unreachable at startup; serving this instance's clients only until it is reachable");
-                None
-            }
-        };
+        let first = status.first_contact(
+            driver.subscribe(subscribed.clone(), Vec::new()).await,
+            config.required_at_startup,
+            "Redis streams adapter",
+            &channels.uid,
+        )?;
         let (publish_queue, queued) =
             PublishQueue::new(config.publish_queue_capacity, status.clone());
         let (entries, entries_queued) =
