@@ -158,6 +158,7 @@ impl BroadcastOperator {
                 |wire| OutFrame::Text(Utf8Bytes::from(wire.event_frame(event, data, None))),
                 |socket| socket.notify_sent(event, || Cow::Borrowed(data)),
             );
+            self.ns.count_sent(event, sent);
             let (event, data) = (event.to_owned(), data.to_owned());
             return sent
                 + self.deliver_recorded(offset, move |op, offset| {
@@ -349,6 +350,7 @@ impl BroadcastOperator {
                 |wire| wire.payload_event_frame(payload, event, None, None),
                 |socket| socket.notify_sent(event, || Cow::Owned(payload.args_json())),
             );
+            self.ns.count_sent(event, sent);
             let (event, payload) = (event.to_owned(), payload.clone());
             return sent
                 + self.deliver_recorded(offset, move |op, offset| {
