@@ -223,7 +223,7 @@ impl ConnectionGuard for JwtAuthGuard {
     }
 
     fn credentials(&self) -> Vec<Credential> {
-        self.credentials()
+        JwtAuthGuard::credentials(self)
     }
 }
 
@@ -242,7 +242,7 @@ impl Guard for JwtAuthGuard {
     }
 
     fn credentials(&self) -> Vec<Credential> {
-        self.credentials()
+        JwtAuthGuard::credentials(self)
     }
 }
 

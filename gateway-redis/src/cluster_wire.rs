@@ -151,12 +151,7 @@ impl Outgoing<'_> {
 
     /// `{type, data, uid, nsp}` in msgpack whatever it holds (the streams adapter's pub/sub).
     pub(crate) fn encode_msgpack(&self, uid: &str, namespace: &str) -> Result<Vec<u8>, WireError> {
-        Ok(wire::to_msgpack(&envelope(
-            self.kind(),
-            uid,
-            namespace,
-            self.data()?,
-        )))
+        Ok(encode_msgpack(self.kind(), uid, namespace, self.data()?))
     }
 }
 

@@ -4,7 +4,6 @@
 //! new owner when slots move or a node comes back.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{self, BoxFuture};
@@ -15,10 +14,8 @@ use tokio::sync::{mpsc, Mutex};
 
 use crate::driver::{DriverError, Incoming};
 use crate::publisher::Publish;
+use crate::shared_connection::{error, IO_TIMEOUT};
 use crate::status::AdapterStatus;
-
-/// How long connecting, or waiting for one answer, may take before the attempt fails.
-const IO_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the cluster pushes to this instance: messages on its shard channels, and news of its
 /// connections.
@@ -238,10 +235,6 @@ pub(crate) fn push_of(push: PushInfo) -> Option<Push> {
         }
         _ => None,
     }
-}
-
-fn error(err: redis::RedisError) -> DriverError {
-    DriverError::new(err.to_string())
 }
 
 impl std::fmt::Debug for ShardedConnection {

@@ -38,8 +38,6 @@ impl AdapterStatus {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Also recorded as the `gateway_redis_connected` gauge (1 or 0) through the `metrics`
-    /// facade.
     /// The outcome of an adapter's first subscription: connected (`Some`, and the status says
     /// so), or Redis unreachable: an error when `required`, else logged and `None` (the
     /// adapter serves this instance's clients and keeps trying).
@@ -70,6 +68,8 @@ impl AdapterStatus {
         }
     }
 
+    /// Also recorded as the `gateway_redis_connected` gauge (1 or 0) through the `metrics`
+    /// facade.
     pub(crate) fn set_connected(&self, connected: bool) {
         self.connected.store(connected, Ordering::Release);
         metrics::gauge!("gateway_redis_connected").set(f64::from(u8::from(connected)));

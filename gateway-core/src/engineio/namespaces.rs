@@ -21,6 +21,14 @@ use crate::protocol::Wire;
 use crate::registry::NamespaceState;
 use crate::{ClusterData, DisconnectReason, Handshake, Socket, SocketId, WsException};
 
+/// How long a CONNECT waits for the session store to restore a session before it starts a new
+/// one.
+const RESTORE_WAIT: Duration = Duration::from_secs(5);
+
+/// The longest `pid` or `offset` looked up for recovery: ours are 20 characters (a private
+/// id) or a stream entry id.
+const MAX_RECOVERY_ID: usize = 64;
+
 /// How long `handle_connection` waits for the CONNECT reply to be written (a long-polling
 /// client takes it with its next poll).
 const CONNECT_WRITE_WAIT: Duration = Duration::from_millis(100);
@@ -231,10 +239,16 @@ impl Multiplexer {
             socket
         };
         // Recovery across instances: the adapter's store has the session and what it missed.
-        let shared = match (ns.session_store(), recovery_request(&handshake)) {
+        // Bounded: a slow store must not hold the connection's other namespaces.
+        let request = recovery_request(&handshake);
+        let shared = match (ns.session_store(), request) {
             (Some(store), Some((pid, offset))) => {
                 let restoring = store.restore(ns.name(), pid, offset);
-                restoring.await.map(|session| (pid.to_owned(), session))
+                let restored = tokio::time::timeout(RESTORE_WAIT, restoring).await;
+                restored
+                    .ok()
+                    .flatten()
+                    .map(|session| (pid.to_owned(), session))
             }
             _ => None,
         };
@@ -255,7 +269,7 @@ impl Multiplexer {
         });
         let recovered = shared.or_else(|| {
             ns.recovery()
-                .zip(recovery_request(&handshake))
+                .zip(request)
                 .and_then(|(recovery, (pid, offset))| {
                     recovery.restore(
                         pid,
@@ -295,12 +309,13 @@ impl Multiplexer {
     }
 }
 
-/// The `pid` and `offset` a reconnecting socket.io-client puts in its CONNECT auth payload.
+/// The `pid` and `offset` a reconnecting socket.io-client puts in its CONNECT auth payload;
+/// none if either is longer than any this server hands out (they become store lookups).
 fn recovery_request(handshake: &Handshake) -> Option<(&str, &str)> {
     let auth = handshake.auth()?;
     let pid = auth.get("pid")?.as_str()?;
     let offset = auth.get("offset")?.as_str()?;
-    Some((pid, offset))
+    (pid.len() <= MAX_RECOVERY_ID && offset.len() <= MAX_RECOVERY_ID).then_some((pid, offset))
 }
 
 /// Counts `len` bytes received for namespace `nsp`, when it is joined and records metrics.
