@@ -12,8 +12,11 @@ use crate::app_namespaces::{problem, AppNamespaces};
 use crate::build_error::BuildError;
 use crate::clients::Clients;
 use crate::deflate::PerMessageDeflate;
-use crate::describe::{ApiOptions, DescribedGateway};
+use crate::describe::ApiOptions;
+#[cfg(feature = "asyncapi")]
+use crate::describe::DescribedGateway;
 use crate::gateway::GatewayDefinition;
+#[cfg(feature = "asyncapi")]
 use crate::gateway_description::described;
 use crate::pipeline::{
     ConnectionGuard, DynConnectionGuard, DynFilter, DynGuard, DynInterceptor, DynPipe, Enhancers,
@@ -371,6 +374,7 @@ impl GatewayAppBuilder {
             event_bus: self.event_bus,
             event_subscriptions: Default::default(),
         });
+        #[cfg(feature = "asyncapi")]
         let described = (self.gateways.iter())
             .map(|gateway| described(gateway, &self.global))
             .collect();
@@ -380,6 +384,7 @@ impl GatewayAppBuilder {
             namespaces,
             listeners: self.listeners,
             routes: None,
+            #[cfg(feature = "asyncapi")]
             described,
             api: self.api,
         })
@@ -417,8 +422,8 @@ pub struct GatewayApp {
     pub(crate) namespaces: AppNamespaces,
     pub(crate) listeners: HashMap<u16, std::net::TcpListener>,
     pub(crate) routes: Option<Routes>,
-    /// The gateways as the API description sees them (read with feature `asyncapi`).
-    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
+    /// The gateways as the API description sees them.
+    #[cfg(feature = "asyncapi")]
     pub(crate) described: Vec<DescribedGateway>,
     #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     pub(crate) api: ApiOptions,

@@ -106,11 +106,6 @@ impl GatewayApp {
             return routes;
         };
         let body = serde_json::to_vec_pretty(&self.asyncapi()).unwrap_or_default();
-        Some(Routes::document(
-            path,
-            "application/json",
-            Bytes::from(body),
-            routes,
-        ))
+        Some(Routes::json_document(path, Bytes::from(body), routes))
     }
 }

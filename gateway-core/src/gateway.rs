@@ -97,6 +97,7 @@ pub(crate) struct GatewayDefinition {
     pub(crate) enhancers: Enhancers,
     pub(crate) connection_guards: Vec<Arc<dyn DynConnectionGuard>>,
     /// Says what the gateway receives and sends, when a description is asked for.
+    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     pub(crate) describe: Option<fn(&mut GatewayDescriber)>,
     pub(crate) errors: Vec<String>,
 }

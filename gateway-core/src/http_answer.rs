@@ -135,8 +135,8 @@ pub(crate) fn json_error(status: StatusCode, message: &str) -> Response<Full<Byt
     )
 }
 
-pub(crate) fn json_body(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+pub(crate) fn json_body(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

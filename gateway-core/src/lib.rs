@@ -172,6 +172,7 @@ pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gateway;
+#[cfg(feature = "asyncapi")]
 mod gateway_description;
 mod gateway_options;
 mod gateway_parts;

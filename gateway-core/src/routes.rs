@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use tower_service::Service;
 
 use crate::accept::BoxError;
+#[cfg(feature = "asyncapi")]
 use crate::http_answer;
 
 /// A response body of the user's routes, whatever its type was.
@@ -60,44 +61,28 @@ impl Routes {
 }
 
 impl Routes {
-    /// Answers `GET path` (and `HEAD`) with `body` (`content_type`), and passes every other
-    /// request on to `fallback` (none: NestJS's 404).
-    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
-    pub(crate) fn document(
-        path: String,
-        content_type: &'static str,
-        body: Bytes,
-        fallback: Option<Routes>,
-    ) -> Self {
+    /// Answers `GET path` (and `HEAD`) with the JSON `body`, and passes every other request on
+    /// to `fallback` (none: NestJS's 404).
+    #[cfg(feature = "asyncapi")]
+    pub(crate) fn json_document(path: String, body: Bytes, fallback: Option<Routes>) -> Self {
         let call = move |req: Request<Incoming>| -> BoxFuture<'static, Response<RoutesBody>> {
             let method = req.method();
             let ours = req.uri().path() == path
                 && (method == http::Method::GET || method == http::Method::HEAD);
-            if !ours {
-                return match &fallback {
-                    Some(fallback) => (fallback.call)(req),
-                    None => Box::pin(std::future::ready(boxed(http_answer::not_found(&req)))),
-                };
-            }
-            let body = match *method == http::Method::HEAD {
-                true => Bytes::new(),
-                false => body.clone(),
+            let response = match (ours, &fallback) {
+                // hyper leaves out a HEAD response's body and keeps its length.
+                (true, _) => http_answer::json_body(http::StatusCode::OK, body.clone()),
+                (false, Some(fallback)) => return (fallback.call)(req),
+                (false, None) => http_answer::not_found(&req),
             };
-            let mut response = Response::new(http_body_util::Full::new(body));
-            let value = http::HeaderValue::from_static(content_type);
-            response
-                .headers_mut()
-                .insert(http::header::CONTENT_TYPE, value);
-            Box::pin(std::future::ready(boxed(response)))
+            Box::pin(std::future::ready(
+                response.map(|body| body.map_err(|never| match never {}).boxed_unsync()),
+            ))
         };
         Self {
             call: Arc::new(call),
         }
     }
-}
-
-fn boxed(response: Response<http_body_util::Full<Bytes>>) -> Response<RoutesBody> {
-    response.map(|body| body.map_err(|never| match never {}).boxed_unsync())
 }
 
 impl Service<Request<Incoming>> for Routes {

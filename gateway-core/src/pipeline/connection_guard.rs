@@ -131,6 +131,8 @@ pub(crate) trait DynConnectionGuard: Send + Sync {
         &'a self,
         cx: &'a ConnectionContext,
     ) -> BoxFuture<'a, Result<bool, WsException>>;
+    /// Read by the API description only.
+    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     fn credentials(&self) -> Vec<Credential>;
 }
 

@@ -52,6 +52,8 @@ pub(crate) trait DynGuard: Send + Sync {
         &'a self,
         cx: &'a ExecutionContext,
     ) -> BoxFuture<'a, Result<bool, WsException>>;
+    /// Read by the API description only.
+    #[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
     fn credentials(&self) -> Vec<Credential>;
 }
 
