@@ -118,6 +118,12 @@ if PORT=0 start_example chat; then
     "http://127.0.0.1:$started_port/asyncapi.json" || smoke=1
   kill -INT "$started_pid"
   wait "$started_pid" || smoke=1   # graceful shutdown on Ctrl-C exits 0
+  # The command that writes the example's types and document writes the committed snapshots.
+  emitted=$(mktemp -d)
+  cargo run -q -j 2 --example chat -- --emit-types "$emitted" --emit-asyncapi "$emitted" >/dev/null || smoke=1
+  cmp "$emitted/chat.d.ts" docs/asyncapi/chat.d.ts || smoke=1
+  cmp "$emitted/chat.asyncapi.json" docs/asyncapi/chat.asyncapi.json || smoke=1
+  rm -rf "$emitted"
 else
   smoke=1
 fi

@@ -348,6 +348,17 @@ mod edge {
         Text(String),
     }
 
+    /// `validator` rules that schemars turns into keywords.
+    #[derive(Deserialize, validator::Validate, JsonSchema)]
+    pub struct Signup {
+        #[validate(email)]
+        pub email: String,
+        #[validate(range(min = 13, max = 130))]
+        pub age: u32,
+        #[validate(length(min = 2, max = 32))]
+        pub name: String,
+    }
+
     #[derive(Serialize, Deserialize, JsonSchema)]
     pub struct Flat {
         pub name: String,
@@ -374,6 +385,9 @@ mod edge {
         ) -> Option<Choice> {
             None
         }
+
+        #[subscribe_message("signup")]
+        async fn signup(&self, MessageBody(_signup): MessageBody<Signup>) {}
 
         #[subscribe_message("flat")]
         async fn flat(&self, MessageBody(flat): MessageBody<Flat>) -> Vec<(u32, String)> {
@@ -452,6 +466,13 @@ fn unusual_shapes_are_described_without_collisions() {
         messages["room_join.reply"]["payload"]["$ref"],
         "#/components/schemas/OuterOut"
     );
+    // The validator rules are schema keywords.
+    let signup = &schemas["Signup"]["properties"];
+    assert_eq!(signup["email"]["format"], "email");
+    assert_eq!(signup["age"]["minimum"], 13);
+    assert_eq!(signup["age"]["maximum"], 130);
+    assert_eq!(signup["name"]["minLength"], 2);
+    assert_eq!(signup["name"]["maxLength"], 32);
     // The default filter's schema steps aside for a payload type of the same name.
     assert_eq!(
         schemas["WsException"]["required"],
