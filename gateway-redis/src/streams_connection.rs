@@ -50,15 +50,16 @@ impl StreamsConnection {
         self.shared.pipeline(pipe).await
     }
 
-    /// `XRANGE stream start end`.
+    /// `XRANGE stream start end COUNT count`.
     pub(crate) async fn range(
         &self,
         stream: &str,
         start: &str,
         end: &str,
+        count: usize,
     ) -> Result<StreamRangeReply, DriverError> {
         let mut cmd = redis::cmd("XRANGE");
-        cmd.arg(stream).arg(start).arg(end);
+        cmd.arg(stream).arg(start).arg(end).arg("COUNT").arg(count);
         self.query(&cmd).await
     }
 }

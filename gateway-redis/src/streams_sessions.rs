@@ -23,8 +23,10 @@ use crate::streams_transport::Streams;
 use crate::streams_wire;
 use crate::wire::{self, Flags};
 
-/// At most this many `XRANGE` reads when restoring a session (the JS adapter's bound).
+/// At most this many `XRANGE` reads when restoring a session (the JS adapter's bound), of at
+/// most [`RANGE_COUNT`] entries each: what a session replays is bounded whatever the offset.
 const MAX_RANGE_READS: usize = 100;
+const RANGE_COUNT: usize = 100;
 
 pub(crate) struct StreamsSessions {
     pub(crate) connection: Arc<StreamsConnection>,
@@ -143,7 +145,7 @@ async fn restore(
         .await
         .map_err(|e| e.to_string())?;
     let kept = connection
-        .range(stream, offset, offset)
+        .range(stream, offset, offset, 1)
         .await
         .map_err(|e| e.to_string())?;
     let (Some(session), false) = (session, kept.ids.is_empty()) else {
@@ -161,7 +163,7 @@ async fn restore(
     let mut missed = Vec::new();
     for _ in 0..MAX_RANGE_READS {
         let entries = connection
-            .range(stream, &next, "+")
+            .range(stream, &next, "+", RANGE_COUNT)
             .await
             .map_err(|e| e.to_string())?;
         let Some(last) = entries.ids.last() else {
